@@ -1,0 +1,1 @@
+"""HTTP edge: the FastAPI application (``api.app:create_app``)."""

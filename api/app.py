@@ -1,0 +1,88 @@
+"""The application factory: ``uvicorn --factory api.app:create_app``.
+
+Nothing happens at import time: settings are read and the database opened (and migrated)
+when the factory runs. Routers are listed once in :data:`ROUTERS`; the review pages of
+issue 7 add theirs there too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import import_module
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api import problems
+from api.stores import ChangeCache
+from tracker.settings import Settings
+
+# (module under api.routers, attribute) in the order their tags appear in the docs
+ROUTERS: tuple[str, ...] = (
+    "sources",
+    "diffs",
+    "orgs",
+    "controls",
+    "mappings",
+    "impact",
+    "subscriptions",
+    "feeds",
+    "crawls",
+)
+
+TAGS = [
+    {"name": "sources", "description": "Archived sources, versions and requirements, with time travel."},
+    {"name": "diffs", "description": "Stored diffs and their typed changes."},
+    {"name": "organisations", "description": "Organisations and their API keys."},
+    {"name": "controls", "description": "An organisation's controls, with history."},
+    {"name": "mappings", "description": "Requirement-to-control mappings and their review state."},
+    {"name": "impact", "description": "What changed for an organisation's controls."},
+    {"name": "subscriptions", "description": "Digests by email, Atom feed and signed webhook."},
+    {"name": "crawls", "description": "Crawl runs of the spiders (read-only)."},
+    {"name": "meta", "description": "Health."},
+]
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app. ``engine`` lets tests and benchmarks share an already migrated database."""
+    settings = settings or Settings.from_env()
+    if engine is None:
+        from tracker.storage.db import open_engine
+
+        engine = open_engine(settings)
+        owned = True
+    else:
+        owned = False
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            engine.dispose()
+
+    app = FastAPI(
+        title="AI Standards Tracker API",
+        version="1.0.0",
+        summary="Archive, semantic diff and change impact for AI and cyber security guidance.",
+        description=(
+            "Every error is an RFC 9457 problem (`application/problem+json`). Lists are paged "
+            "with an opaque `cursor` and a bounded `limit`, ordered by id. Authenticate with "
+            "`Authorization: Bearer <api key>`; organisation keys see only their organisation."
+        ),
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.change_cache = ChangeCache()
+    problems.install(app)
+
+    @app.get("/healthz", tags=["meta"], operation_id="health", summary="Liveness")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for name in ROUTERS:
+        module = import_module(f"api.routers.{name}")
+        app.include_router(module.router)
+    return app

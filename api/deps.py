@@ -1,0 +1,135 @@
+"""Request dependencies: the database, the caller's API key, and tenancy.
+
+Tenancy is enforced in exactly one place, :func:`tenant`: every route under
+``/v1/orgs/{org}`` depends on it, and it answers 404 (not 403) when the key belongs to
+another organisation, so a caller cannot even learn which organisations exist. Objects
+inside an organisation (controls, mappings, subscriptions, ...) are then always looked up
+*with* the tenant's org id, so an id from another tenant is simply not found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+
+from api.problems import ApiProblem
+from tracker.settings import Settings
+from tracker.storage.api_keys import ApiKey, ApiKeys, Scope
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="`Authorization: Bearer tsk_...`; create keys with `tracker apikey create`",
+)
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _unauthorised(detail: str) -> ApiProblem:
+    return ApiProblem(
+        401, detail, slug="unauthorised", headers={"WWW-Authenticate": 'Bearer realm="tracker"'}
+    )
+
+
+def api_key(
+    engine: EngineDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> ApiKey:
+    """The live API key of the request, or 401."""
+    if credentials is None:
+        raise _unauthorised("this endpoint needs an API key: send `Authorization: Bearer <token>`")
+    key = ApiKeys(engine).authenticate(credentials.credentials)
+    if key is None:
+        raise _unauthorised("the API key is unknown or revoked; create one with `tracker apikey create`")
+    return key
+
+
+KeyDep = Annotated[ApiKey, Depends(api_key)]
+
+
+def _forbidden(key: ApiKey, needed: Scope) -> ApiProblem:
+    return ApiProblem(
+        403,
+        f"this key has the {key.scope} scope; this operation needs {needed}",
+        slug="insufficient-scope",
+    )
+
+
+def scoped(needed: Scope) -> Callable[[ApiKey], ApiKey]:
+    """Any live key with at least ``needed`` scope (archive data is shared by all tenants)."""
+
+    def dependency(key: KeyDep) -> ApiKey:
+        if not key.scope.allows(needed):
+            raise _forbidden(key, needed)
+        return key
+
+    return dependency
+
+
+def operator(key: KeyDep) -> ApiKey:
+    """The org-less admin key that manages sources, organisations and crawls."""
+    if not key.is_operator:
+        raise ApiProblem(
+            403, "this operation needs an operator key (admin scope, no organisation)", slug="operator-only"
+        )
+    return key
+
+
+OperatorDep = Annotated[ApiKey, Depends(operator)]
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """The organisation a request acts for, checked against the key."""
+
+    org_id: int
+    org: str
+    key: ApiKey
+
+
+OrgPath = Annotated[str, Path(min_length=1, max_length=200, description="organisation name")]
+
+
+def _resolve_org(engine: Engine, ref: str) -> tuple[int, str] | None:
+    from api.stores import org_ref
+
+    return org_ref(engine, ref)
+
+
+def tenant(needed: Scope) -> Callable[[str, Engine, ApiKey], Tenant]:
+    """Dependency for ``/v1/orgs/{org}/...``: the key must belong to ``org`` (404 otherwise,
+    for unknown and foreign organisations alike) and carry ``needed`` scope (403 otherwise).
+    The operator key may act for any organisation."""
+
+    def dependency(org: OrgPath, engine: EngineDep, key: KeyDep) -> Tenant:
+        found = _resolve_org(engine, org)
+        if found is None or (not key.is_operator and key.org_id != found[0]):
+            raise ApiProblem(404, f"no organisation {org!r} for this key", slug="not-found")
+        if not key.scope.allows(needed):
+            raise _forbidden(key, needed)
+        return Tenant(org_id=found[0], org=found[1], key=key)
+
+    return dependency
+
+
+ReadTenant = Annotated[Tenant, Depends(tenant(Scope.READ))]
+WriteTenant = Annotated[Tenant, Depends(tenant(Scope.WRITE))]
+AdminTenant = Annotated[Tenant, Depends(tenant(Scope.ADMIN))]
+Reader = Annotated[ApiKey, Depends(scoped(Scope.READ))]

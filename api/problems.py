@@ -1,0 +1,178 @@
+"""RFC 9457 problem details for every error the API can return.
+
+One mapping from the tracker's error hierarchy (:mod:`tracker.errors`) to HTTP statuses,
+plus handlers for what Starlette and FastAPI raise themselves (unknown routes, wrong
+methods, request validation) and a last-resort handler that answers 500 without leaking
+the exception. ``type`` URIs are relative references to ``/problems/<slug>``, which
+RFC 9457 allows; they resolve against the API's own address.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tracker.errors import ConflictError, InvalidInputError, NotFoundError, ParseError, TrackerError
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("api")
+
+
+class FieldError(BaseModel):
+    """One invalid input: where it is (``["query", "limit"]``) and what is wrong with it."""
+
+    loc: list[str | int] = Field(examples=[["query", "limit"]])
+    msg: str = Field(examples=["Input should be less than or equal to 500"])
+    type: str = Field(examples=["less_than_equal"])
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details. ``errors`` lists every invalid field of a 422."""
+
+    type: str = Field(default="about:blank", examples=["/problems/not-found"])
+    title: str = Field(examples=["Not Found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(default="", examples=["unknown source 'nist-csf-9' (known sources: nist-csf)"])
+    instance: str = Field(default="", examples=["/v1/sources/nist-csf-9"])
+    errors: list[FieldError] | None = None
+
+
+class ApiProblem(Exception):
+    """Raise from a route to answer with a problem (status, slug, detail)."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        slug: str = "",
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.slug = slug or _slug(status)
+        self.headers = headers or {}
+        self.errors = errors
+
+
+def _slug(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
+    except ValueError:
+        return "error"
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    slug: str = "",
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    if status == 422 and errors is None:  # every 422 lists what was invalid, even a single check
+        errors = [{"loc": [], "msg": detail, "type": slug or "invalid-input"}]
+    body = Problem(
+        type=f"/problems/{slug or _slug(status)}",
+        title=_title(status),
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        errors=[FieldError(**e) for e in errors] if errors is not None else None,
+    ).model_dump(exclude_none=True)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def tracker_status(err: TrackerError) -> tuple[int, str]:
+    """HTTP status and problem slug for one of the tracker's own errors."""
+    if isinstance(err, NotFoundError):
+        return 404, "not-found"
+    if isinstance(err, ConflictError):
+        return 409, "conflict"
+    if isinstance(err, InvalidInputError | ParseError):
+        return 422, "invalid-input"
+    return 400, "bad-request"
+
+
+def _clean_loc(loc: Any) -> list[str | int]:
+    return [p if isinstance(p, int) else str(p) for p in loc]
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": _clean_loc(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in exc.errors()
+    ]
+    where = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+    return problem_response(
+        request,
+        422,
+        f"the request has {len(errors)} invalid field(s): {where}",
+        slug="invalid-input",
+        errors=errors,
+    )
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != _title(status) else ""
+    if status == 404 and not detail:
+        detail = f"no resource at {request.url.path}; see /docs for the API's routes"
+    elif status == 405 and not detail:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return problem_response(request, status, detail, headers=dict(exc.headers or {}))
+
+
+async def _on_api_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiProblem)
+    return problem_response(
+        request, exc.status, exc.detail, slug=exc.slug, headers=exc.headers, errors=exc.errors
+    )
+
+
+async def _on_tracker(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TrackerError)
+    status, slug = tracker_status(exc)
+    return problem_response(request, status, str(exc), slug=slug)
+
+
+async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        request, 500, "the server failed to answer this request; it has been logged", slug="internal-error"
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers; every error leaves as ``application/problem+json``."""
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(ApiProblem, _on_api_problem)
+    app.add_exception_handler(TrackerError, _on_tracker)
+    app.add_exception_handler(Exception, _on_unhandled)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting problem answers for a route."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        out[status] = {"model": Problem, "description": _title(status), "content": {MEDIA_TYPE: {}}}
+    return out

@@ -1,0 +1,1 @@
+"""One router per noun; :data:`api.app.ROUTERS` lists them."""

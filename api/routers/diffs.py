@@ -1,0 +1,113 @@
+"""Stored diffs and their typed changes, filtered by source, kind, substantive, tag and date."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import EngineDep, Reader
+from api.pagination import Page, PageParams, page_params
+from api.problems import ApiProblem, responses
+from api.schemas.archive import ChangeOut, DiffOut
+from api.timeutil import as_utc
+from tracker.diff.types import Kind, Tag
+from tracker.storage.diffs import DiffStore
+from tracker.storage.tables import DiffRow, SourceRow, VersionRow
+
+router = APIRouter(prefix="/v1", tags=["diffs"], responses=responses(401, 403, 422))
+Paging = Annotated[PageParams, Depends(page_params)]
+SourceQ = Annotated[str | None, Query(max_length=128, description="source slug", examples=["nist-csf"])]
+
+
+def _diffs(engine: EngineDep, where: list[object], limit: int) -> list[DiffOut]:
+    old_v = VersionRow.__table__.alias("old_v")
+    new_v = VersionRow.__table__.alias("new_v")
+    query = (
+        select(DiffRow, SourceRow.slug, old_v.c.label, new_v.c.label)
+        .join(SourceRow, SourceRow.id == DiffRow.source_id)
+        .join(old_v, old_v.c.id == DiffRow.old_version_id)
+        .join(new_v, new_v.c.id == DiffRow.new_version_id)
+        .where(*where)  # type: ignore[arg-type]
+        .order_by(DiffRow.id)
+        .limit(limit)
+    )
+    with Session(engine) as session:
+        return [
+            DiffOut(
+                id=d.id,
+                source=slug,
+                old_version=old,
+                new_version=new,
+                engine=d.engine,
+                model_id=d.model_id,
+                created_at=d.created_at,
+                summary=dict(d.summary or {}),
+            )
+            for d, slug, old, new in session.execute(query).tuples()
+        ]
+
+
+@router.get("/diffs", operation_id="listDiffs", summary="List stored diffs")
+def list_diffs(engine: EngineDep, _key: Reader, paging: Paging, source: SourceQ = None) -> Page[DiffOut]:
+    where: list[object] = [DiffRow.id > paging.after]
+    if source:
+        where.append(SourceRow.slug == source)
+    items = _diffs(engine, where, paging.limit + 1)
+    return paging.page(items, [d.id for d in items])
+
+
+@router.get("/diffs/{diff_id}", operation_id="getDiff", summary="One stored diff", responses=responses(404))
+def get_diff(diff_id: Annotated[int, Path(ge=1, le=2**31 - 1)], engine: EngineDep, _key: Reader) -> DiffOut:
+    found = _diffs(engine, [DiffRow.id == diff_id], 1)
+    if not found:
+        raise ApiProblem(404, f"no diff {diff_id}; list diffs with GET /v1/diffs", slug="not-found")
+    return found[0]
+
+
+@router.get(
+    "/changes",
+    operation_id="listChanges",
+    summary="Typed changes across stored diffs",
+    description="Filters combine with AND. `since`/`until` bound the time the diff was stored (UTC).",
+)
+def list_changes(
+    engine: EngineDep,
+    _key: Reader,
+    paging: Paging,
+    source: SourceQ = None,
+    kind: Annotated[Kind | None, Query(description="change kind")] = None,
+    substantive: Annotated[bool | None, Query(description="true: substantive only; false: editorial")] = None,
+    tag: Annotated[Tag | None, Query(description="changes carrying this tag")] = None,
+    since: Annotated[datetime | None, Query(description="stored at or after (ISO 8601 date or time)")] = None,
+    until: Annotated[datetime | None, Query(description="stored before")] = None,
+    diff_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Page[ChangeOut]:
+    found = DiffStore(engine).changes(
+        source=source,
+        kind=kind.value if kind else None,
+        substantive=substantive,
+        tag=tag.value if tag else None,
+        since=as_utc(since),
+        until=as_utc(until),
+        diff_id=diff_id,
+        after_id=paging.after,
+        limit=paging.limit + 1,
+    )
+    items = [
+        ChangeOut(
+            id=c.id,
+            diff_id=c.diff_id,
+            source=c.source,
+            old_version=c.old_version,
+            new_version=c.new_version,
+            created_at=c.created_at,
+            seq=c.seq,
+            **c.change.to_json_dict(),
+        )
+        for c in found
+    ]
+    return paging.page(items, [c.id for c in found])

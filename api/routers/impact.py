@@ -1,0 +1,67 @@
+"""Impact worklists: what changed for an organisation's controls since a date."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from api.deps import EngineDep, ReadTenant
+from api.pagination import Page, PageParams, page_params
+from api.problems import ApiProblem, responses
+from api.schemas.orgs import ImpactLineOut, ImpactOut
+from api.stores import ChangeCache, ImpactFilter, impact_lines
+from api.timeutil import as_utc
+from tracker.storage.orgs import OrgStore
+
+router = APIRouter(prefix="/v1/orgs/{org}", tags=["impact"], responses=responses(401, 403, 404, 422))
+Paging = Annotated[PageParams, Depends(page_params)]
+ACTIONS = r"^(reassess|gap|retire|none)$"
+
+
+def _cache(request: Request) -> ChangeCache:
+    cache: ChangeCache = request.app.state.change_cache
+    return cache
+
+
+@router.get(
+    "/impact",
+    operation_id="getImpact",
+    summary="What changed for my controls since a date",
+    description=(
+        "The organisation's stored impact worklist, one line per (changed requirement, affected "
+        "control), in id order: the action (`reassess`, `gap`, `retire`, `none`), a score and the "
+        "reason. `since`/`until` bound when the impact was stored (ISO 8601; naive means UTC)."
+    ),
+)
+def get_impact(
+    request: Request,
+    tenant: ReadTenant,
+    engine: EngineDep,
+    paging: Paging,
+    since: Annotated[datetime | None, Query(examples=["2025-01-01"])] = None,
+    until: Annotated[datetime | None, Query()] = None,
+    action: Annotated[str | None, Query(pattern=ACTIONS, description="only this action")] = None,
+    control: Annotated[str | None, Query(max_length=256, description="only lines for this control")] = None,
+    source: Annotated[str | None, Query(max_length=128, description="only changes of this source")] = None,
+    diff_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Page[ImpactLineOut]:
+    flt = ImpactFilter(as_utc(since), as_utc(until), action, control, source, diff_id)
+    lines = impact_lines(engine, _cache(request), tenant.org_id, flt, paging.after, paging.limit + 1)
+    items = [ImpactLineOut.model_validate(line) for line in lines]
+    return paging.page(items, [line["id"] for line in lines])
+
+
+@router.get(
+    "/impacts/{diff_id}",
+    operation_id="getStoredImpact",
+    summary="The stored impact worklist of one diff, as the impact engine wrote it",
+)
+def get_stored_impact(
+    diff_id: Annotated[int, Path(ge=1, le=2**31 - 1)], tenant: ReadTenant, engine: EngineDep
+) -> ImpactOut:
+    result = OrgStore(engine).impact(tenant.org, diff_id)
+    if result is None:
+        raise ApiProblem(404, f"no stored impact of diff {diff_id} for {tenant.org}", slug="not-found")
+    return ImpactOut(diff_id=diff_id, result=result)

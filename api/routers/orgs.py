@@ -1,0 +1,90 @@
+"""Organisations and their API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import AdminTenant, EngineDep, KeyDep, OperatorDep, ReadTenant
+from api.pagination import Page, PageParams, page_params
+from api.problems import responses
+from api.schemas.orgs import ApiKeyCreated, ApiKeyIn, ApiKeyOut, OrgIn, OrgOut
+from tracker.storage.api_keys import ApiKeys
+from tracker.storage.org_tables import OrganisationRow
+from tracker.storage.orgs import OrgStore
+
+router = APIRouter(prefix="/v1/orgs", tags=["organisations"], responses=responses(401, 403, 404, 422))
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def _out(row: OrganisationRow) -> OrgOut:
+    return OrgOut(id=row.id, slug=row.slug, name=row.name, created_at=row.created_at)
+
+
+@router.get(
+    "",
+    operation_id="listOrganisations",
+    summary="Organisations this key can see",
+    description="The operator key sees every organisation; an organisation's key sees only its own.",
+)
+def list_orgs(engine: EngineDep, key: KeyDep, paging: Paging) -> Page[OrgOut]:
+    query = select(OrganisationRow).where(OrganisationRow.id > paging.after)
+    if not key.is_operator:
+        query = query.where(OrganisationRow.id == key.org_id)
+    with Session(engine) as session:
+        rows = session.scalars(query.order_by(OrganisationRow.id).limit(paging.limit + 1)).all()
+        items = [_out(r) for r in rows]
+    return paging.page(items, [r.id for r in rows])
+
+
+@router.post(
+    "",
+    operation_id="createOrganisation",
+    summary="Create an organisation (operator key)",
+    status_code=201,
+    responses=responses(409),
+)
+def create_org(body: OrgIn, engine: EngineDep, _key: OperatorDep) -> OrgOut:
+    org = OrgStore(engine).create(body.slug, body.name)
+    return OrgOut(id=org.id, slug=org.slug, name=org.name, created_at=org.created_at)
+
+
+@router.get("/{org}", operation_id="getOrganisation", summary="One organisation")
+def get_org(tenant: ReadTenant, engine: EngineDep) -> OrgOut:
+    with Session(engine) as session:
+        row = session.get(OrganisationRow, tenant.org_id)
+        assert row is not None
+        return _out(row)
+
+
+@router.get("/{org}/api-keys", operation_id="listApiKeys", summary="The organisation's API keys (admin)")
+def list_keys(tenant: AdminTenant, engine: EngineDep) -> list[ApiKeyOut]:
+    return [ApiKeyOut.of(k) for k in ApiKeys(engine).list(tenant.org_id)]
+
+
+@router.post(
+    "/{org}/api-keys",
+    operation_id="createApiKey",
+    summary="Create an API key for the organisation (admin); the token is shown once",
+    status_code=201,
+)
+def create_key(body: ApiKeyIn, tenant: AdminTenant, engine: EngineDep) -> ApiKeyCreated:
+    key, token = ApiKeys(engine).create(body.scope, tenant.org_id, body.name)
+    return ApiKeyCreated(**ApiKeyOut.of(key).model_dump(), token=token)
+
+
+@router.delete(
+    "/{org}/api-keys/{key_id}",
+    operation_id="revokeApiKey",
+    summary="Revoke one of the organisation's API keys (admin)",
+    status_code=204,
+    response_class=Response,
+)
+def revoke_key(
+    key_id: Annotated[str, Path(min_length=1, max_length=32)], tenant: AdminTenant, engine: EngineDep
+) -> Response:
+    ApiKeys(engine).revoke(key_id, tenant.org_id)
+    return Response(status_code=204)

@@ -1,0 +1,224 @@
+"""Sources, versions with lifecycle status, requirements, and requirement time travel."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.deps import EngineDep, OperatorDep, Reader
+from api.pagination import Page, PageParams, page_params
+from api.problems import ApiProblem, responses
+from api.schemas.archive import (
+    RequirementAt,
+    RequirementOut,
+    RequirementSummary,
+    SourceIn,
+    SourceOut,
+    VersionOut,
+    VersionRef,
+)
+from tracker.keys import normalise_key
+from tracker.model import Lifecycle, Source
+from tracker.storage.archive import Archive
+from tracker.storage.tables import RequirementRow, SourceRow, VersionRow
+
+router = APIRouter(prefix="/v1/sources", tags=["sources"], responses=responses(401, 403, 404, 422))
+
+Slug = Annotated[str, Path(min_length=1, max_length=128, examples=["nist-sp-800-53"])]
+Label = Annotated[str, Path(min_length=1, max_length=128, examples=["rev5"])]
+Ident = Annotated[str, Path(min_length=1, max_length=256, examples=["AC-2(1)"])]
+Paging = Annotated[PageParams, Depends(page_params)]
+IN_FORCE = (Lifecycle.FINAL, Lifecycle.SUPERSEDED)
+
+
+def _source_id(session: Session, slug: str) -> int:
+    found = session.scalar(select(SourceRow.id).where(SourceRow.slug == slug))
+    if found is None:
+        raise ApiProblem(404, f"unknown source {slug!r}; list sources with GET /v1/sources", slug="not-found")
+    return found
+
+
+@router.get("", operation_id="listSources", summary="List sources")
+def list_sources(engine: EngineDep, _key: Reader, paging: Paging) -> Page[SourceOut]:
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(SourceRow)
+            .where(SourceRow.id > paging.after)
+            .order_by(SourceRow.id)
+            .limit(paging.limit + 1)
+        ).all()
+        counts = dict(
+            session.execute(
+                select(VersionRow.source_id, func.count())
+                .where(VersionRow.source_id.in_([r.id for r in rows]))
+                .group_by(VersionRow.source_id)
+            )
+            .tuples()
+            .all()
+        )
+    items = [
+        SourceOut(
+            id=r.id,
+            slug=r.slug,
+            title=r.title,
+            publisher=r.publisher,
+            homepage=r.homepage,
+            kind=r.kind,
+            licence=r.licence,
+            versions=int(counts.get(r.id, 0)),
+        )
+        for r in rows
+    ]
+    return paging.page(items, [r.id for r in rows])
+
+
+@router.put(
+    "/{slug}",
+    operation_id="putSource",
+    summary="Create or update a source (operator key)",
+    responses=responses(409),
+)
+def put_source(slug: Slug, body: SourceIn, engine: EngineDep, _key: OperatorDep) -> SourceOut:
+    if body.slug != slug:
+        raise ApiProblem(
+            422, f"the body names source {body.slug!r} but the path {slug!r}", slug="invalid-input"
+        )
+    archive = Archive(engine)
+    archive.ensure_source(Source(**body.model_dump()))
+    return get_source(slug, engine, _key)
+
+
+@router.get("/{slug}", operation_id="getSource", summary="One source")
+def get_source(slug: Slug, engine: EngineDep, _key: Reader) -> SourceOut:
+    with Session(engine) as session:
+        sid = _source_id(session, slug)
+        n = (
+            session.scalar(select(func.count()).select_from(VersionRow).where(VersionRow.source_id == sid))
+            or 0
+        )
+    return SourceOut.of(sid, Archive(engine).source(slug), int(n))
+
+
+@router.get(
+    "/{slug}/versions", operation_id="listVersions", summary="A source's versions with lifecycle status"
+)
+def list_versions(
+    slug: Slug,
+    engine: EngineDep,
+    _key: Reader,
+    paging: Paging,
+    status: Annotated[Lifecycle | None, Query(description="only versions with this status")] = None,
+) -> Page[VersionOut]:
+    with Session(engine) as session:
+        sid = _source_id(session, slug)
+        query = select(VersionRow.id, VersionRow.label).where(
+            VersionRow.source_id == sid, VersionRow.id > paging.after
+        )
+        if status is not None:
+            query = query.where(VersionRow.status == str(status))
+        rows = session.execute(query.order_by(VersionRow.id).limit(paging.limit + 1)).tuples().all()
+    archive = Archive(engine)
+    items = [VersionOut.of(vid, archive.version(slug, label)) for vid, label in rows]
+    return paging.page(items, [vid for vid, _ in rows])
+
+
+@router.get("/{slug}/versions/{label}", operation_id="getVersion", summary="One version")
+def get_version(slug: Slug, label: Label, engine: EngineDep, _key: Reader) -> VersionOut:
+    archive = Archive(engine)
+    return VersionOut.of(archive.version_id(slug, label), archive.version(slug, label))
+
+
+@router.get(
+    "/{slug}/versions/{label}/requirements",
+    operation_id="listRequirements",
+    summary="A version's requirements in document order",
+)
+def list_requirements(
+    slug: Slug, label: Label, engine: EngineDep, _key: Reader, paging: Paging
+) -> Page[RequirementSummary]:
+    vid = Archive(engine).version_id(slug, label)
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(RequirementRow)
+            .where(RequirementRow.version_id == vid, RequirementRow.id > paging.after)
+            .order_by(RequirementRow.id)
+            .limit(paging.limit + 1)
+        ).all()
+    items = [
+        RequirementSummary(
+            id=r.ident, key=r.key, kind=r.kind, title=r.title, parent=r.parent_key, withdrawn=r.withdrawn
+        )
+        for r in rows
+    ]
+    return paging.page(items, [r.id for r in rows])
+
+
+@router.get(
+    "/{slug}/versions/{label}/requirements/{ident}",
+    operation_id="getRequirement",
+    summary="One requirement of a version",
+)
+def get_requirement(
+    slug: Slug, label: Label, ident: Ident, engine: EngineDep, _key: Reader
+) -> RequirementOut:
+    return RequirementOut.of(Archive(engine).requirement(slug, label, ident))
+
+
+@router.get(
+    "/{slug}/requirements/{ident}",
+    operation_id="getRequirementAt",
+    summary="What a requirement said on a date (time travel)",
+    description=(
+        "The requirement as written in the newest version of the source whose effective date "
+        "(published, else first observed) is on or before `at` (default: today). Only versions in "
+        "force (final or superseded) count unless `drafts=true`. The answer names the version."
+    ),
+)
+def requirement_at(
+    slug: Slug,
+    ident: Ident,
+    engine: EngineDep,
+    _key: Reader,
+    at: Annotated[date | None, Query(description="YYYY-MM-DD", examples=["2021-01-01"])] = None,
+    drafts: Annotated[bool, Query(description="also consider draft and consultation versions")] = False,
+) -> RequirementAt:
+    archive = Archive(engine)
+    day = at or date.today()
+    candidates = [
+        v
+        for v in archive.versions(slug)
+        if (drafts or v.status in IN_FORCE) and _effective(v.published, v.observed_at) <= day
+    ]
+    if not candidates:
+        raise ApiProblem(
+            404,
+            f"{slug} had no version {'in force ' if not drafts else ''}on {day.isoformat()}",
+            slug="not-found",
+        )
+    version = max(candidates, key=lambda v: (_effective(v.published, v.observed_at), v.ordinal))
+    req = archive.requirement(slug, version.label, normalise_key(ident))
+    return RequirementAt(
+        source=slug,
+        at=at,
+        version=VersionRef(
+            label=version.label,
+            status=version.status,
+            published=version.published,
+            observed_at=version.observed_at,
+            effective=_effective(version.published, version.observed_at),
+        ),
+        requirement=RequirementOut.of(req),
+    )
+
+
+def _effective(published: date | None, observed: object) -> date:
+    if published is not None:
+        return published
+    from datetime import datetime
+
+    assert isinstance(observed, datetime)
+    return observed.date()

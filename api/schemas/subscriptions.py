@@ -1,0 +1,156 @@
+"""Models of subscriptions, their queued events (digests) and delivery log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.timeutil import Utc
+from tracker.diff.types import Kind, Tag
+from tracker.digests.model import Cadence, Channel, Subscription
+
+SourceSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,127}$")]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s<>,;]{1,64}@[^@\s<>,;]{1,253}$", max_length=254)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"\S")]
+WebhookUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(default="", max_length=200, examples=["AI security standards"])
+    sources: list[SourceSlug] = Field(default=[], max_length=200, examples=[["nist-csf", "owasp-top10-llm"]])
+    kinds: list[Kind] = Field(default=[], max_length=20, examples=[["added", "modified", "removed"]])
+    substantive_only: bool = Field(default=False, description="leave out changes judged editorial")
+    tags: list[Tag] = Field(default=[], max_length=20, examples=[["obligation_strengthened"]])
+    control_ids: list[Name] = Field(
+        default=[], max_length=5000, description="only changes affecting these controls"
+    )
+    control_tags: list[Name] = Field(
+        default=[], max_length=100, description="only changes affecting controls tagged so"
+    )
+    cadence: Cadence = Cadence.IMMEDIATE
+    channels: list[Channel] = Field(default=[Channel.ATOM], min_length=1, max_length=3)
+    email_to: list[Email] = Field(default=[], max_length=50, examples=[["grc@example.org"]])
+    webhook_url: WebhookUrl | None = Field(default=None, examples=["https://hooks.example.org/tracker"])
+    active: bool = True
+
+
+class SubscriptionPatch(BaseModel):
+    """Only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=200)
+    sources: list[SourceSlug] | None = Field(default=None, max_length=200)
+    kinds: list[Kind] | None = Field(default=None, max_length=20)
+    substantive_only: bool | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=20)
+    control_ids: list[Name] | None = Field(default=None, max_length=5000)
+    control_tags: list[Name] | None = Field(default=None, max_length=100)
+    cadence: Cadence | None = None
+    channels: list[Channel] | None = Field(default=None, min_length=1, max_length=3)
+    email_to: list[Email] | None = Field(default=None, max_length=50)
+    webhook_url: WebhookUrl | None = None
+    active: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The given fields as :class:`SubscriptionSpec` keyword arguments."""
+        out: dict[str, Any] = {}
+        for name, value in self.model_dump(exclude_unset=True).items():
+            if value is None and name not in ("webhook_url",):
+                continue
+            if name == "webhook_url":
+                out[name] = value or ""
+            elif isinstance(value, list):
+                out[name] = tuple(value)
+            else:
+                out[name] = value
+        return out
+
+
+class SubscriptionOut(BaseModel):
+    id: int
+    name: str
+    sources: list[str]
+    kinds: list[str]
+    substantive_only: bool
+    tags: list[str]
+    control_ids: list[str]
+    control_tags: list[str]
+    cadence: Cadence
+    channels: list[Channel]
+    email_to: list[str]
+    webhook_url: str | None
+    has_webhook_secret: bool
+    active: bool
+    since: Utc = Field(description="events stored from this time on are delivered")
+    created_at: Utc
+    updated_at: Utc
+
+    @classmethod
+    def of(cls, sub: Subscription) -> SubscriptionOut:
+        spec = sub.spec
+        return cls(
+            id=sub.id,
+            name=spec.name,
+            sources=list(spec.sources),
+            kinds=list(spec.kinds),
+            substantive_only=spec.substantive_only,
+            tags=list(spec.tags),
+            control_ids=list(spec.control_ids),
+            control_tags=list(spec.control_tags),
+            cadence=spec.cadence,
+            channels=list(spec.channels),
+            email_to=list(spec.email_to),
+            webhook_url=spec.webhook_url or None,
+            has_webhook_secret=sub.has_webhook_secret,
+            active=spec.active,
+            since=sub.since,
+            created_at=sub.created_at,
+            updated_at=sub.updated_at,
+        )
+
+
+class Secrets(BaseModel):
+    """Shown once: on creation, on rotation, or when a webhook is first added."""
+
+    feed_token: str | None = Field(default=None, examples=["feed_Qm9v..."])
+    feed_url: str | None = Field(default=None, examples=["http://127.0.0.1:8000/v1/feeds/feed_Qm9v....atom"])
+    webhook_secret: str | None = Field(
+        default=None,
+        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+        description="Standard Webhooks secret",
+    )
+
+
+class SubscriptionCreated(SubscriptionOut):
+    secrets: Secrets
+
+
+class EventOut(BaseModel):
+    """One queued digest event on one channel, with the snapshot that is (or was) sent."""
+
+    id: int
+    event_key: str = Field(examples=["diff:12"])
+    channel: str = Field(examples=["email"], description="email, webhook, atom, or skipped (filtered out)")
+    status: str = Field(examples=["sent"], description="pending, sent, dead, cancelled or skipped")
+    attempts: int
+    created_at: Utc
+    due_at: Utc
+    next_attempt_at: Utc
+    sent_at: Utc | None = None
+    last_error: str = ""
+    payload: dict[str, Any]
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    channel: str
+    message_id: str = Field(examples=["msg_42"])
+    event_keys: list[str]
+    attempt: int
+    status: str = Field(examples=["sent"], description="sent or failed")
+    response_code: int | None = None
+    error: str = ""
+    duration_ms: int
+    attempted_at: Utc

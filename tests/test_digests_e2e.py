@@ -1,0 +1,369 @@
+"""Digests end to end with real parts: an SMTP server (aiosmtpd) and an HTTP receiver on
+loopback, the feed read back through the API with feedparser, signatures recomputed by hand.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import feedparser
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from tests.test_api_fixtures import World, client_for, land_v2, seed_keys, seed_orgs, seed_v1, store_impacts
+from tracker.cli.main import cli
+from tracker.digests.dispatcher import Dispatcher
+from tracker.digests.events import enqueue
+from tracker.digests.model import Cadence, Channel, SubscriptionSpec
+from tracker.digests.notifiers import HttpWebhookNotifier, SmtpEmailNotifier
+from tracker.digests.store import SubscriptionStore
+from tracker.storage.api_tables import DeliveryRow, OutboxRow
+
+
+# -- real servers on loopback ------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Mailbox:
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = message_from_bytes(envelope.content, policy=default)
+        assert isinstance(msg, EmailMessage)
+        self.messages.append(msg)
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[Mailbox]:
+    box = Mailbox(_free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Receiver:
+    url: str = ""
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)  # answers to give, then 200
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            state.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(state.statuses.pop(0) if state.statuses else 200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/tracker"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+def dispatcher(engine: Engine, smtp: Mailbox, webhook: HttpWebhookNotifier, **kw: Any) -> Dispatcher:
+    return Dispatcher(
+        engine,
+        email=SmtpEmailNotifier("127.0.0.1", smtp.port),
+        webhook=webhook,
+        sender="tracker@test.invalid",
+        public_url="http://testserver",
+        tag_authority="tracker.test",
+        **kw,
+    )
+
+
+def verify(secret: str, headers: dict[str, str], body: bytes) -> None:
+    """Standard Webhooks verification, written out independently of the sender's code."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    assert any(hmac.compare_digest(expected, sig) for sig in headers["webhook-signature"].split(" "))
+
+
+@pytest.fixture
+def webhook() -> Iterator[HttpWebhookNotifier]:
+    notifier = HttpWebhookNotifier(timeout=5)
+    yield notifier
+    notifier.close()
+
+
+def _text(msg: EmailMessage) -> dict[str, str]:
+    return {p.get_content_type(): str(p.get_content()) for p in msg.walk() if not p.is_multipart()}  # type: ignore[attr-defined]
+
+
+# -- the end-to-end scenario -------------------------------------------------------------------
+def test_new_version_reaches_subscriber_exactly_once(
+    db_env: Engine,
+    smtp: Mailbox,
+    receiver: Receiver,
+    webhook: HttpWebhookNotifier,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = db_env
+    world = World(engine)
+    seed_v1(engine)
+    seed_orgs(engine, world)
+    seed_keys(engine, world)
+    client = client_for(engine)
+    response = client.post(
+        "/v1/orgs/acme/subscriptions",
+        headers=world.auth("acme:write"),
+        json={
+            "name": "AI security",
+            "sources": ["demo-std"],
+            "channels": ["email", "webhook", "atom"],
+            "email_to": ["grc@acme.example"],
+            "webhook_url": receiver.url,
+        },
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    secret, feed_url = created["secrets"]["webhook_secret"], created["secrets"]["feed_url"]
+    assert secret.startswith("whsec_") and feed_url.startswith("http://testserver/v1/feeds/feed_")
+    send = dispatcher(engine, smtp, webhook)
+    assert send.run_once().messages_sent == 0  # nothing has changed yet
+
+    diff_id = land_v2(engine)  # a new version lands: diff stored ...
+    store_impacts(engine, diff_id)  # ... and the impact stored
+    report = send.run_once()
+    assert (report.messages_sent, report.failures) == (3, 0)
+
+    assert len(smtp.messages) == 1 and smtp.recipients == [["grc@acme.example"]]
+    mail = smtp.messages[0]
+    assert mail.get_content_type() == "multipart/alternative"
+    parts = _text(mail)
+    for needle in ("R-1", "R-3", "R-4", "ACME-1", "ACME-3", "[-should-]{+shall+}"):
+        assert needle in parts["text/plain"], needle
+    assert ">should</del>" in parts["text/html"] and ">shall</ins>" in parts["text/html"]
+    assert "Globex" not in parts["text/plain"] and "G-1" not in parts["text/plain"]
+
+    assert len(receiver.requests) == 1
+    headers, body = receiver.requests[0]
+    verify(secret, headers, body)
+    data = json.loads(body)["data"]
+    assert data["organisation"] == "acme" and data["new_version"] == "v2"
+    assert {i for c in data["changes"] for i in c["new_ids"] + c["old_ids"]} == {"R-1", "R-3", "R-4"}
+    assert data["affected_controls"] == ["ACME-1", "ACME-3"]
+
+    feed_path = feed_url.removeprefix("http://testserver")
+    got = client.get(feed_path)
+    assert got.status_code == 200 and got.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(got.content)
+    assert not feed.bozo and len(feed.entries) == 1
+    entry = feed.entries[0]
+    assert entry.id.startswith("tag:tracker.test,") and entry.id.endswith(f":diff:{diff_id}")
+    assert "R-1" in entry.title and "ACME-1" in entry.content[0].value
+    assert client.get(feed_path, headers={"if-none-match": got.headers["etag"]}).status_code == 304
+
+    # again, through the CLI: nothing more is queued or sent
+    monkeypatch.setenv("TRACKER_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("TRACKER_SMTP_PORT", str(smtp.port))
+    result = CliRunner().invoke(cli, ["digests", "send", "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "queued": 0,
+        "messages_sent": 0,
+        "events_sent": 0,
+        "failures": 0,
+        "dead": 0,
+    }
+    store_impacts(engine, diff_id)  # the impact is recomputed and stored again: still the same event
+    assert send.run_once().messages_sent == 0
+    assert len(smtp.messages) == 1 and len(receiver.requests) == 1
+    again = feedparser.parse(client.get(feed_path).content)
+    assert [(e.id, e.updated) for e in again.entries] == [(entry.id, entry.updated)]
+
+    log = client.get(
+        f"/v1/orgs/acme/subscriptions/{created['id']}/deliveries", headers=world.auth("acme:read")
+    )
+    assert sorted(d["channel"] for d in log.json()["items"]) == ["atom", "email", "webhook"]
+    foreign = client.get(
+        f"/v1/orgs/acme/subscriptions/{created['id']}/deliveries", headers=world.auth("globex:admin")
+    )
+    assert foreign.status_code == 404
+
+
+# -- failure, retry, crash --------------------------------------------------------------------
+def _world(engine: Engine, spec: SubscriptionSpec, org: str = "acme") -> tuple[World, int, str]:
+    world = World(engine)
+    seed_v1(engine)
+    seed_orgs(engine, world)
+    seed_keys(engine, world)
+    created = SubscriptionStore(engine).create(
+        world.orgs[org], spec, since=datetime.now(UTC) - timedelta(days=1)
+    )
+    world.diff_id = land_v2(engine)
+    store_impacts(engine, world.diff_id)
+    return world, created.subscription.id, created.webhook_secret
+
+
+def test_webhook_retried_with_backoff_then_given_up(
+    sqlite_engine: Engine, smtp: Mailbox, receiver: Receiver, webhook: HttpWebhookNotifier
+) -> None:
+    _, _, secret = _world(
+        sqlite_engine, SubscriptionSpec(channels=(Channel.WEBHOOK,), webhook_url=receiver.url)
+    )
+    receiver.statuses = [500, 503]
+    clock = Clock()
+    send = dispatcher(
+        sqlite_engine, smtp, webhook, clock=clock, backoff=timedelta(seconds=30), max_attempts=3
+    )
+    first = send.run_once()
+    assert (first.messages_sent, first.failures) == (0, 1)
+    assert send.dispatch().failures == 0  # not due again before the backoff
+    clock.advance(timedelta(seconds=31))
+    assert send.dispatch().failures == 1  # second attempt: 503
+    clock.advance(timedelta(seconds=31))
+    assert send.dispatch().failures == 0  # backoff doubled to 60 s
+    clock.advance(timedelta(seconds=30))
+    assert send.dispatch().messages_sent == 1
+    ids = {h["webhook-id"] for h, _ in receiver.requests}
+    assert len(receiver.requests) == 3 and len(ids) == 1  # the same message id on every retry
+    for headers, body in receiver.requests:
+        verify(secret, headers, body)
+    with Session(sqlite_engine) as session:
+        log = [
+            (d.status, d.response_code) for d in session.scalars(select(DeliveryRow).order_by(DeliveryRow.id))
+        ]
+    assert log == [("failed", 500), ("failed", 503), ("sent", 200)]
+
+
+def test_dead_after_max_attempts(sqlite_engine: Engine, smtp: Mailbox, webhook: HttpWebhookNotifier) -> None:
+    dead_url = f"http://127.0.0.1:{_free_port()}/nobody-listens"
+    _, sub_id, _ = _world(sqlite_engine, SubscriptionSpec(channels=(Channel.WEBHOOK,), webhook_url=dead_url))
+    clock = Clock()
+    send = dispatcher(sqlite_engine, smtp, webhook, clock=clock, max_attempts=2)
+    send.run_once()
+    clock.advance(timedelta(hours=1))
+    assert send.dispatch().dead == 1
+    clock.advance(timedelta(days=1))
+    assert send.dispatch().failures == 0
+    with Session(sqlite_engine) as session:
+        row = session.scalar(select(OutboxRow).where(OutboxRow.subscription_id == sub_id))
+        assert row is not None and row.status == "dead" and "failed" in row.last_error
+
+
+def test_crash_after_claim_is_resumed_after_the_lease(
+    sqlite_engine: Engine, smtp: Mailbox, webhook: HttpWebhookNotifier
+) -> None:
+    spec = SubscriptionSpec(channels=(Channel.EMAIL, Channel.ATOM), email_to=("a@acme.example",))
+    _world(sqlite_engine, spec)
+    clock = Clock()
+    crashed = dispatcher(sqlite_engine, smtp, webhook, clock=clock)
+    assert enqueue(sqlite_engine, clock()) == 2
+    _, claimed = crashed.claim()  # ... and the process dies before sending
+    assert len(claimed) == 2
+    restarted = dispatcher(sqlite_engine, smtp, webhook, clock=clock)
+    assert restarted.run_once().messages_sent == 0  # still leased to the dead process
+    clock.advance(timedelta(minutes=6))
+    assert restarted.run_once().messages_sent == 2
+    assert restarted.run_once().messages_sent == 0
+    assert len(smtp.messages) == 1
+
+
+def test_daily_cadence_holds_email_until_midnight(
+    sqlite_engine: Engine, smtp: Mailbox, webhook: HttpWebhookNotifier
+) -> None:
+    spec = SubscriptionSpec(
+        channels=(Channel.EMAIL, Channel.ATOM), email_to=("a@acme.example",), cadence=Cadence.DAILY
+    )
+    _world(sqlite_engine, spec)
+    clock = Clock()
+    send = dispatcher(sqlite_engine, smtp, webhook, clock=clock)
+    assert send.run_once().messages_sent == 1  # the feed entry at once
+    assert smtp.messages == []
+    clock.now = Cadence.DAILY.due(clock.now) + timedelta(seconds=1)
+    assert send.run_once().messages_sent == 1 and len(smtp.messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (SubscriptionSpec(kinds=("added",)), {"R-4"}),
+        (SubscriptionSpec(control_ids=("acme-3",)), {"R-3"}),
+        (SubscriptionSpec(control_tags=("logging",)), {"R-1"}),
+        (SubscriptionSpec(tags=("obligation_strengthened",)), {"R-1"}),
+        (SubscriptionSpec(substantive_only=True), {"R-1", "R-3", "R-4"}),
+        (SubscriptionSpec(kinds=("merged",)), set()),
+        (SubscriptionSpec(sources=("another-source",)), None),
+    ],
+)
+def test_filters_decide_what_is_queued(
+    sqlite_engine: Engine, spec: SubscriptionSpec, expected: set[str] | None
+) -> None:
+    _, sub_id, _ = _world(sqlite_engine, spec)
+    enqueue(sqlite_engine)
+    enqueue(sqlite_engine)  # idempotent
+    with Session(sqlite_engine) as session:
+        rows = session.scalars(select(OutboxRow).where(OutboxRow.subscription_id == sub_id)).all()
+        if expected is None:
+            assert rows == []
+        elif not expected:
+            assert [(r.channel, r.status) for r in rows] == [("skipped", "skipped")]
+        else:
+            assert len(rows) == 1 and rows[0].status == "pending"
+            ids = {i for c in rows[0].payload["changes"] for i in c["new_ids"] + c["old_ids"]}
+            assert ids == expected
+        assert session.scalar(select(func.count()).select_from(DeliveryRow)) == 0
+
+
+def test_each_organisation_gets_only_its_own_impact(sqlite_engine: Engine) -> None:
+    _, sub_id, _ = _world(sqlite_engine, SubscriptionSpec(), org="globex")
+    enqueue(sqlite_engine)
+    with Session(sqlite_engine) as session:
+        row = session.scalar(select(OutboxRow).where(OutboxRow.subscription_id == sub_id))
+        assert row is not None
+        assert row.payload["organisation"] == "globex"
+        assert row.payload["affected_controls"] == ["G-1"]

@@ -1,0 +1,156 @@
+"""Impact: each kind of change against an organisation's mappings gives the right action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.test_mapping_mapper import CONTROLS, BagOfWordsEmbedder
+from tracker.errors import InvalidInputError
+from tracker.mapping.documents import MapQuery
+from tracker.mapping.impact import Action, Change, impact
+from tracker.mapping.mapper import Mapper
+from tracker.mapping.types import Mapping, Provenance, ReviewState
+from tracker.mapping.types import Relationship as R
+
+ORG = [
+    Mapping("REQ-1", "CP-9", R.SUBSET),
+    Mapping("REQ-2", "AC-2", R.INTERSECTS, confidence=0.8),
+    Mapping("REQ-2", "IR-4", R.INTERSECTS, review=ReviewState.REJECTED),
+    Mapping("REQ-3", "PE-3", R.EQUAL),
+    Mapping("REQ-4", "CM-8", R.INTERSECTS),
+    Mapping("REQ-5", "SC-7", R.INTERSECTS),
+    Mapping("REQ-6", "IR-4", R.INTERSECTS),
+]
+QUERIES = {
+    "NEW-1": MapQuery("NEW-1", "Backups of information are conducted and tested"),
+    "REQ-7": MapQuery("REQ-7", "Incidents shall be handled within one hour"),
+}
+
+
+def change(kind: str, old: list[str], new: list[str], **kw: Any) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "old_ids": old,
+        "new_ids": new,
+        "confidence": 0.9,
+        "reasons": [],
+        "redline": "",
+        **kw,
+    }
+
+
+@pytest.fixture(scope="module")
+def mapper() -> Mapper:
+    return Mapper(CONTROLS, BagOfWordsEmbedder())
+
+
+def run(changes: list[dict[str, Any]], mapper: Mapper | None = None, **kw: Any) -> dict[str, Any]:
+    items = impact(changes, ORG, mapper=mapper, queries=QUERIES, **kw)
+    return {(i.change.new_ids or i.change.old_ids)[0]: i for i in items}
+
+
+def test_substantive_change_means_reassess_the_mapped_controls() -> None:
+    items = run(
+        [change("modified", ["REQ-2"], ["REQ-2"], substantive=True, tags=["obligation_strengthened"])]
+    )
+    item = items["REQ-2"]
+    assert item.action is Action.REASSESS
+    assert [(c.control_id, c.action) for c in item.controls] == [
+        ("AC-2", Action.REASSESS)
+    ]  # rejected one ignored
+    assert item.controls[0].score == pytest.approx(0.9 * 0.8)
+    assert "obligation strengthened" in item.controls[0].reason
+
+
+def test_editorial_change_means_none() -> None:
+    items = run(
+        [
+            change("modified", ["REQ-1"], ["REQ-1"], substantive=False),
+            change("modified", ["REQ-3"], ["REQ-3"], substantive=None, tags=["guidance_only"]),
+            change("moved", ["REQ-4"], ["REQ-40"]),
+        ]
+    )
+    assert {k: i.action for k, i in items.items()} == {
+        "REQ-1": Action.NONE,
+        "REQ-3": Action.NONE,
+        "REQ-40": Action.NONE,
+    }
+    assert "update the reference" in items["REQ-40"].controls[0].reason
+
+
+def test_withdrawn_requirement_retires_its_mappings() -> None:
+    item = run([change("removed", ["REQ-5"], [])])["REQ-5"]
+    assert item.action is Action.RETIRE
+    assert [(c.control_id, c.action) for c in item.controls] == [("SC-7", Action.RETIRE)]
+    unmapped = run([change("removed", ["REQ-99"], [])])["REQ-99"]
+    assert unmapped.action is Action.NONE and unmapped.controls == ()
+
+
+def test_new_requirement_without_coverage_is_a_gap_with_suggestions(mapper: Mapper) -> None:
+    item = run([change("added", [], ["NEW-1"])], mapper)["NEW-1"]
+    assert item.action is Action.GAP
+    assert item.controls and item.controls[0].control_id == "CP-9"
+    assert all(c.action is Action.GAP and 0 <= c.score <= 1 and c.needs_review for c in item.controls)
+    bare = run([change("added", [], ["NEW-2"])])["NEW-2"]
+    assert bare.action is Action.GAP and bare.controls == ()
+
+
+def test_new_requirement_already_mapped_is_reassess() -> None:
+    carried = [Mapping("NEW-1", "CP-9", R.EQUAL, provenance=Provenance.MACHINE, review=ReviewState.PROPOSED)]
+    (item,) = impact([change("added", [], ["NEW-1"])], ORG, new_mappings=carried)
+    assert item.action is Action.REASSESS
+    assert "mapping awaits review" in item.controls[0].reason
+
+
+def test_strengthened_requirement_nobody_mapped_is_a_gap(mapper: Mapper) -> None:
+    items = run(
+        [
+            change("modified", ["REQ-7"], ["REQ-7"], substantive=True, tags=["obligation_strengthened"]),
+            change("modified", ["REQ-8"], ["REQ-8"], substantive=True, tags=[]),
+        ],
+        mapper,
+    )
+    assert items["REQ-7"].action is Action.GAP and items["REQ-7"].controls[0].control_id == "IR-4"
+    assert items["REQ-8"].action is Action.NONE  # changed, but the organisation never mapped it
+
+
+def test_split_and_merge_reassess() -> None:
+    items = run(
+        [change("split", ["REQ-6"], ["REQ-6a", "REQ-6b"]), change("merged", ["REQ-1", "REQ-3"], ["REQ-13"])]
+    )
+    assert items["REQ-6a"].action is Action.REASSESS and "split" in items["REQ-6a"].controls[0].reason
+    assert {c.control_id for c in items["REQ-13"].controls} == {"CP-9", "PE-3"}
+
+
+def test_unchanged_is_skipped_unless_asked() -> None:
+    assert run([change("unchanged", ["REQ-1"], ["REQ-1"])]) == {}
+    assert (
+        run([change("unchanged", ["REQ-1"], ["REQ-1"])], include_unchanged=True)["REQ-1"].action
+        is Action.NONE
+    )
+
+
+def test_json_shape_matches_the_cli_contract() -> None:
+    (item,) = impact([change("removed", ["REQ-5"], [], redline="~~old~~")], ORG)
+    out = item.to_dict()
+    assert set(out) == {"change", "action", "reason", "controls"}
+    assert out["change"]["redline"] == "~~old~~"
+    assert set(out["controls"][0]) >= {"control_id", "action", "score", "reason"}
+    assert Change.from_dict(out["change"]) == item.change
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"kind": "exploded"}, "$.changes[0].kind: unknown change kind"),
+        ({"kind": "added", "new_ids": "A"}, "$.changes[0].new_ids: expected a list of strings"),
+        ({"kind": "added", "substantive": "yes"}, "$.changes[0].substantive"),
+        ({"kind": "added", "confidence": 2}, "$.changes[0].confidence"),
+    ],
+)
+def test_malformed_changes_are_reported_by_path(bad: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        impact([bad], ORG)
+    assert message in str(info.value)

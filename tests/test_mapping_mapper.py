@@ -1,0 +1,197 @@
+"""The mapper on small hand-made controls, with a tiny deterministic embedder."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from embeddings.protocol import Vectors
+from tracker.mapping.documents import MapQuery, controls_from_requirements, queries_from_requirements
+from tracker.mapping.mapper import Mapper, MapperConfig
+from tracker.mapping.scoring import calibrate, suggest_relationship
+from tracker.mapping.tokens import tokens
+from tracker.mapping.types import Control
+from tracker.mapping.types import Relationship as R
+from tracker.model import Link, Requirement
+
+
+class BagOfWordsEmbedder:
+    """Hashes stemmed tokens into 64 dimensions: deterministic, instant, roughly semantic."""
+
+    model_id = "test-bag-of-words"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        self.calls += 1
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for tok in tokens(text):
+                out[i, int(hashlib.sha256(tok.encode()).hexdigest(), 16) % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        result: Vectors = (out / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+        return result
+
+
+CONTROLS = [
+    Control(
+        "AC-1",
+        "Policy and Procedures",
+        "Develop and disseminate an access control policy.",
+        family="Access Control",
+    ),
+    Control(
+        "AC-2", "Account Management", "Manage system accounts: create, enable, disable and remove accounts."
+    ),
+    Control(
+        "AC-2(1)", "Automated Account Management", "Use automated mechanisms for accounts.", parent="AC-2"
+    ),
+    Control("AC-2(4)", "Automated Audit Actions", "Audit account creation and removal.", parent="AC-2"),
+    Control("CP-1", "Policy and Procedures", "Develop and disseminate a contingency planning policy."),
+    Control("CP-9", "System Backup", "Conduct backups of user-level and system-level information."),
+    Control("CM-8", "System Component Inventory", "Develop and document an inventory of system components."),
+    Control("IR-4", "Incident Handling", "Implement an incident handling capability for incidents."),
+    Control("PE-3", "Physical Access Control", "Enforce physical access authorizations at entry points."),
+    Control("SC-7", "Boundary Protection", "Monitor and control communications at the external boundary."),
+]
+
+
+@pytest.fixture(scope="module")
+def mapper() -> Mapper:
+    return Mapper(CONTROLS, BagOfWordsEmbedder())
+
+
+def top(mapper: Mapper, text: str, k: int = 3) -> list[str]:
+    (ranking,) = mapper.rank([MapQuery("Q-1", text)], top_k=k)
+    return [c.control_id for c in ranking.candidates]
+
+
+def test_obvious_matches_come_first(mapper: Mapper) -> None:
+    assert top(mapper, "Backups of information are conducted")[0] == "CP-9"
+    assert top(mapper, "Physical devices are inventoried")[0] in {"CM-8", "PE-3"}
+    assert top(mapper, "Incidents are handled")[0] == "IR-4"
+
+
+def test_enhancements_roll_up_into_their_base(mapper: Mapper) -> None:
+    assert [u.id for u in mapper.units if u.id.startswith("AC-2")] == ["AC-2"]
+    (ranking,) = mapper.rank([MapQuery("Q", "Automated mechanisms audit account creation")], top_k=10)
+    ids = [c.control_id for c in ranking.candidates]
+    assert "AC-2(4)" not in ids and ids[0] == "AC-2"
+    assert ranking.candidates[0].via in {("AC-2(4)",), ("AC-2(1)",)}
+
+
+def test_roll_up_can_be_switched_off() -> None:
+    flat = Mapper(CONTROLS, BagOfWordsEmbedder(), MapperConfig(roll_up=False))
+    assert len(flat.units) == len(CONTROLS)
+    orphan = Mapper([CONTROLS[2]], None)  # an enhancement without its base is its own unit
+    assert [u.id for u in orphan.units] == ["AC-2(1)"]
+
+
+def test_policy_requirements_reach_the_policy_and_procedures_controls(mapper: Mapper) -> None:
+    assert set(top(mapper, "Organizational cybersecurity policy is established", k=2)) == {"AC-1", "CP-1"}
+
+
+def test_scores_are_calibrated_into_unit_interval_and_ordered(mapper: Mapper) -> None:
+    (ranking,) = mapper.rank([MapQuery("Q", "System backup of information")], top_k=len(mapper.units))
+    scores = [c.score for c in ranking.candidates]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert scores == sorted(scores, reverse=True)
+    assert [c.rank for c in ranking.candidates] == list(range(1, len(scores) + 1))
+    names = {name for name, _ in ranking.candidates[0].signals}
+    assert names == {"lexical", "dense", "parts", "feedback", "prior", "policy"}
+    assert ranking.to_dict()["candidates"][0] == {  # type: ignore[index]
+        "control_id": "CP-9",
+        "score": round(scores[0], 4),
+        "relationship": ranking.candidates[0].relationship.value,
+    }
+
+
+def test_lexical_only_mapper_works_without_a_model() -> None:
+    lexical = Mapper(CONTROLS, None)
+    (ranking,) = lexical.rank([MapQuery("Q", "backups")], top_k=2)
+    assert ranking.candidates[0].control_id == "CP-9"
+    assert {name for name, _ in ranking.candidates[0].signals} == {"lexical", "prior", "policy"}
+
+
+def test_target_texts_are_embedded_once_per_mapper() -> None:
+    embedder = BagOfWordsEmbedder()
+    mapper = Mapper(CONTROLS, embedder)
+    built = embedder.calls
+    mapper.rank([MapQuery("A", "backup"), MapQuery("B", "inventory")])
+    assert embedder.calls == built + 1  # one batch for all queries
+
+
+def test_edge_cases() -> None:
+    assert Mapper(CONTROLS, None).rank([]) == []
+    (empty,) = Mapper([], None).rank([MapQuery("Q", "anything")])
+    assert empty.candidates == ()
+    with pytest.raises(ValueError, match="share the key"):
+        Mapper([Control("AC-1"), Control("AC-01")], None)
+
+
+@pytest.mark.parametrize(
+    ("score", "cosine", "cover_q", "cover_c", "expected"),
+    [
+        (0.05, 0.99, 1.0, 1.0, R.NO_RELATIONSHIP),
+        (0.9, 0.95, 0.9, 0.9, R.EQUAL),
+        (0.6, 0.6, 0.9, 0.2, R.SUBSET),  # the short requirement is echoed inside a broad control
+        (0.6, 0.6, 0.3, 0.8, R.SUPERSET),
+        (0.6, 0.6, 0.5, 0.5, R.INTERSECTS),
+    ],
+)
+def test_relationship_suggestion(
+    score: float, cosine: float, cover_q: float, cover_c: float, expected: R
+) -> None:
+    assert suggest_relationship(score, cosine, cover_q, cover_c) is expected
+
+
+def test_calibration_is_monotone_and_bounded() -> None:
+    values = [calibrate(x) for x in (-5.0, 0.0, 2.0, 3.0, 4.0, 10.0)]
+    assert values == sorted(values) and 0.0 < values[0] < values[-1] < 1.0
+
+
+def test_documents_from_a_requirement_tree() -> None:
+    reqs = [
+        Requirement(ident="AC", key="AC", title="Access Control", kind="family"),
+        Requirement(
+            ident="AC-2", key="AC-2", title="Account Management", statement="Manage accounts.", parent="AC"
+        ),
+        Requirement(
+            ident="AC-2(1)",
+            key="AC-2.1",
+            title="Automated",
+            statement="Automate it.",
+            parent="AC-2",
+            kind="enhancement",
+            links=(Link("related", "AC-3"),),
+        ),
+        Requirement(ident="AC-2(2)", key="AC-2.2", title="Gone", parent="AC-2", withdrawn=True),
+        Requirement(
+            ident="AC-3", key="AC-3", title="Access Enforcement", statement="Enforce access.", parent="AC"
+        ),
+    ]
+    controls = controls_from_requirements(reqs)
+    assert [(c.id, c.family, c.parent, c.links) for c in controls] == [
+        ("AC-2", "Access Control", None, ()),
+        ("AC-2(1)", "Access Control", "AC-2", ("AC-3",)),
+        ("AC-3", "Access Control", None, ()),
+    ]
+    queries = queries_from_requirements(reqs, only=["AC-02"])
+    assert queries == [MapQuery("AC-2", "Account Management. Manage accounts.", ("Access Control",), "AC-2")]
+    mapper = Mapper(controls, None)
+    assert mapper.prior[mapper.unit_index["AC-3"]] > 0  # declared incoming link
+
+
+@pytest.mark.slow
+def test_real_model_finds_a_paraphrase() -> None:
+    from embeddings.cache import CachedEmbedder, MemoryVectorStore
+    from embeddings.sentence_transformer import SentenceTransformerEmbedder
+
+    mapper = Mapper(CONTROLS, CachedEmbedder(SentenceTransformerEmbedder(), MemoryVectorStore()))
+    assert top(mapper, "Copies of data are made regularly so it can be restored")[0] == "CP-9"
+    assert top(mapper, "Security events are responded to and contained")[0] == "IR-4"

@@ -1,0 +1,270 @@
+"""Archive commands: ingest, ingest-corpus, sources, versions, show."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tracker.cli.context import Context
+from tracker.cli.output import FORMAT_OPTION, emit, progress, table
+from tracker.ingest import CorpusEntry, corpus_entries, ingest_files
+from tracker.model import Lifecycle, Requirement, Source
+
+
+def _req_dict(req: Requirement, full: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": req.ident,
+        "key": req.key,
+        "kind": req.kind,
+        "title": req.title,
+        "parent": req.parent,
+        "withdrawn": req.withdrawn,
+    }
+    if req.successors:
+        data["successors"] = list(req.successors)
+    if full:
+        data.update(
+            statement=req.statement,
+            guidance=req.guidance,
+            links=[{"relation": link.relation, "target": link.target} for link in req.links],
+            params=[{"id": p, "text": t} for p, t in req.params],
+            obligations=[
+                {"modal": o.modal, "strength": o.strength.name.lower(), "negated": o.negated}
+                for o in req.obligations
+            ],
+            properties=dict(req.properties),
+        )
+    return data
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--source", "slug", required=True, help="source slug, e.g. nist-sp-800-53")
+@click.option("--version", "label", required=True, help="version label, e.g. rev5")
+@click.option("--title", default="", help="source title (kept from earlier ingests if omitted)")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in Lifecycle]),
+    default=None,
+    help="lifecycle status (guessed from the label if omitted)",
+)
+@click.option("--published", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@FORMAT_OPTION
+@click.pass_obj
+def ingest(
+    ctx: Context,
+    paths: tuple[Path, ...],
+    slug: str,
+    label: str,
+    title: str,
+    status: str | None,
+    published: Any,
+    fmt: str,
+) -> None:
+    """Archive the files (or folders of files) of one version of a source."""
+    result = ingest_files(
+        ctx.archive,
+        Source(slug=slug, title=title),
+        label,
+        list(paths),
+        max_bytes=ctx.settings.max_document_bytes,
+        status=Lifecycle(status) if status else None,
+        published=published.date() if published else None,
+    )
+    data = result.to_dict()
+    emit(
+        fmt,
+        data,
+        lambda: (
+            f"{'archived' if result.created else 'already archived'}: {slug} {label} "
+            f"({data['requirements']} requirements, parser {data['parser']})"
+        ),
+    )
+
+
+@click.command("ingest-corpus")
+@click.argument("root", required=False, type=click.Path(path_type=Path))
+@FORMAT_OPTION
+@click.pass_obj
+def ingest_corpus(ctx: Context, root: Path | None, fmt: str) -> None:
+    """Archive every <source>/<version>/ folder under ROOT (default: TRACKER_CORPUS_DIR)."""
+    root = root or ctx.settings.corpus_dir
+    entries = corpus_entries(root)
+    results = []
+
+    def show(entry: CorpusEntry | None) -> str:
+        return f"{entry.source.slug} {entry.label}" if entry else ""
+
+    with progress(fmt, entries, "ingesting", show) as bar:
+        for entry in bar:
+            results.append(
+                ingest_files(
+                    ctx.archive,
+                    entry.source,
+                    entry.label,
+                    [entry.folder],
+                    max_bytes=ctx.settings.max_document_bytes,
+                    published=entry.published,
+                    ordinal=entry.ordinal,
+                ).to_dict()
+            )
+    created = sum(1 for r in results if r["created"])
+    data = {"root": str(root), "versions": len(results), "created": created, "results": results}
+    emit(
+        fmt,
+        data,
+        lambda: (
+            table(
+                [
+                    (r["source"], r["version"], r["requirements"], "new" if r["created"] else "unchanged")
+                    for r in results
+                ],
+                ["source", "version", "requirements", "result"],
+            )
+            + f"\n{created} new version(s), {len(results) - created} already archived"
+        ),
+    )
+
+
+@click.command()
+@FORMAT_OPTION
+@click.pass_obj
+def sources(ctx: Context, fmt: str) -> None:
+    """List archived sources."""
+    rows = ctx.archive.sources()
+    data = [{"slug": s.slug, "title": s.title, "publisher": s.publisher, "versions": n} for s, n in rows]
+    emit(
+        fmt,
+        data,
+        lambda: table(
+            [(d["slug"], d["versions"], d["title"]) for d in data], ["source", "versions", "title"]
+        ),
+    )
+
+
+@click.command()
+@click.argument("slug")
+@FORMAT_OPTION
+@click.pass_obj
+def versions(ctx: Context, slug: str, fmt: str) -> None:
+    """List the archived versions of a source, oldest first."""
+    found = ctx.archive.versions(slug)
+    data = [
+        {
+            "version": v.label,
+            "status": str(v.status),
+            "published": v.published,
+            "observed_at": v.observed_at,
+            "requirements": v.requirement_count,
+            "content_hash": v.content_hash,
+            "parser": v.parser,
+            "parser_version": v.parser_version,
+            "artefacts": [{"filename": a.filename, "sha256": a.sha256, "size": a.size} for a in v.artefacts],
+        }
+        for v in found
+    ]
+    emit(
+        fmt,
+        data,
+        lambda: table(
+            [(d["version"], d["status"], d["published"] or "", d["requirements"], d["parser"]) for d in data],
+            ["version", "status", "published", "requirements", "parser"],
+        ),
+    )
+
+
+@click.command()
+@click.argument("slug")
+@click.argument("label")
+@click.argument("ident", required=False)
+@click.option("--profile", default=None, help="only the requirements a profile (baseline) selects")
+@FORMAT_OPTION
+@click.pass_obj
+def show(ctx: Context, slug: str, label: str, ident: str | None, profile: str | None, fmt: str) -> None:
+    """Show a version's requirements, or one requirement in full."""
+    archive = ctx.archive
+    if ident:
+        req = archive.requirement(slug, label, ident)
+        data = _req_dict(req, full=True)
+
+        def text() -> str:
+            lines = [f"{req.ident}  {req.title}".rstrip(), f"kind: {req.kind}   key: {req.key}"]
+            if req.withdrawn:
+                lines.append("withdrawn" + (f" -> {', '.join(req.successors)}" if req.successors else ""))
+            if req.statement:
+                lines += ["", req.statement]
+            if req.guidance:
+                lines += ["", "Guidance:", req.guidance]
+            return "\n".join(lines)
+
+        emit(fmt, data, text)
+        return
+    reqs = archive.requirements(slug, label)
+    profiles = archive.profiles(slug, label)
+    if profile:
+        chosen = next((p for p in profiles if p.name.lower() == profile.lower()), None)
+        if chosen is None:
+            from tracker.errors import NotFoundError
+
+            names = ", ".join(p.name for p in profiles) or "none"
+            raise NotFoundError(f"{slug} {label} has no profile {profile!r}", f"profiles: {names}")
+        keep = set(chosen.keys)
+        reqs = tuple(r for r in reqs if r.key in keep)
+    version = archive.version(slug, label)
+    data = {
+        "source": slug,
+        "version": label,
+        "status": str(version.status),
+        "published": version.published,
+        "profiles": [{"name": p.name, "title": p.title, "size": len(p.keys)} for p in profiles],
+        "requirements": [_req_dict(r) for r in reqs],
+    }
+    emit(
+        fmt,
+        data,
+        lambda: table(
+            [
+                ("  " * r.depth + r.ident, r.kind, ("[withdrawn] " if r.withdrawn else "") + r.title[:70])
+                for r in reqs
+            ],
+            ["id", "kind", "title"],
+        ),
+    )
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@FORMAT_OPTION
+@click.pass_obj
+def db_upgrade(ctx: Context, fmt: str) -> None:
+    """Create or migrate the schema to the newest version."""
+    engine = ctx.engine
+    emit(
+        fmt,
+        {"database": engine.url.render_as_string(hide_password=True), "ok": True},
+        lambda: "schema up to date",
+    )
+
+
+@db.command("stats")
+@FORMAT_OPTION
+@click.pass_obj
+def db_stats(ctx: Context, fmt: str) -> None:
+    """Counts of what is archived."""
+    stats = ctx.archive.stats()
+    emit(fmt, stats, lambda: "\n".join(f"{k}: {v}" for k, v in stats.items()))
+
+
+def register(group: click.Group) -> None:
+    for command in (ingest, ingest_corpus, sources, versions, show, db):
+        group.add_command(command)
+
+
+__all__ = ["date", "register"]

@@ -1,0 +1,43 @@
+"""`tracker diff`: what changed between two versions of a source, requirement by requirement."""
+
+from __future__ import annotations
+
+import click
+
+from tracker.cli.context import Context
+from tracker.cli.output import emit_json
+from tracker.compare import diff_archived
+from tracker.diff import render_html, render_text
+from tracker.storage.diffs import DiffStore
+
+
+@click.command()
+@click.argument("source")
+@click.argument("old")
+@click.argument("new")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
+@click.option("--lexical-only", is_flag=True, help="skip the embedding model (faster, less accurate alignment)")
+@click.option("--refresh", is_flag=True, help="recompute even if this engine already stored the diff")
+@click.option("--all", "include_unchanged", is_flag=True, help="text/html: list unchanged requirements too")
+@click.pass_obj
+def diff(
+    ctx: Context, source: str, old: str, new: str, fmt: str, lexical_only: bool, refresh: bool, include_unchanged: bool
+) -> None:
+    """Diff two archived versions: OLD and NEW are version labels (or SOURCE@LABEL)."""
+    from tracker.compare import make_embedder
+
+    embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings)
+    stored = diff_archived(ctx.archive, DiffStore(ctx.engine), source, old, new, embedder, refresh=refresh)
+    if fmt == "json":
+        data = stored.result.to_json_dict()
+        data["diff_id"] = stored.id
+        data["created_at"] = stored.created_at
+        emit_json(data)
+    elif fmt == "html":
+        click.echo(render_html(stored.result, include_unchanged=include_unchanged))
+    else:
+        click.echo(render_text(stored.result, include_unchanged=include_unchanged))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(diff)

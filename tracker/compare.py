@@ -1,0 +1,73 @@
+"""Diffing archived versions: load both sides, run the engine once, keep the result.
+
+The pure engine lives in :mod:`tracker.diff`; this module is the edge that reads the
+archive, supplies the cached embedder and stores what the engine says.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from embeddings.cache import CachedEmbedder
+from embeddings.protocol import Embedder
+from tracker.diff import ENGINE_VERSION, diff_versions
+from tracker.errors import InvalidInputError
+from tracker.settings import Settings
+from tracker.storage.archive import Archive
+from tracker.storage.diffs import DiffStore, StoredDiff
+from tracker.storage.vectors import SqlVectorStore
+
+
+def make_embedder(engine: Engine, settings: Settings) -> CachedEmbedder:
+    """The packaged MiniLM behind the database vector cache (the model loads on first use)."""
+    from embeddings.sentence_transformer import SentenceTransformerEmbedder
+
+    return CachedEmbedder(SentenceTransformerEmbedder(batch_size=settings.embed_batch_size), SqlVectorStore(engine))
+
+
+def split_ref(ref: str, default_source: str) -> tuple[str, str]:
+    """``label`` or ``source@label``."""
+    if "@" in ref:
+        source, label = ref.split("@", 1)
+        return source, label
+    return default_source, ref
+
+
+def diff_archived(
+    archive: Archive,
+    store: DiffStore,
+    source: str,
+    old: str,
+    new: str,
+    embedder: Embedder | None,
+    *,
+    refresh: bool = False,
+) -> StoredDiff:
+    """The stored diff of ``old`` → ``new``, computed and stored if this engine has not yet."""
+    old_source, old_label = split_ref(old, source)
+    new_source, new_label = split_ref(new, source)
+    if old_source != new_source or old_source != source:
+        raise InvalidInputError(
+            f"cannot diff versions of different sources ({old_source} and {new_source})",
+            "a diff compares two versions of one standard; relate different standards with `tracker map`",
+        )
+    if old_label == new_label:
+        raise InvalidInputError(f"{source} {old_label} compared with itself", "name two different versions")
+    old_reqs = archive.requirements(source, old_label)  # raises NotFoundError naming known versions
+    new_reqs = archive.requirements(source, new_label)
+    if not refresh:
+        stored = store.load(source, old_label, new_label, ENGINE_VERSION)
+        model = embedder.model_id if embedder is not None else None
+        if stored is not None and stored.result.model_id == model:
+            return stored
+    result = diff_versions(
+        old_reqs, new_reqs, embedder, source=source, old_version=old_label, new_version=new_label
+    )
+    return store.save(result)
+
+
+def previous_version(archive: Archive, source: str, label: str) -> str | None:
+    """The version archived just before ``label`` in the publisher's order, if any."""
+    labels = [v.label for v in archive.versions(source)]
+    index = labels.index(label)
+    return labels[index - 1] if index > 0 else None

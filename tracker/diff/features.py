@@ -1,0 +1,176 @@
+"""What the engine knows about one requirement before comparing: its normalised fields,
+whether it is a grouping node, and the signals that decide editorial versus substantive."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from tracker import modality
+from tracker.model import Obligation, Requirement, Strength
+from tracker.text import fold, normalise
+
+STOPWORDS = frozenset(
+    {
+        "a", "an", "and", "are", "as", "at", "be", "been", "being", "by", "can", "could", "do", "does",
+        "for", "from", "had", "has", "have", "how", "if", "in", "into", "is", "it", "its", "may",
+        "might", "must", "of", "on", "or", "our", "shall", "should", "such", "than", "that", "the",
+        "their", "them", "then", "there", "these", "they", "this", "those", "to", "was", "were",
+        "what", "when", "where", "which", "while", "who", "will", "with", "within", "would", "you",
+        "your", "also", "not", "no", "other", "use", "used", "using", "including",
+    }
+)  # fmt: skip
+
+# Words that decide to whom and to what a requirement applies. A change in their counts is
+# a change of scope ("all users" -> "privileged users"); "organization" is deliberately absent
+# because SP 800-53 Rev 5 dropped it from every control as a drafting convention.
+_QUANTIFIERS = (
+    "all", "any", "each", "every", "some", "only", "none", "at least", "at most", "except",
+    "unless", "excluding", "exclusively", "solely", "where applicable", "as applicable",
+    "if applicable", "as appropriate", "where appropriate",
+)  # fmt: skip
+_ROLES = (
+    "developer", "operator", "provider", "deployer", "user", "end user", "custodian", "owner",
+    "vendor", "supplier", "third party", "third-party", "administrator", "personnel", "employee",
+    "contractor", "manufacturer", "importer", "distributor", "customer", "consumer", "data subject",
+    "privileged", "external", "internal", "remote", "public", "high-risk", "critical",
+)  # fmt: skip
+_SCOPE = re.compile(
+    r"\b("
+    + "|".join(re.escape(w) for w in sorted(_QUANTIFIERS + _ROLES, key=len, reverse=True))
+    + r")(?:e?s)?\b"
+)
+_NUMBER = re.compile(r"(?<![\w.\-])\d+(?:[.,]\d+)?(?![\w\-]|\.\d)")
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+
+# Properties that state applicability; a change to one is a scope change.
+SCOPE_PROPERTIES = frozenset(
+    {"applies_to", "applies-to", "applicability", "scope", "role", "roles", "audience", "actors", "actor",
+     "lifecycle", "stage", "phase", "baseline", "impact-level", "level"}
+)  # fmt: skip
+# Properties that are bookkeeping, not content: never a change.
+IGNORED_PROPERTIES = frozenset(
+    {"label", "sort-id", "sort_id", "created", "modified", "created_date", "modified_date", "date",
+     "last-modified", "version", "order", "file", "path", "url", "href", "source", "status", "family",
+     "list", "edition", "year", "object-type"}
+)  # fmt: skip
+LINEAGE_RELATIONS = frozenset({"incorporated-into", "moved-to"})
+
+
+def stem(word: str) -> str:
+    """A deliberately crude suffix stripper: "develops", "developed", "developing" -> "develop".
+
+    Only used to make lexical similarity robust to Rev 4 "The organization develops" vs Rev 5
+    "Develop"; it never touches what is displayed.
+    """
+    if len(word) <= 4 or not word.isalpha():
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") else word
+
+
+def content_words(text: str) -> list[str]:
+    """Stemmed folded words of ``text`` without stop words: the vocabulary of coverage tests."""
+    return [stem(w) for w in _WORD.findall(text) if w not in STOPWORDS and len(w) > 1]
+
+
+def scope_terms(text: str) -> Counter[str]:
+    return Counter(m.group(1) for m in _SCOPE.finditer(text.lower()))
+
+
+def numbers(text: str) -> Counter[str]:
+    return Counter(_NUMBER.findall(text))
+
+
+@dataclass
+class Item:
+    """One requirement of one side, with the normalised forms every stage compares."""
+
+    req: Requirement
+    side: int  # 0 old, 1 new
+    index: int  # position within its version
+    is_group: bool = False
+    title: str = field(init=False)
+    statement: str = field(init=False)
+    guidance: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.title = normalise(self.req.title)
+        self.statement = normalise(self.req.statement)
+        self.guidance = normalise(self.req.guidance)
+
+    @property
+    def key(self) -> str:
+        return self.req.key
+
+    @property
+    def ident(self) -> str:
+        return self.req.ident
+
+    @property
+    def active(self) -> bool:
+        return not self.req.withdrawn
+
+    @cached_property
+    def match_text(self) -> str:
+        """What similarity sees: title and statement, or the guidance when there is no statement."""
+        body = self.statement or self.guidance[:2000]
+        return f"{self.title}. {body}" if self.title else body
+
+    @cached_property
+    def folded(self) -> str:
+        return fold(self.match_text)
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        return frozenset(content_words(self.folded))
+
+    @cached_property
+    def obligations(self) -> tuple[Obligation, ...]:
+        return modality.obligations(self.statement) if self.statement else ()
+
+    @cached_property
+    def strength(self) -> Strength:
+        return modality.strongest(self.obligations)
+
+    @cached_property
+    def prohibitions(self) -> int:
+        return sum(1 for o in self.obligations if o.negated)
+
+    @cached_property
+    def params(self) -> dict[str, str]:
+        return {pid: normalise(value) for pid, value in self.req.params}
+
+    @cached_property
+    def properties(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, value in self.req.properties:
+            if name.lower() in IGNORED_PROPERTIES:
+                continue
+            out[name] = f"{out[name]}; {normalise(value)}" if name in out else normalise(value)
+        return out
+
+    @cached_property
+    def links(self) -> frozenset[tuple[str, str]]:
+        return frozenset(
+            (lk.relation, lk.target) for lk in self.req.links if lk.relation not in LINEAGE_RELATIONS
+        )
+
+
+def build_items(reqs: Sequence[Requirement], side: int) -> list[Item]:
+    """Items in version order; a node is a group when it has children and no statement."""
+    parents = {r.parent for r in reqs if r.parent}
+    return [
+        Item(req=r, side=side, index=i, is_group=(r.key in parents and not r.statement.strip()))
+        for i, r in enumerate(reqs)
+    ]

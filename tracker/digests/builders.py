@@ -1,0 +1,218 @@
+"""Pure builders: event payloads in, email messages, Atom XML and signed webhooks out.
+
+Nothing here touches the database or the network, so every rendering is a function of the
+stored snapshot and can be tested (and re-rendered) exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from tracker.digests.model import FeedMeta
+from tracker.redline import DELETE, INSERT, parse_text
+
+Payload = Mapping[str, Any]
+DEL_STYLE = "background:#fde2e2;color:#8a1c1c;text-decoration:line-through"
+INS_STYLE = "background:#dff5e1;color:#14532d;text-decoration:underline"
+
+
+def _ids(change: Payload) -> str:
+    old, new = list(change.get("old_ids") or ()), list(change.get("new_ids") or ())
+    if old and new and old != new:
+        return f"{', '.join(old)} → {', '.join(new)}"
+    return ", ".join(new or old) or "?"
+
+
+def verdict(change: Payload) -> str:
+    """``modified, substantive (obligation_strengthened)`` and the like."""
+    parts = [str(change.get("kind", ""))]
+    if change.get("substantive") is True:
+        parts[0] += ", substantive"
+    elif change.get("substantive") is False:
+        parts[0] += ", editorial"
+    tags = change.get("tags") or ()
+    return parts[0] + (f" ({', '.join(tags)})" if tags else "")
+
+
+def event_title(event: Payload) -> str:
+    """``demo-std v1 → v2: R-1, R-4 changed; 2 controls affected`` (first five ids named)."""
+    changes = event.get("changes") or ()
+    ids = list(dict.fromkeys(i for c in changes for i in (c.get("new_ids") or c.get("old_ids") or ())))
+    named = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    controls = len(event.get("affected_controls") or ())
+    return (
+        f"{event['source']} {event['old_version']} → {event['new_version']}: {named or 'requirements'} changed; "
+        f"{controls} control{'s' if controls != 1 else ''} affected"
+    )
+
+
+def redline_html(text: str) -> str:
+    """A ``[-old-]{+new+}`` redline as HTML with inline styles (mail clients drop <style>)."""
+    parts = []
+    for op, piece in parse_text(text).ops:
+        escaped = html.escape(piece)
+        if op == DELETE:
+            parts.append(f'<del style="{DEL_STYLE}">{escaped}</del>')
+        elif op == INSERT:
+            parts.append(f'<ins style="{INS_STYLE}">{escaped}</ins>')
+        else:
+            parts.append(escaped)
+    return "".join(parts)
+
+
+def event_html(event: Payload) -> str:
+    """One event as an HTML fragment: each change with its redline and affected controls."""
+    out = [f"<h2>{html.escape(event_title(event))}</h2>"]
+    for change in event.get("changes") or ():
+        title = f" {html.escape(change['title'])}" if change.get("title") else ""
+        out.append(f"<h3>{html.escape(_ids(change))}{title}</h3>")
+        out.append(f"<p><em>{html.escape(verdict(change))}</em></p>")
+        for field, text in (change.get("redline") or {}).items():
+            out.append(f"<p><strong>{html.escape(field)}:</strong> {redline_html(text)}</p>")
+        controls = change.get("controls") or ()
+        if controls:
+            out.append("<ul>")
+            for c in controls:
+                name = html.escape(c.get("control_id") or "(no control)")
+                label = f" {html.escape(c['title'])}" if c.get("title") else ""
+                reason = f": {html.escape(c['reason'])}" if c.get("reason") else ""
+                out.append(f"<li><strong>{html.escape(c['action'])}</strong> {name}{label}{reason}</li>")
+            out.append("</ul>")
+    return "\n".join(out)
+
+
+def event_text(event: Payload) -> str:
+    """The same content as plain text, redlines in wdiff style."""
+    lines = [event_title(event), "=" * min(len(event_title(event)), 78)]
+    for change in event.get("changes") or ():
+        lines += ["", f"* {_ids(change)} {change.get('title') or ''}".rstrip(), f"  {verdict(change)}"]
+        for field, text in (change.get("redline") or {}).items():
+            lines.append(f"  {field}: {text}")
+        for c in change.get("controls") or ():
+            reason = f": {c['reason']}" if c.get("reason") else ""
+            lines.append(f"  - {c['action']} {c.get('control_id') or '(no control)'}{reason}")
+    return "\n".join(lines)
+
+
+def build_email(
+    events: Sequence[Payload],
+    *,
+    sender: str,
+    recipients: Sequence[str],
+    message_id: str,
+    date: datetime,
+    links: Mapping[str, str] | None = None,
+) -> EmailMessage:
+    """A multipart/alternative digest: plain text first, then HTML with inline redlines."""
+    if not events:
+        raise ValueError("a digest needs at least one event")
+    org = events[0].get("organisation", "")
+    subject = event_title(events[0]) if len(events) == 1 else f"{len(events)} standards changed for {org}"
+    msg = EmailMessage()
+    msg["Subject"] = f"[tracker] {subject}"
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    footer = "".join(f"\n{k}: {v}" for k, v in (links or {}).items())
+    msg.set_content("\n\n".join(event_text(e) for e in events) + ("\n\n--" + footer if footer else "") + "\n")
+    html_footer = "".join(
+        f'<p><a href="{html.escape(v, quote=True)}">{html.escape(k)}</a></p>'
+        for k, v in (links or {}).items()
+    )
+    body = "\n<hr>\n".join(event_html(e) for e in events)
+    msg.add_alternative(
+        f'<!doctype html><html><body style="font-family:sans-serif">{body}{html_footer}</body></html>\n',
+        subtype="html",
+    )
+    return msg
+
+
+# -- Atom ------------------------------------------------------------------------------------
+def tag_uri(authority: str, day: datetime, specific: str) -> str:
+    """An RFC 4151 tag: URI; stable for as long as authority, date and specific part are."""
+    return f"tag:{authority},{day.date().isoformat()}:{specific}"
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def atom_entry(
+    entry_id: str,
+    title: str,
+    updated: datetime,
+    published: datetime,
+    link: str,
+    content_html: str,
+    summary: str,
+) -> str:
+    return (
+        "<entry>"
+        f"<id>{escape(entry_id)}</id>"
+        f"<title>{escape(title)}</title>"
+        f"<updated>{_rfc3339(updated)}</updated>"
+        f"<published>{_rfc3339(published)}</published>"
+        + (f'<link rel="alternate" href={quoteattr(link)}/>' if link else "")
+        + f"<summary>{escape(summary)}</summary>"
+        f'<content type="html">{escape(content_html)}</content>'
+        "</entry>"
+    )
+
+
+def atom_feed(meta: FeedMeta, entries: Sequence[str]) -> bytes:
+    """A complete Atom 1.0 document from pre-rendered, immutable entries (newest first)."""
+    head = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>{escape(meta.feed_id)}</id>"
+        f"<title>{escape(meta.title)}</title>"
+        f"<updated>{_rfc3339(meta.updated)}</updated>"
+        f"<author><name>{escape(meta.author)}</name></author>"
+        f'<link rel="self" type="application/atom+xml" href={quoteattr(meta.self_url)}/>'
+    )
+    return (head + "".join(entries) + "</feed>\n").encode("utf-8")
+
+
+# -- Standard Webhooks -----------------------------------------------------------------------
+def _secret_bytes(secret: str) -> bytes:
+    if not secret.startswith("whsec_"):
+        raise ValueError("a Standard Webhooks secret starts with whsec_")
+    return base64.b64decode(secret.removeprefix("whsec_"))
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` keyed with the decoded secret."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(_secret_bytes(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def build_webhook(
+    event: Payload, *, secret: str, msg_id: str, timestamp: int
+) -> tuple[dict[str, str], bytes]:
+    """Headers and body of one Standard Webhooks message carrying one event."""
+    body = json.dumps(
+        {"type": "impact.changed", "timestamp": event.get("occurred_at"), "data": dict(event)},
+        separators=(",", ":"),
+        ensure_ascii=False,
+        sort_keys=True,
+    ).encode("utf-8")
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "user-agent": "ai-standards-tracker-webhooks/1",
+    }
+    return headers, body

@@ -1,0 +1,69 @@
+"""Notifier interfaces and their real implementations (SMTP, HTTP).
+
+The dispatcher depends on the two protocols only; tests run the real implementations
+against servers on loopback.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Mapping
+from email.message import EmailMessage
+from typing import Protocol
+
+import httpx
+
+
+class DeliveryError(Exception):
+    """A delivery failed; ``status`` is the HTTP or SMTP reply code when there was one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class EmailNotifier(Protocol):
+    def send(self, message: EmailMessage) -> None:
+        """Hand the message to the mail system or raise :class:`DeliveryError`."""
+
+
+class WebhookNotifier(Protocol):
+    def post(self, url: str, headers: Mapping[str, str], body: bytes) -> int:
+        """POST the body; return the 2xx status or raise :class:`DeliveryError`."""
+
+
+class SmtpEmailNotifier:
+    """Plain SMTP to a relay (host and port from settings); one connection per message."""
+
+    def __init__(self, host: str, port: int, timeout: float = 15.0) -> None:
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                smtp.send_message(message)
+        except smtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", exc.smtp_code) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"SMTP delivery to {self.host}:{self.port} failed: {exc}") from exc
+
+
+class HttpWebhookNotifier:
+    """POST with a timeout and no redirects (a redirect would re-send the body elsewhere)."""
+
+    def __init__(self, timeout: float = 10.0, client: httpx.Client | None = None) -> None:
+        self.client = client or httpx.Client(timeout=timeout, follow_redirects=False)
+
+    def post(self, url: str, headers: Mapping[str, str], body: bytes) -> int:
+        try:
+            response = self.client.post(url, headers=dict(headers), content=body)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"POST {url} failed: {type(exc).__name__}: {exc}") from exc
+        if not 200 <= response.status_code < 300:
+            raise DeliveryError(f"POST {url} answered {response.status_code}", response.status_code)
+        return response.status_code
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,79 @@
+"""One error hierarchy. Every message says what was wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class TrackerError(Exception):
+    """Base class: ``str(err)`` is the problem, ``err.hint`` the fix."""
+
+    exit_code = 1
+
+    def __init__(self, problem: str, hint: str = "") -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.problem} ({self.hint})" if self.hint else self.problem
+
+    def to_dict(self) -> dict[str, str]:
+        return {"error": type(self).__name__, "problem": self.problem, "hint": self.hint}
+
+
+class ParseError(TrackerError):
+    """A document could not be read as the format it claims or appears to be."""
+
+    def __init__(self, path: str, problem: str, hint: str = "") -> None:
+        super().__init__(
+            f"{path}: {problem}", hint or "check that the file is complete and in a supported format"
+        )
+        self.path = path
+        self.detail = problem
+
+    def located(self, path: str) -> ParseError:
+        """The same error (same class), naming the file by a fuller path."""
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.path = path
+        clone.problem = f"{path}: {self.detail}"
+        clone.args = (clone.problem,)
+        return clone
+
+
+class UnknownFormatError(ParseError):
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            path,
+            "not a recognised standards format",
+            "supported: OSCAL catalog/profile (JSON, YAML, XML), MITRE ATLAS.yaml, framework-library YAML, "
+            "AI RMF playbook JSON, OWASP Top 10 Markdown, OWASP AI Exchange Markdown, LaTeX checklist, "
+            "GOV.UK publication HTML, ETSI-style PDF",
+        )
+
+
+class DocumentTooLargeError(ParseError):
+    def __init__(self, path: str, size: int, limit: int) -> None:
+        super().__init__(
+            path,
+            f"{size} bytes is larger than the {limit}-byte limit for one document",
+            "raise TRACKER_MAX_DOCUMENT_BYTES if this really is a standard",
+        )
+
+
+class NoDocumentsError(TrackerError):
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"{where}: no documents found", "point at a file or a folder holding the version's documents"
+        )
+
+
+class NotFoundError(TrackerError):
+    exit_code = 2
+
+
+class ConflictError(TrackerError):
+    exit_code = 3
+
+
+class InvalidInputError(TrackerError):
+    exit_code = 2

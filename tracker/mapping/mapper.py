@@ -1,0 +1,291 @@
+"""Rank an organisation's controls (or another version's requirements) for each requirement.
+
+Signals, each standardised per query over all candidate *units* (z-scores):
+
+``lexical``
+    BM25 over the control's title and statement (:mod:`tracker.mapping.bm25`).
+``dense``
+    Cosine of the requirement and the control's title + statement (MiniLM through the
+    ``embeddings`` package), with enhancements *rolled up*: a base control's similarity is
+    ``(1 - s)·own + s·max(own, best enhancement)``. Crosswalk curators map at the level of
+    the base control (NIST's CSF → 800-53 mapping names almost no enhancement), but an
+    enhancement's text often says what the base control is about more specifically.
+``parts``
+    Best cosine over the control's statement parts and discussion sentences, so one
+    matching item of a long control is not drowned by the rest.
+``feedback``
+    Dense pseudo-relevance feedback: the query vector moved towards its three best units
+    (Rocchio), which recovers controls that share the winners' vocabulary.
+``prior``
+    Structural breadth of a control: log(1 + enhancements + declared incoming links),
+    scaled to [0, 1]. Broad controls (contingency plan, incident handling, continuous
+    monitoring) are mapped from many places; a small prior breaks ties their way.
+``policy``
+    A requirement about policy, legal or regulatory obligations maps to the "policy and
+    procedures" control that opens every family (the ``-1`` controls of 800-53); that is
+    a structural convention of control catalogs, so it is applied by rule.
+
+Weights are fixed round numbers (equal weight for the text signals, half for the
+priors), not fitted to the evaluation crosswalk. Scores are calibrated by
+:func:`tracker.mapping.scoring.calibrate`; relationships by
+:func:`tracker.mapping.scoring.suggest_relationship`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from embeddings.protocol import Embedder
+from tracker.mapping.bm25 import BM25Index
+from tracker.mapping.documents import MapQuery
+from tracker.mapping.scoring import calibrate, suggest_relationship, weighted_coverage
+from tracker.mapping.tokens import tokens
+from tracker.mapping.types import Candidate, Control, Ranking
+
+Matrix = npt.NDArray[np.float64]
+_SENTENCE = re.compile(r"(?<=[.;:])\s+|\n+")
+_POLICY_TITLE = re.compile(r"\bpolic(y|ies)\b.*\bprocedures?\b|\bprocedures?\b.*\bpolic(y|ies)\b", re.I)
+_POLICY_QUERY = re.compile(r"\b(polic(y|ies)|legal|regulatory|governance)\b", re.I)
+
+
+@dataclass(frozen=True)
+class MapperConfig:
+    """Weights of the fused signals (z-score units) and structural options."""
+
+    lexical: float = 1.0
+    dense: float = 1.0
+    parts: float = 1.0
+    feedback: float = 1.0
+    prior: float = 1.5  # applied to a [0, 1] breadth, i.e. at most 1.5 sigma
+    policy: float = 1.0
+    enhancement_share: float = 0.3
+    feedback_units: int = 3
+    feedback_mix: float = 0.5
+    roll_up: bool = True
+    min_part_chars: int = 20
+
+
+def _zscore(matrix: Matrix) -> Matrix:
+    if matrix.shape[1] == 0:
+        return matrix
+    mean = matrix.mean(axis=1, keepdims=True)
+    std = matrix.std(axis=1, keepdims=True)
+    out: Matrix = (matrix - mean) / np.where(std > 1e-12, std, 1.0)
+    return out
+
+
+def _sentences(text: str, min_chars: int) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text) if len(s.strip()) >= min_chars]
+
+
+class Mapper:
+    """Index a set of controls once; rank them for any number of requirements.
+
+    With ``embedder=None`` only the lexical and structural signals are used (useful in
+    tests and as a fallback); scores stay calibrated because every signal is standardised.
+    """
+
+    def __init__(
+        self,
+        controls: Sequence[Control],
+        embedder: Embedder | None = None,
+        config: MapperConfig | None = None,
+    ) -> None:
+        self.config = config or MapperConfig()
+        self.embedder = embedder
+        self.controls = list(controls)
+        keys = [c.key for c in self.controls]
+        if len(set(keys)) != len(keys):
+            dup = next(k for k in keys if keys.count(k) > 1)
+            raise ValueError(f"two controls share the key {dup!r}; control ids must be unique")
+        present = set(keys)
+        # A unit is what gets ranked: a base control with its enhancements rolled in, or any
+        # control when roll-up is off or its base is not among the controls.
+        self.units = [
+            c
+            for c in self.controls
+            if not (self.config.roll_up and c.parent is not None and c.parent in present)
+        ]
+        self.unit_index = {c.key: i for i, c in enumerate(self.units)}
+        self.control_index = {c.key: j for j, c in enumerate(self.controls)}
+        self._best_child: npt.NDArray[np.int64] | None = None
+        self.children: list[list[int]] = [[] for _ in self.units]
+        for j, control in enumerate(self.controls):
+            if (
+                self.config.roll_up
+                and control.parent in self.unit_index
+                and control.key not in self.unit_index
+            ):
+                self.children[self.unit_index[control.parent]].append(j)
+        self.unit_texts = [self._text(c) for c in self.units]
+        self.lexical = BM25Index(self.unit_texts)
+        self.unit_terms = [set(tokens(t)) for t in self.unit_texts]
+        self.idf = {term: float(self.lexical.idf[col]) for term, col in self.lexical.vocabulary.items()}
+        self.prior = self._breadth()
+        self.policy_units = np.array(
+            [bool(_POLICY_TITLE.search(c.title)) or "policy" in c.tags for c in self.units], dtype=np.float64
+        )
+        self.control_vectors: npt.NDArray[np.float32] | None = None
+        self.unit_vectors: npt.NDArray[np.float32] | None = None
+        self.part_vectors: npt.NDArray[np.float32] | None = None
+        self.part_owner = np.zeros(0, dtype=np.int64)
+        if embedder is not None and self.units:
+            self._embed_targets(embedder)
+
+    @staticmethod
+    def _text(control: Control) -> str:
+        title, body = control.title.strip(), control.description.strip()
+        return f"{title}. {body}" if title and body else (title or body or control.id)
+
+    def _breadth(self) -> Matrix:
+        counts = np.array([len(kids) for kids in self.children], dtype=np.float64)
+        for control in self.controls:
+            for target in control.links:
+                unit = self._unit_of(target)
+                if unit is not None:
+                    counts[unit] += 1
+        log = np.log1p(counts)
+        top = float(log.max()) if len(log) else 0.0
+        out: Matrix = log / top if top > 0 else log
+        return out
+
+    def _unit_of(self, key: str) -> int | None:
+        if key in self.unit_index:
+            return self.unit_index[key]
+        j = self.control_index.get(key)
+        parent = self.controls[j].parent if j is not None else None
+        return self.unit_index[parent] if parent is not None and parent in self.unit_index else None
+
+    def _embed_targets(self, embedder: Embedder) -> None:
+        vectors = embedder.encode([self._text(c) for c in self.controls])
+        self.control_vectors = vectors
+        unit_rows = [self.control_index[u.key] for u in self.units]
+        self.unit_vectors = vectors[unit_rows]
+        parts: list[str] = []
+        owners: list[int] = []
+        for i, unit in enumerate(self.units):
+            for sentence in _sentences(unit.description, self.config.min_part_chars) + _sentences(
+                unit.guidance, self.config.min_part_chars
+            ):
+                parts.append(sentence)
+                owners.append(i)
+        self.part_vectors = embedder.encode(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+        self.part_owner = np.array(owners, dtype=np.int64)
+
+    # --- ranking -------------------------------------------------------------------------
+
+    def rank(self, queries: Sequence[MapQuery], top_k: int = 10) -> list[Ranking]:
+        """The ``top_k`` best units for every query, with calibrated scores."""
+        if not queries:
+            return []
+        if not self.units:
+            return [Ranking(requirement_id=q.id, key=q.key) for q in queries]
+        texts = [q.text or (q.context[0] if q.context else q.id) for q in queries]
+        fused, signals, cosine = self._fuse(queries, texts)
+        norm = float(np.sqrt(sum(w * w for _, w, _ in signals))) or 1.0
+        k = min(top_k, len(self.units))
+        order = np.argsort(-fused, axis=1, kind="stable")[:, :k]
+        rankings = []
+        for qi, query in enumerate(queries):
+            q_terms = tokens(texts[qi])
+            q_set = set(q_terms)
+            candidates = []
+            for rank, ui in enumerate(order[qi], start=1):
+                unit = self.units[int(ui)]
+                score = calibrate(float(fused[qi, ui]) / norm)
+                cover_q = weighted_coverage(q_terms, self.unit_terms[ui], self.idf)
+                cover_c = weighted_coverage(self.unit_terms[ui], q_set, self.idf)
+                cos = float(cosine[qi, ui]) if cosine is not None else 0.0
+                candidates.append(
+                    Candidate(
+                        control_id=unit.id,
+                        key=unit.key,
+                        score=score,
+                        relationship=suggest_relationship(score, cos, cover_q, cover_c),
+                        rank=rank,
+                        signals=tuple((name, round(float(m[qi, ui]), 3)) for name, _, m in signals),
+                        via=self._via(qi, int(ui)),
+                    )
+                )
+            rankings.append(Ranking(requirement_id=query.id, key=query.key, candidates=tuple(candidates)))
+        return rankings
+
+    def scores(self, queries: Sequence[MapQuery]) -> Matrix:
+        """Fused evidence for every (query, unit) pair; higher is better. For evaluation."""
+        texts = [q.text or (q.context[0] if q.context else q.id) for q in queries]
+        return self._fuse(queries, texts)[0]
+
+    def _fuse(
+        self, queries: Sequence[MapQuery], texts: list[str]
+    ) -> tuple[Matrix, list[tuple[str, float, Matrix]], Matrix | None]:
+        cfg = self.config
+        signals: list[tuple[str, float, Matrix]] = [
+            ("lexical", cfg.lexical, _zscore(self.lexical.scores(texts)))
+        ]
+        cosine: Matrix | None = None
+        self._best_child = None
+        if self.embedder is not None and self.control_vectors is not None and self.unit_vectors is not None:
+            qv = self.embedder.encode(texts).astype(np.float32)
+            cosine, rolled = self._dense(qv)
+            signals.append(("dense", cfg.dense, _zscore(rolled)))
+            signals.append(("parts", cfg.parts, _zscore(self._parts(qv, cosine))))
+            partial = sum(w * m for _, w, m in signals) + cfg.prior * self.prior
+            signals.append(("feedback", cfg.feedback, _zscore(self._feedback(qv, partial))))
+        fused: Matrix = sum((w * m for _, w, m in signals), np.zeros((len(queries), len(self.units))))
+        prior = np.broadcast_to(self.prior, fused.shape)
+        signals.append(("prior", cfg.prior, np.asarray(prior, dtype=np.float64)))
+        wants_policy = np.array([bool(_POLICY_QUERY.search(t)) for t in texts], dtype=np.float64)
+        policy = np.outer(wants_policy, self.policy_units)
+        signals.append(("policy", cfg.policy, policy))
+        fused = fused + cfg.prior * prior + cfg.policy * policy
+        return fused, signals, cosine
+
+    def _dense(self, qv: npt.NDArray[np.float32]) -> tuple[Matrix, Matrix]:
+        assert self.control_vectors is not None and self.unit_vectors is not None
+        own = (qv @ self.unit_vectors.T).astype(np.float64)
+        rolled = own.copy()
+        best_child = np.full(own.shape, -1, dtype=np.int64)
+        if any(self.children):
+            all_cos = (qv @ self.control_vectors.T).astype(np.float64)
+            share = self.config.enhancement_share
+            for ui, kids in enumerate(self.children):
+                if kids:
+                    sub = all_cos[:, kids]
+                    best = sub.max(axis=1)
+                    best_child[:, ui] = np.array(kids)[sub.argmax(axis=1)]
+                    lifted = best > own[:, ui]
+                    best_child[~lifted, ui] = -1
+                    rolled[:, ui] = (1 - share) * own[:, ui] + share * np.maximum(own[:, ui], best)
+        self._best_child = best_child
+        return own, rolled
+
+    def _parts(self, qv: npt.NDArray[np.float32], own: Matrix) -> Matrix:
+        out = own.copy()
+        if self.part_vectors is None or not len(self.part_vectors):
+            return out
+        sims = (qv @ self.part_vectors.T).astype(np.float64)
+        starts = np.flatnonzero(np.r_[True, self.part_owner[1:] != self.part_owner[:-1]])
+        maxima = np.maximum.reduceat(sims, starts, axis=1)
+        owners = self.part_owner[starts]
+        out[:, owners] = np.maximum(out[:, owners], maxima)
+        return out
+
+    def _feedback(self, qv: npt.NDArray[np.float32], partial: Matrix) -> Matrix:
+        assert self.unit_vectors is not None
+        n = min(self.config.feedback_units, len(self.units))
+        top = np.argsort(-partial, axis=1, kind="stable")[:, :n]
+        moved = qv + self.config.feedback_mix * self.unit_vectors[top].mean(axis=1)
+        moved /= np.maximum(np.linalg.norm(moved, axis=1, keepdims=True), 1e-12)
+        out: Matrix = (moved @ self.unit_vectors.T).astype(np.float64)
+        return out
+
+    def _via(self, qi: int, ui: int) -> tuple[str, ...]:
+        best = self._best_child
+        if best is None or best[qi, ui] < 0:
+            return ()
+        return (self.controls[int(best[qi, ui])].id,)

@@ -1,0 +1,66 @@
+"""Modal strength of normative sentences (must/shall, should, may, and their negations).
+
+Read with the conventions of RFC 2119 and the ISO/IEC and ETSI drafting rules: "shall",
+"must" and "is required to" bind; "should" and "is recommended" advise; "may" and "can
+optionally" permit. "Shall not" / "must not" prohibit; we record a prohibition as the same
+strength with ``negated=True``, because weakening "shall not" to "should not" is as material
+as weakening "shall" to "should".
+"""
+
+from __future__ import annotations
+
+import re
+
+from tracker.model import Obligation, Strength
+
+_SENTENCE = re.compile(r"(?<=[.;:!?])\s+(?=[A-Z(\"'])|\n{2,}|\n(?=\s*(?:[-*\u2022]|[a-z0-9]{1,3}[.)])\s)")
+
+# Longest phrases first so "shall not" wins over "shall".
+_PATTERNS: tuple[tuple[str, Strength, bool], ...] = (
+    (r"shall not", Strength.MUST, True),
+    (r"must not", Strength.MUST, True),
+    (r"is not (?:required|permitted|allowed) to", Strength.MUST, True),
+    (r"should not", Strength.SHOULD, True),
+    (r"is not recommended", Strength.SHOULD, True),
+    (r"may not", Strength.MAY, True),
+    (r"need not", Strength.MAY, True),
+    (r"(?:is|are) required to", Strength.MUST, False),
+    (r"(?:is|are) mandatory", Strength.MUST, False),
+    (r"shall", Strength.MUST, False),
+    (r"must", Strength.MUST, False),
+    (r"(?:is|are) (?:strongly )?recommended", Strength.SHOULD, False),
+    (r"should", Strength.SHOULD, False),
+    (r"(?:is|are) (?:permitted|allowed) to", Strength.MAY, False),
+    (r"may", Strength.MAY, False),
+    (r"can optionally", Strength.MAY, False),
+)
+_MODAL = re.compile(r"\b(" + "|".join(p for p, _, _ in _PATTERNS) + r")\b", re.IGNORECASE)
+_LOOKUP = [(re.compile(rf"^{p}$", re.IGNORECASE), s, n) for p, s, n in _PATTERNS]
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences and list items, dropping empty pieces."""
+    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+
+
+def _classify(phrase: str) -> tuple[Strength, bool]:
+    for pattern, strength, negated in _LOOKUP:
+        if pattern.match(phrase):
+            return strength, negated
+    return Strength.NONE, False
+
+
+def obligations(statement: str) -> tuple[Obligation, ...]:
+    """Every modal verb in the statement, one entry per occurrence, in order."""
+    found: list[Obligation] = []
+    for sentence in sentences(statement):
+        for match in _MODAL.finditer(sentence):
+            phrase = " ".join(match.group(1).lower().split())
+            strength, negated = _classify(phrase)
+            found.append(Obligation(modal=phrase, strength=strength, negated=negated, sentence=sentence))
+    return tuple(found)
+
+
+def strongest(items: tuple[Obligation, ...]) -> Strength:
+    """The binding force of a statement: the strongest modal it uses."""
+    return max((o.strength for o in items), default=Strength.NONE)

@@ -1,0 +1,58 @@
+"""One settings object, read from the environment when asked for (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_PREFIX = "TRACKER_"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(_PREFIX + name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Every field maps to a ``TRACKER_*`` environment variable."""
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    corpus_dir: Path = Path("../shared/corpus")
+    max_document_bytes: int = 64 * 1024 * 1024
+    model_name: str = "all-MiniLM-L6-v2"
+    embed_batch_size: int = 64
+    mirror_url: str = ""
+    # digests and API (issue 6): where mail goes out, and the public address feeds and
+    # emails link to; ``tag_authority`` names the tag: URI authority of feed entry ids.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_sender: str = "tracker@localhost"
+    public_url: str = "http://127.0.0.1:8000"
+    tag_authority: str = "tracker.invalid"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or a SQLite file inside ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tracker.sqlite3').as_posix()}"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            data_dir=Path(_env("DATA_DIR", "var")),
+            database_url=_env("DATABASE_URL", ""),
+            corpus_dir=Path(_env("CORPUS_DIR", "../shared/corpus")),
+            max_document_bytes=int(_env("MAX_DOCUMENT_BYTES", str(64 * 1024 * 1024))),
+            model_name=_env("MODEL_NAME", "all-MiniLM-L6-v2"),
+            embed_batch_size=int(_env("EMBED_BATCH_SIZE", "64")),
+            mirror_url=_env("MIRROR_URL", ""),
+            smtp_host=_env("SMTP_HOST", "127.0.0.1"),
+            smtp_port=int(_env("SMTP_PORT", "25")),
+            smtp_sender=_env("SMTP_SENDER", "tracker@localhost"),
+            public_url=_env("PUBLIC_URL", "http://127.0.0.1:8000"),
+            tag_authority=_env("TAG_AUTHORITY", "tracker.invalid"),
+        )

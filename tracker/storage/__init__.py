@@ -1,0 +1,1 @@
+"""Storage edge: SQLAlchemy tables, migrations and the repositories built on them."""
