@@ -7,6 +7,7 @@ issue 7 add theirs there too.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import import_module
@@ -15,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import problems
-from api.stores import ChangeCache
+from api.stores import ChangeCache, PageCache
 from tracker.settings import Settings
 
 # (module under api.routers, attribute) in the order their tags appear in the docs
@@ -29,6 +30,7 @@ ROUTERS: tuple[str, ...] = (
     "subscriptions",
     "feeds",
     "crawls",
+    "pages",  # review pages and decisions API (issue 7)
 )
 
 TAGS = [
@@ -57,6 +59,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Everything imported and built so far lives as long as the process: move it out of
+        # the cyclic collector's view, so full collections stay short under load.
+        gc.freeze()
         yield
         if owned:
             engine.dispose()
@@ -76,10 +81,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.change_cache = ChangeCache()
+    app.state.page_cache = PageCache()
     problems.install(app)
 
     @app.get("/healthz", tags=["meta"], operation_id="health", summary="Liveness")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     for name in ROUTERS:

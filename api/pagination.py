@@ -86,7 +86,7 @@ class PageParams:
         return Page[T](items=kept, next_cursor=next_cursor, limit=self.limit)
 
 
-def page_params(
+async def page_params(
     request: Request,
     cursor: Annotated[
         str | None, Query(max_length=512, description="opaque cursor from `next_cursor`")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import re
 from collections import defaultdict
 
@@ -37,7 +38,9 @@ def _load(source: str, label: str) -> ParsedVersion:
 
 
 def _diff(source: str, a: str, b: str, embedder: Embedder | None) -> DiffResult:
-    return diff_versions(_load(source, a), _load(source, b), embedder, source=source, old_version=a, new_version=b)
+    return diff_versions(
+        _load(source, a), _load(source, b), embedder, source=source, old_version=a, new_version=b
+    )
 
 
 def _pr(found: set[str], gold: set[str]) -> tuple[float, float, int, int, int]:
@@ -66,7 +69,7 @@ def atlas(embedder: Embedder | None) -> None:
     totals: dict[str, list[set[str]]] = {"added": [set(), set()], "renamed": [set(), set()]}
     claimed_totals: dict[str, list[set[str]]] = {"added": [set(), set()], "renamed": [set(), set()]}
     updated_hit = updated_all = 0
-    for a, b in zip(labels, labels[1:], strict=False):
+    for a, b in itertools.pairwise(labels):
         release = b.lstrip("v")
         timer = Timer()
         result = _diff("mitre-atlas", a, b, embedder)
@@ -80,7 +83,11 @@ def atlas(embedder: Embedder | None) -> None:
         }
         changed = {k for c in result.changes if c.kind is not Kind.UNCHANGED for k in c.new_keys}
         gold = claims.get(release, {})
-        g_added, g_renamed, g_updated = gold.get("added", set()), gold.get("renamed", set()), gold.get("updated", set())
+        g_added, g_renamed, g_updated = (
+            gold.get("added", set()),
+            gold.get("renamed", set()),
+            gold.get("updated", set()),
+        )
         updated_all += len(g_updated)
         updated_hit += len(g_updated & changed)
         for name, found, g in (("added", added, g_added), ("renamed", renamed, g_renamed)):
@@ -117,7 +124,9 @@ def _describe(result: DiffResult, key: str) -> str:
 def owasp(embedder: Embedder | None) -> None:
     print("== OWASP Top 10 for LLM: 2023-v1.1 -> 2025-release ==")
     old, new = _load("owasp-top10-llm", "2023-v1.1"), _load("owasp-top10-llm", "2025-release")
-    title = {("old", r.ident): r.title for r in old.requirements} | {("new", r.ident): r.title for r in new.requirements}
+    title = {("old", r.ident): r.title for r in old.requirements} | {
+        ("new", r.ident): r.title for r in new.requirements
+    }
     result = _diff("owasp-top10-llm", "2023-v1.1", "2025-release", embedder)
     print("summary:", result.summary)
     for c in result.changes:
@@ -155,7 +164,8 @@ def editorial(embedder: Embedder | None) -> None:
             + " ".join(f"{k}={v}" for k, v in result.summary.items() if v)
         )
         for c in subst[:8]:
-            print(f"      substantive {c.kind.value} {list(c.old_ids)}->{list(c.new_ids)}: {'; '.join(c.reasons)[:240]}")
+            ids = f"{list(c.old_ids)}->{list(c.new_ids)}"
+            print(f"      substantive {c.kind.value} {ids}: {'; '.join(c.reasons)[:240]}")
 
 
 def sp80053(embedder: Embedder | None) -> None:
@@ -178,7 +188,7 @@ def sp80053(embedder: Embedder | None) -> None:
             change = next((c for c in result.changes if r.key in c.old_keys), None)
             if change is not None and successors & set(change.new_keys):
                 pointed += 1
-        kinds = defaultdict(int)
+        kinds: dict[str, int] = defaultdict(int)
         for r in withdrawn:
             kinds[where.get(r.key, Kind.UNCHANGED).value] += 1
         subst = sum(1 for c in result.changes if c.substantive)

@@ -39,13 +39,15 @@ def _texts(n: int) -> list[str]:
 
         reqs = load_version("nist-sp-800-53", folder.name).requirements
         texts = [f"{r.title}. {r.statement}" for r in reqs if r.statement]
-    except (SystemExit, Exception) as err:  # noqa: BLE001 - any failure falls back to synthetic text
+    except (SystemExit, Exception) as err:
         log(f"corpus not usable ({err}); synthetic texts")
         texts = [f"The system shall review control {i} every {i % 12 + 1} months." for i in range(n)]
     return texts[:n]
 
 
-def _measure(name: str, encode: Callable[[Sequence[str]], Vectors], texts: list[str], ref: Vectors | None) -> Vectors:
+def _measure(
+    name: str, encode: Callable[[Sequence[str]], Vectors], texts: list[str], ref: Vectors | None
+) -> Vectors:
     encode(texts[:8])  # warm-up: model load, kernels
     start = time.perf_counter()
     first = encode(texts)
@@ -55,7 +57,9 @@ def _measure(name: str, encode: Callable[[Sequence[str]], Vectors], texts: list[
     line = f"{name:10} {len(texts) / elapsed:8.1f} texts/s  run-to-run max|diff| {run_diff:.3g}"
     if ref is not None:
         cos = (first * ref).sum(axis=1)
-        line += f"  vs fp32: max|diff| {float(np.abs(first - ref).max()):.3g}, min cosine {float(cos.min()):.5f}"
+        line += (
+            f"  vs fp32: max|diff| {float(np.abs(first - ref).max()):.3g}, min cosine {float(cos.min()):.5f}"
+        )
     print(line, flush=True)
     return first
 
@@ -82,12 +86,14 @@ def _onnx_int8(model_dir: Path, batch_size: int) -> Callable[[Sequence[str]], Ve
             str(fp32_path),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
             output_names=["last_hidden_state"],
-            dynamic_axes={k: {0: "batch", 1: "seq"} for k in ("input_ids", "attention_mask", "token_type_ids")},
+            dynamic_axes={
+                k: {0: "batch", 1: "seq"} for k in ("input_ids", "attention_mask", "token_type_ids")
+            },
             opset_version=17,
             dynamo=False,
         )
         quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8)
-    except Exception as err:  # noqa: BLE001 - report and carry on with the other options
+    except Exception as err:
         print(f"onnx-int8  not measured: export or quantisation failed ({type(err).__name__}: {err})")
         return None
     options = ort.SessionOptions()
@@ -97,7 +103,13 @@ def _onnx_int8(model_dir: Path, batch_size: int) -> Callable[[Sequence[str]], Ve
     def encode(texts: Sequence[str]) -> Vectors:
         out = []
         for start in range(0, len(texts), batch_size):
-            enc = tokenizer(list(texts[start : start + batch_size]), padding=True, truncation=True, max_length=256, return_tensors="np")
+            enc = tokenizer(
+                list(texts[start : start + batch_size]),
+                padding=True,
+                truncation=True,
+                max_length=256,
+                return_tensors="np",
+            )
             feeds = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
             hidden = session.run(None, feeds)[0]
             mask = feeds["attention_mask"][..., None].astype(np.float32)

@@ -17,6 +17,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from tracker import registry as registry_mod
 from tracker.crawl_core import CrawlReport
 from tracker.errors import TrackerError
@@ -28,6 +30,7 @@ from tracker.storage.db import make_engine, upgrade
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another live crawl of this source holds the lock
 EXIT_CONFIG = 2
+EXIT_DATABASE = 3
 
 SPIDERS = {
     "govuk-content-api": "spiders.govuk:GovukSpider",
@@ -88,7 +91,8 @@ def lock_ttl() -> float:
 def _heartbeat(lock: CrawlLock, stop: threading.Event) -> None:
     while not stop.wait(max(lock.ttl.total_seconds() / 4, 0.5)):
         try:
-            lock.heartbeat()
+            if not lock.heartbeat():
+                print(f"lost the crawl lock of {lock.source}: taken over as stale", file=sys.stderr)
         except Exception as exc:  # keep crawling; the lock will expire and be reported
             print(f"heartbeat failed: {exc}", file=sys.stderr)
 
@@ -98,7 +102,13 @@ def _emit(data: dict[str, Any]) -> None:
 
 
 def crawl(
-    spec: SourceSpec, settings: Settings, *, trigger: str, overrides: dict[str, str], force: bool, migrate: bool = True
+    spec: SourceSpec,
+    settings: Settings,
+    *,
+    trigger: str,
+    overrides: dict[str, str],
+    force: bool,
+    migrate: bool = True,
 ) -> int:
     from spiders.base import CrawlContext
 
@@ -114,7 +124,9 @@ def crawl(
     try:
         runs = RunStore(engine)
         if lock.took_over is not None:
-            runs.fail_running(spec.slug, f"abandoned: crawl process {lock.took_over.describe()} stopped before finishing")
+            runs.fail_running(
+                spec.slug, f"abandoned: crawl process {lock.took_over.describe()} stopped before finishing"
+            )
         else:
             runs.fail_running(spec.slug, "abandoned: the crawl process stopped before finishing")
         run_id = runs.start(spec.slug, trigger)
@@ -142,13 +154,22 @@ def crawl(
             ValidatorStore(engine).put(report.validators.values())
         new = ", ".join(report.new_versions) or None
         runs.finish(
-            run_id, report.outcome, report.message, bytes_fetched=report.bytes_fetched, requests=report.requests,
+            run_id,
+            report.outcome,
+            report.message,
+            bytes_fetched=report.bytes_fetched,
+            requests=report.requests,
             new_version=new,
         )
         _emit(
             {
-                "source": spec.slug, "run_id": run_id, "outcome": report.outcome, "message": report.message,
-                "bytes_fetched": report.bytes_fetched, "requests": report.requests, "new_version": new,
+                "source": spec.slug,
+                "run_id": run_id,
+                "outcome": report.outcome,
+                "message": report.message,
+                "bytes_fetched": report.bytes_fetched,
+                "requests": report.requests,
+                "new_version": new,
             }
         )
         return 0
@@ -174,18 +195,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--registry", type=Path, default=None)
     parser.add_argument("--trigger", default="manual")
     parser.add_argument("--force", action="store_true", help="ignore stored ETag/Last-Modified validators")
-    parser.add_argument("--no-migrate", action="store_true", help="the launcher already migrated the database")
-    parser.add_argument("-s", "--set", dest="settings", action="append", default=[], help="Scrapy setting KEY=VALUE")
+    parser.add_argument(
+        "--no-migrate", action="store_true", help="the launcher already migrated the database"
+    )
+    parser.add_argument(
+        "-s", "--set", dest="settings", action="append", default=[], help="Scrapy setting KEY=VALUE"
+    )
     args = parser.parse_args(argv)
     try:
         spec = registry_mod.load(args.registry).get(args.source)
     except TrackerError as err:
         _emit({"source": args.source, "outcome": "error", "message": str(err)})
         return EXIT_CONFIG
-    return crawl(
-        spec, Settings.from_env(), trigger=args.trigger, overrides=_overrides(args.settings), force=args.force,
-        migrate=not args.no_migrate,
-    )
+    try:
+        return crawl(
+            spec,
+            Settings.from_env(),
+            trigger=args.trigger,
+            overrides=_overrides(args.settings),
+            force=args.force,
+            migrate=not args.no_migrate,
+        )
+    except (TrackerError, SQLAlchemyError) as exc:  # the database failed: the launcher records it
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        _emit(
+            {
+                "source": spec.slug,
+                "outcome": "error",
+                "message": f"database error: {type(exc).__name__}: {first_line}",
+            }
+        )
+        return EXIT_DATABASE
 
 
 if __name__ == "__main__":

@@ -57,10 +57,14 @@ class EtsiSpider(TrackerSpider):
             if found and link.startswith(origin):
                 folders[link if link.endswith("/") else link + "/"] = found
         if not folders:
-            self.fail(f"no version folders (NN.NN.NN_NN/) in the listing at {origin}; has the layout changed?")
+            self.fail(
+                f"no version folders (NN.NN.NN_NN/) in the listing at {origin}; has the layout changed?"
+            )
             return
         archived = self.archived_labels()
-        pending = sorted((url for url, (label, _) in folders.items() if label not in archived), key=_folder_key)
+        pending = sorted(
+            (url for url, (label, _) in folders.items() if label not in archived), key=_folder_key
+        )
         if not pending:
             self.ctx.report.note(f"all {len(folders)} version folder(s) already archived")
             return
@@ -69,7 +73,9 @@ class EtsiSpider(TrackerSpider):
 
     def folder_request(self, entry: tuple[str, str, Lifecycle], rest: list[Any]) -> Request:
         url, label, status = entry
-        return self.get(url, self.parse_folder, conditional=False, meta={"label": label, "status": status, "rest": rest})
+        return self.get(
+            url, self.parse_folder, conditional=False, meta={"label": label, "status": status, "rest": rest}
+        )
 
     def parse_folder(self, response: Response) -> Iterator[Request]:
         origin = response.meta["origin"]

@@ -54,7 +54,10 @@ class GenericSpider(TrackerSpider):
 
     def select_css(self, response: Response, origin: str) -> bytes | None:
         if not hasattr(response, "css"):
-            self.fail(f"expected HTML at {origin} for the selector {self.spec.select!r}, got {describe_bytes(response.body)}")
+            self.fail(
+                f"expected HTML at {origin} for the selector {self.spec.select!r}, "
+                f"got {describe_bytes(response.body)}"
+            )
             return None
         parts = response.css(self.spec.select).getall()
         if not parts:

@@ -104,8 +104,14 @@ class GithubSpider(TrackerSpider):
             self.fail(f"the contents API at {response.meta['origin']} did not list a folder")
             return
         entries = sorted(
-            (e for e in data if isinstance(e, dict) and e.get("type") == "file"
-             and fnmatch.fnmatch(str(e.get("name")), self.spec.glob) and e.get("download_url")),
+            (
+                e
+                for e in data
+                if isinstance(e, dict)
+                and e.get("type") == "file"
+                and fnmatch.fnmatch(str(e.get("name")), self.spec.glob)
+                and e.get("download_url")
+            ),
             key=lambda e: str(e["name"]),
         )
         if not entries:
@@ -117,7 +123,9 @@ class GithubSpider(TrackerSpider):
     def file_request(self, entries: list[dict[str, Any]], meta: dict[str, Any]) -> Request:
         entry, rest = entries[0], entries[1:]
         return self.get(
-            str(entry["download_url"]), self.parse_file, conditional=False,
+            str(entry["download_url"]),
+            self.parse_file,
+            conditional=False,
             meta={**meta, "name": str(entry["name"]), "rest": rest},
         )
 
@@ -125,7 +133,9 @@ class GithubSpider(TrackerSpider):
         meta = response.meta
         files = [*meta["files"], (meta["name"], response.body)]
         if meta["rest"]:
-            yield self.file_request(meta["rest"], {"sha": meta["sha"], "stamp": meta["stamp"], "files": files})
+            yield self.file_request(
+                meta["rest"], {"sha": meta["sha"], "stamp": meta["stamp"], "files": files}
+            )
             return
         day = date.fromisoformat(meta["stamp"][:10])
         yield VersionItem(

@@ -20,7 +20,7 @@ from twisted.python.failure import Failure
 
 from spiders.base import TrackerSpider, describe_failure, filename_of, header_date, today
 from spiders.pipelines import VersionItem
-from tracker.crawl_core import FetchedVersion
+from tracker.crawl_core import FetchedVersion, describe_bytes
 from tracker.ingest import guess_status
 from tracker.model import Lifecycle
 from tracker.registry import govuk_api_url
@@ -60,7 +60,9 @@ class GovukSpider(TrackerSpider):
         if published is None:
             yield from self.fallback(f"Content API public_updated_at {stamp!r} is not a date")
             return
-        yield from self.candidate(response, published.isoformat(), published, title, ".json", self.spec.format)
+        yield from self.candidate(
+            response, published.isoformat(), published, title, ".json", self.spec.format
+        )
 
     def api_failed(self, failure: Failure) -> Iterator[Request]:
         yield from self.fallback(describe_failure(failure, self.ctx.timeout))
@@ -76,8 +78,10 @@ class GovukSpider(TrackerSpider):
     def parse_html(self, response: Response) -> Iterator[Any]:
         if self.not_modified(response):
             return
-        if not response.body.lstrip()[:1] == b"<" or not hasattr(response, "css"):
-            self.fail(f"expected the GOV.UK HTML page at {self.spec.url}, got {len(response.body)} bytes of something else")
+        if response.body.lstrip()[:1] != b"<" or not hasattr(response, "css"):
+            self.fail(
+                f"expected the GOV.UK HTML page at {self.spec.url}, got {describe_bytes(response.body)}"
+            )
             return
         meta = response.css('meta[name="govuk:public-updated-at"]::attr(content)').get()
         published = _iso_date(meta) if meta else None
@@ -91,10 +95,19 @@ class GovukSpider(TrackerSpider):
         dated = published is not None
         published = published or header_date(response) or today()
         title = response.css("title::text").get() or ""
-        yield from self.candidate(response, published.isoformat(), published, title, ".html", "govuk-html", dated)
+        yield from self.candidate(
+            response, published.isoformat(), published, title, ".html", "govuk-html", dated
+        )
 
     def candidate(
-        self, response: Response, label: str, published: date, title: str, ext: str, fmt: str, dated: bool = True
+        self,
+        response: Response,
+        label: str,
+        published: date,
+        title: str,
+        ext: str,
+        fmt: str,
+        dated: bool = True,
     ) -> Iterator[VersionItem]:
         if dated and label in self.archived_labels():
             self.ctx.report.note(f"public_updated_at {label} is already archived")

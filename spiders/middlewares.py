@@ -15,6 +15,7 @@ from scrapy.http import Request, Response
 
 from tracker.crawl_core import check_public_host
 from tracker.errors import TrackerError
+from tracker.mirror import rewrite
 from tracker.storage.crawl_store import Validator
 
 if TYPE_CHECKING:
@@ -114,6 +115,17 @@ class SsrfGuardMiddleware(_WithContext):
             await loop.run_in_executor(None, check_public_host, parts.hostname, parts.port)
         except TrackerError as err:
             raise IgnoreRequest(f"{err.problem} for {request.url}") from err
+
+
+class MirrorOnlyMiddleware(_WithContext):
+    """In mirror mode nothing leaves loopback: a request for any other host (a redirect to an
+    absolute publisher URL, say) is rewritten to the mirror before it is sent."""
+
+    def process_request(self, request: Request) -> Request | None:
+        mirror = self.ctx.mirror_url
+        if not mirror or rewrite(request.url, mirror) == request.url:
+            return None
+        return request.replace(url=rewrite(request.url, mirror))
 
 
 class CountingMiddleware(_WithContext):

@@ -33,7 +33,11 @@ def oscal_metadata(data: bytes) -> tuple[str, str, str]:
             meta = json.loads(data).get("catalog", {}).get("metadata", {})
         except (ValueError, AttributeError):
             return "", "", ""
-        return str(meta.get("version", "")), str(meta.get("last-modified", "")), str(meta.get("published", ""))
+        return (
+            str(meta.get("version", "")),
+            str(meta.get("last-modified", "")),
+            str(meta.get("published", "")),
+        )
     text = head.decode("utf-8", "replace")
     found = []
     for name in ("version", "last-modified", "published"):

@@ -35,6 +35,7 @@ REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "WARNING"
 
 DOWNLOADER_MIDDLEWARES = {
+    "spiders.middlewares.MirrorOnlyMiddleware": 40,
     "spiders.middlewares.SsrfGuardMiddleware": 50,
     "spiders.middlewares.BackoffMiddleware": 540,
     "spiders.middlewares.ConditionalGetMiddleware": 560,

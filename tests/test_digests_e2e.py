@@ -140,7 +140,7 @@ def webhook() -> Iterator[HttpWebhookNotifier]:
 
 
 def _text(msg: EmailMessage) -> dict[str, str]:
-    return {p.get_content_type(): str(p.get_content()) for p in msg.walk() if not p.is_multipart()}  # type: ignore[attr-defined]
+    return {p.get_content_type(): str(p.get_content()) for p in msg.walk() if not p.is_multipart()}
 
 
 # -- the end-to-end scenario -------------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.test_mapping_mapper import CONTROLS, BagOfWordsEmbedder
 from tracker.errors import InvalidInputError
-from tracker.mapping.documents import MapQuery
+from tracker.mapping.documents import MapQuery, controls_from_requirements
 from tracker.mapping.impact import Action, Change, impact
 from tracker.mapping.mapper import Mapper
 from tracker.mapping.types import Mapping, Provenance, ReviewState
@@ -154,3 +155,41 @@ def test_malformed_changes_are_reported_by_path(bad: dict[str, Any], message: st
     with pytest.raises(InvalidInputError) as info:
         impact([bad], ORG)
     assert message in str(info.value)
+
+
+def test_diff_engine_json_is_accepted_as_is() -> None:
+    diff_change = change(
+        "moved",
+        ["REQ-1"],
+        ["REQ-10"],
+        substantive=True,
+        tags=["scope_changed"],
+        redline={"statement": "Back up [-weekly-]{+daily+}"},
+    )
+    group = change("added", [], ["FAMILY-X"], tags=["group"])
+    items = impact([diff_change, group], ORG)
+    assert [i.change.new_ids for i in items] == [("REQ-10",), ("FAMILY-X",)]  # one item per change
+    assert items[1].action is Action.NONE and items[1].controls == ()  # groupings carry no obligation
+    assert items[0].action is Action.REASSESS and "scope changed" in items[0].controls[0].reason
+    assert items[0].to_dict()["change"]["redline"] == {"statement": "Back up [-weekly-]{+daily+}"}
+    with pytest.raises(InvalidInputError, match="redline"):
+        impact([change("added", [], ["X"], redline=["not", "a", "redline"])], ORG)
+
+
+@pytest.mark.slow
+def test_csf_2_scenario_on_the_real_corpus(corpus_dir: Path) -> None:
+    """An 800-53 shop mapped to CSF 1.1 meets CSF 2.0: every new or changed subcategory has
+    an action with controls, GOVERN included, and withdrawn ones retire their mappings."""
+    from bench.bench_impact import scenario
+    from bench.bench_mapping import parse
+
+    sp = parse(corpus_dir / "nist-sp-800-53/rev5.0.0-2020-09/NIST_SP-800-53_rev5_catalog.json")
+    items, _, _ = scenario(corpus_dir.parent, controls_from_requirements(sp), None)
+    govern = [i for i in items if any(n.startswith("GV.") for n in i.change.new_ids)]
+    assert len(govern) >= 25
+    assert all(i.action in (Action.GAP, Action.REASSESS) and i.controls for i in govern)
+    kinds = ("added", "modified", "moved")
+    changed = [i for i in items if i.change.kind in kinds and i.change.substantive is not False]
+    assert all(i.controls for i in changed)
+    retired = [i for i in items if i.action is Action.RETIRE]
+    assert retired and all(c.action is Action.RETIRE for i in retired for c in i.controls)

@@ -137,7 +137,7 @@ def test_edge_cases() -> None:
 @pytest.mark.parametrize(
     ("score", "cosine", "cover_q", "cover_c", "expected"),
     [
-        (0.05, 0.99, 1.0, 1.0, R.NO_RELATIONSHIP),
+        (0.01, 0.99, 1.0, 1.0, R.NO_RELATIONSHIP),
         (0.9, 0.95, 0.9, 0.9, R.EQUAL),
         (0.6, 0.6, 0.9, 0.2, R.SUBSET),  # the short requirement is echoed inside a broad control
         (0.6, 0.6, 0.3, 0.8, R.SUPERSET),
@@ -195,3 +195,11 @@ def test_real_model_finds_a_paraphrase() -> None:
     mapper = Mapper(CONTROLS, CachedEmbedder(SentenceTransformerEmbedder(), MemoryVectorStore()))
     assert top(mapper, "Copies of data are made regularly so it can be restored")[0] == "CP-9"
     assert top(mapper, "Security events are responded to and contained")[0] == "IR-4"
+
+
+def test_candidates_become_reviewable_machine_mappings(mapper: Mapper) -> None:
+    (ranking,) = mapper.rank([MapQuery("REQ-9", "Backups of information are conducted")], top_k=3)
+    suggested = ranking.as_mappings(min_score=0.0, source_set="std@2", target_set="org")
+    assert suggested and suggested[0].target == "CP-9" and suggested[0].source == "REQ-9"
+    assert all(m.needs_review and m.provenance.value == "machine" for m in suggested)
+    assert suggested[0].confidence == pytest.approx(ranking.candidates[0].score)

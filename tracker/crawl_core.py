@@ -132,7 +132,9 @@ def describe_bytes(data: bytes) -> str:
     return f"{kind} ({len(data)} bytes, starting {data[:24]!r})"
 
 
-def parse_as(files: Sequence[tuple[str, bytes]], fmt: str, where: str, max_bytes: int, title: str) -> ParsedVersion:
+def parse_as(
+    files: Sequence[tuple[str, bytes]], fmt: str, where: str, max_bytes: int, title: str
+) -> ParsedVersion:
     """Parse with format detection, then insist the registry's format is what was read.
 
     ``raw`` keeps the bytes without a requirement tree, for publications no parser reads yet.
@@ -146,13 +148,17 @@ def parse_as(files: Sequence[tuple[str, bytes]], fmt: str, where: str, max_bytes
 
     known = {p.name: p for p in parsers()}
     if fmt != "auto" and fmt not in known:
-        raise TrackerError(f"unknown format {fmt!r} in the registry", f"formats: auto, raw, {', '.join(sorted(known))}")
+        raise TrackerError(
+            f"unknown format {fmt!r} in the registry", f"formats: auto, raw, {', '.join(sorted(known))}"
+        )
     if fmt != "auto" and len(files) == 1 and known[fmt].sniff(files[0][0], files[0][1]) == 0:
         name, data = files[0]
         raise ParseError(f"{where}/{name}", f"expected {fmt} but got {describe_bytes(data)}")
     parsed = parse_files(files, where, max_bytes)
     if fmt != "auto" and fmt not in parsed.formats:
-        raise ParseError(where, f"expected {fmt} but the files read as {parsed.parser}", "check the registry's format")
+        raise ParseError(
+            where, f"expected {fmt} but the files read as {parsed.parser}", "check the registry's format"
+        )
     return parsed
 
 
@@ -190,9 +196,9 @@ def forbidden_address(address: str) -> str:
     for attr, reason in (
         ("is_loopback", "loopback"),
         ("is_link_local", "link-local"),
-        ("is_private", "private"),
-        ("is_multicast", "multicast"),
         ("is_unspecified", "unspecified"),
+        ("is_multicast", "multicast"),
+        ("is_private", "private"),
         ("is_reserved", "reserved"),
     ):
         if getattr(ip, attr):

@@ -15,11 +15,13 @@ import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.storage.crawl_store import RunStore
 
@@ -102,7 +104,11 @@ def run_crawl(
     """Crawl ``slug`` in a child process and wait for it. ``engine`` must be migrated."""
     cmd = crawl_command(slug, registry=registry, trigger=trigger, force=force, overrides=overrides)
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(env) if env else None,
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(env) if env else None,
         start_new_session=True,  # a Ctrl-C at the terminal is ours to handle, not the child's
     )
     try:
@@ -115,6 +121,9 @@ def run_crawl(
     summaries = list(_summaries(stdout))
     final = next((s for s in reversed(summaries) if "outcome" in s), None)
     if final is not None and not why:
+        if final["outcome"] == "error":  # a run may have started before the database failed
+            with suppress(SQLAlchemyError):
+                RunStore(engine).fail_running(slug, str(final.get("message", "")), pid=proc.pid)
         return CrawlResult(
             source=slug,
             outcome=str(final["outcome"]),
@@ -132,13 +141,15 @@ def run_crawl(
     RunStore(engine).fail_running(slug, message, pid=proc.pid)
     started = next((s for s in summaries if "run_id" in s), {})
     return CrawlResult(
-        source=slug, outcome="failed", message=message, run_id=started.get("run_id"), returncode=proc.returncode
+        source=slug,
+        outcome="failed",
+        message=message,
+        run_id=started.get("run_id"),
+        returncode=proc.returncode,
     )
 
 
-def run_many(
-    engine: Engine, slugs: Iterable[str], *, jobs: int = 4, **kwargs: Any
-) -> list[CrawlResult]:
+def run_many(engine: Engine, slugs: Iterable[str], *, jobs: int = 4, **kwargs: Any) -> list[CrawlResult]:
     """Crawl several sources, up to ``jobs`` processes at a time (different publishers in parallel)."""
     slugs = list(slugs)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

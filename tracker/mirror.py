@@ -109,7 +109,11 @@ class MirrorStats:
 
     def snapshot(self) -> dict[str, int]:
         with self.lock:
-            return {"requests": self.requests, "not_modified": self.not_modified, "bytes_sent": self.bytes_sent}
+            return {
+                "requests": self.requests,
+                "not_modified": self.not_modified,
+                "bytes_sent": self.bytes_sent,
+            }
 
 
 class MirrorHandler(BaseHTTPRequestHandler):
@@ -145,7 +149,11 @@ class MirrorHandler(BaseHTTPRequestHandler):
             self.end_headers()
             self.server.stats.add(304, self._sent_headers)
             return
-        ctype = _TYPES.get(found.suffix.lower()) or mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+        ctype = (
+            _TYPES.get(found.suffix.lower())
+            or mimetypes.guess_type(found.name)[0]
+            or "application/octet-stream"
+        )
         self.send_body(200, data, ctype, head=head, extra={"ETag": etag, "Last-Modified": last_modified})
 
     def not_modified(self, etag: str, mtime: float) -> bool:
@@ -160,7 +168,9 @@ class MirrorHandler(BaseHTTPRequestHandler):
                 return False
         return False
 
-    def send_body(self, status: int, data: bytes, ctype: str, head: bool = False, extra: dict[str, str] | None = None) -> None:
+    def send_body(
+        self, status: int, data: bytes, ctype: str, head: bool = False, extra: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
@@ -186,7 +196,9 @@ class MirrorHandler(BaseHTTPRequestHandler):
 class MirrorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, root: Path, port: int, handler: type[MirrorHandler] = MirrorHandler, verbose: bool = False):
+    def __init__(
+        self, root: Path, port: int, handler: type[MirrorHandler] = MirrorHandler, verbose: bool = False
+    ):
         super().__init__(("127.0.0.1", port), handler)
         self.root = root
         self.verbose = verbose
@@ -209,7 +221,9 @@ class MirrorHTTPServer(ThreadingHTTPServer):
 class MirrorServer:
     """A mirror folder served on loopback from a background thread."""
 
-    def __init__(self, root: Path, port: int = 0, handler: type[MirrorHandler] = MirrorHandler, verbose: bool = False):
+    def __init__(
+        self, root: Path, port: int = 0, handler: type[MirrorHandler] = MirrorHandler, verbose: bool = False
+    ):
         self.httpd = MirrorHTTPServer(Path(root), port, handler, verbose)
         self._thread: threading.Thread | None = None
 

@@ -45,7 +45,12 @@ class BuildReport:
     revealed: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"out": str(self.out), "written": self.written, "unchanged": self.unchanged, "revealed": self.revealed}
+        return {
+            "out": str(self.out),
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "revealed": self.revealed,
+        }
 
 
 @dataclass(frozen=True)
@@ -84,14 +89,17 @@ def build_mirror(
     upto: dict[str, str] | None = None,
     clean: bool = False,
 ) -> BuildReport:
-    """Lay out ``out`` so that crawls in mirror mode find the corpus's versions."""
+    """Lay out ``out`` so that crawls in mirror mode find the corpus's versions.
+
+    ``samples`` is a folder already laid out per host (``data/mirror/``, see
+    :func:`default_samples`), copied in as it is; None leaves samples out.
+    """
     if clean and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     report = BuildReport(out=out)
     writer = _Writer(report)
-    samples = default_samples() if samples is None else samples
-    if samples.is_dir():
+    if samples is not None and samples.is_dir():
         for path in sorted(p for p in samples.rglob("*") if p.is_file()):
             relative = path.relative_to(samples)
             if "." in relative.parts[0] and len(relative.parts) > 1:  # host folders only
@@ -103,7 +111,9 @@ def build_mirror(
     if unknown:
         raise InvalidInputError(f"--upto names unknown source(s): {sorted(unknown)}", "use registry slugs")
     for spec in registry.sources:
-        layout = {"github-release-file": _release_file, "github-folder": _folder, "nist-oscal": _oscal}.get(spec.kind)
+        layout = {"github-release-file": _release_file, "github-folder": _folder, "nist-oscal": _oscal}.get(
+            spec.kind
+        )
         if layout is None:
             continue
         matching = [(label, files) for label, files in versions.get(spec.slug, []) if _matches(spec, files)]
@@ -111,7 +121,9 @@ def build_mirror(
         if limit is not None:
             labels = [label for label, _ in matching]
             if limit not in labels:
-                raise InvalidInputError(f"{spec.slug} has no corpus version {limit!r}", f"versions: {', '.join(labels)}")
+                raise InvalidInputError(
+                    f"{spec.slug} has no corpus version {limit!r}", f"versions: {', '.join(labels)}"
+                )
             matching = matching[: labels.index(limit) + 1]
         if matching:
             layout(writer, out, spec, matching)
@@ -123,7 +135,9 @@ def _corpus_versions(corpus: Path) -> dict[str, list[tuple[str, list[_CorpusFile
     """Per source slug, its version folders in the publisher's order, with their files."""
     manifest_path = corpus / "MANIFEST.json"
     if not manifest_path.is_file():
-        raise InvalidInputError(f"{corpus}: no MANIFEST.json", "point --from-corpus at the shared corpus folder")
+        raise InvalidInputError(
+            f"{corpus}: no MANIFEST.json", "point --from-corpus at the shared corpus folder"
+        )
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     order = {
         (s["source_slug"], v["version"]): int(v.get("order", 0))
@@ -142,7 +156,9 @@ def _corpus_versions(corpus: Path) -> dict[str, list[tuple[str, list[_CorpusFile
             )
         )
     result: dict[str, list[tuple[str, list[_CorpusFile]]]] = defaultdict(list)
-    for (slug, label), files in sorted(grouped.items(), key=lambda kv: (kv[0][0], order.get(kv[0], 0), kv[0][1])):
+    for (slug, label), files in sorted(
+        grouped.items(), key=lambda kv: (kv[0][0], order.get(kv[0], 0), kv[0][1])
+    ):
         result[slug].append((label, files))
     return result
 
@@ -154,7 +170,9 @@ def _matches(spec: SourceSpec, files: list[_CorpusFile]) -> bool:
     return any(f.path_in_repo == spec.path for f in ours)
 
 
-def _release_file(writer: _Writer, out: Path, spec: SourceSpec, versions: list[tuple[str, list[_CorpusFile]]]) -> None:
+def _release_file(
+    writer: _Writer, out: Path, spec: SourceSpec, versions: list[tuple[str, list[_CorpusFile]]]
+) -> None:
     tags = []
     for tag, files in versions:
         found = next(f for f in files if f.repository == spec.repo and f.path_in_repo == spec.path)
@@ -164,13 +182,18 @@ def _release_file(writer: _Writer, out: Path, spec: SourceSpec, versions: list[t
                 "name": tag,
                 "zipball_url": f"https://api.github.com/repos/{spec.repo}/zipball/refs/tags/{tag}",
                 "tarball_url": f"https://api.github.com/repos/{spec.repo}/tarball/refs/tags/{tag}",
-                "commit": {"sha": found.commit, "url": f"https://api.github.com/repos/{spec.repo}/commits/{found.commit}"},
+                "commit": {
+                    "sha": found.commit,
+                    "url": f"https://api.github.com/repos/{spec.repo}/commits/{found.commit}",
+                },
             }
         )
     writer.put_json(store_path(out, spec.entry_url, ".json"), list(reversed(tags)))
 
 
-def _folder(writer: _Writer, out: Path, spec: SourceSpec, versions: list[tuple[str, list[_CorpusFile]]]) -> None:
+def _folder(
+    writer: _Writer, out: Path, spec: SourceSpec, versions: list[tuple[str, list[_CorpusFile]]]
+) -> None:
     _, files = versions[-1]
     ours = [f for f in files if f.repository == spec.repo and f.path_in_repo.rsplit("/", 1)[0] == spec.path]
     sha = ours[0].commit
@@ -178,7 +201,12 @@ def _folder(writer: _Writer, out: Path, spec: SourceSpec, versions: list[tuple[s
     person = {"name": "mirror", "email": "mirror@localhost", "date": stamp}
     writer.put_json(
         store_path(out, spec.entry_url, ".json"),
-        [{"sha": sha, "commit": {"author": person, "committer": person, "message": "(mirrored from the corpus)"}}],
+        [
+            {
+                "sha": sha,
+                "commit": {"author": person, "committer": person, "message": "(mirrored from the corpus)"},
+            }
+        ],
     )
     listing = []
     for f in sorted(ours, key=lambda f: f.path_in_repo):
@@ -199,7 +227,9 @@ def _folder(writer: _Writer, out: Path, spec: SourceSpec, versions: list[tuple[s
     writer.put_json(store_path(out, contents, ".json"), listing)
 
 
-def _oscal(writer: _Writer, out: Path, spec: SourceSpec, versions: list[tuple[str, list[_CorpusFile]]]) -> None:
+def _oscal(
+    writer: _Writer, out: Path, spec: SourceSpec, versions: list[tuple[str, list[_CorpusFile]]]
+) -> None:
     _, files = versions[-1]
     found = next(f for f in files if f.repository == spec.repo and f.path_in_repo == spec.path)
     writer.put(store_path(out, raw_url(spec.repo, spec.ref, spec.path)), found.path.read_bytes())

@@ -7,9 +7,10 @@ Why these settings:
   machine. With 0 the result depends on the input only.
 - ``Diff_EditCost = 4`` (the library default, pinned so an upgrade cannot move it); it only
   matters for efficiency clean-up, which we do not use, but it is part of the contract.
-- Long texts (``SENTENCE_MODE_MIN_TOKENS``) are diffed sentence-first, then word by word inside
-  each changed stretch up to ``REGION_MAX_TOKENS``, like the library's own line mode; with no
-  timeout this bounds the cost of pure-Python Myers on two very different long texts.
+- Long, very different texts are diffed sentence-first, then word by word inside each changed
+  stretch whose estimated cost fits ``WORD_DIFF_BUDGET``, like the library's own line mode;
+  with no timeout this bounds the cost of pure-Python Myers. The choice depends on the texts
+  only, never on the clock.
 - Word level: each word, run of whitespace and punctuation mark becomes one symbol (the
   library's "lines to chars" trick), so edits never cut through a word; semantic clean-up
   then runs on those symbols and merges small equalities into the surrounding edits, which
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,12 +32,18 @@ DIFF_EDIT_COST = 4
 
 # Texts longer than this (in tokens, both sides together) are diffed sentence-first.
 SENTENCE_MODE_MIN_TOKENS = 600
-# Inside sentence mode, a changed stretch up to this many tokens a side is refined to words.
-REGION_MAX_TOKENS = 400
+# Myers' diff costs about (n + m) * d steps for d edits. A stretch is refined to words when
+# it is short, or when that estimate (d bounded below by the bag-of-symbols difference) stays
+# under this budget; otherwise it stays a whole-sentence replacement.
+REGION_MAX_TOKENS = 150
+WORD_DIFF_BUDGET = 400_000
 
 DELETE, EQUAL, INSERT = -1, 0, 1
 _SENTENCE_END = frozenset(".;:!?")
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
+# Diff symbols: a word or a punctuation mark with the whitespace after it, which halves the
+# sequence the O(ND) diff walks; :func:`_tidy` moves that whitespace back out of the marks.
+_SYMBOL = re.compile(r"\w+\s*|[^\w\s]\s*|\s+", re.UNICODE)
 _WORD = re.compile(r"\w", re.UNICODE)
 _TEXT_MARK = re.compile(r"\[-(.*?)-\]|\{\+(.*?)\+\}", re.DOTALL)
 
@@ -95,27 +103,52 @@ class Redline:
         return render_html(self)
 
 
-def _word_diff(old_tokens: Sequence[str], new_tokens: Sequence[str]) -> list[tuple[int, str]]:
-    """Word-level diff of two token lists: one symbol per distinct token, then dmp + semantic clean-up."""
-    symbols: dict[str, str] = {}
+class _Symbols:
+    """One character per distinct token, so diff-match-patch diffs token sequences."""
 
-    def encode(toks: Sequence[str]) -> str:
+    def __init__(self) -> None:
+        self.code: dict[str, str] = {}
+        self.token: dict[str, str] = {}
+
+    def encode(self, toks: Sequence[str]) -> str:
         out = []
         for tok in toks:
-            sym = symbols.get(tok)
+            sym = self.code.get(tok)
             if sym is None:
-                code = len(symbols) + 1
+                code = len(self.code) + 1
                 code += 0x800 if code >= 0xD800 else 0  # skip the surrogate block
                 sym = chr(code)
-                symbols[tok] = sym
+                self.code[tok] = sym
+                self.token[sym] = tok
             out.append(sym)
         return "".join(out)
 
+    def decode(self, chars: str) -> str:
+        return "".join(self.token[c] for c in chars)
+
+
+def _word_diff(old_tokens: Sequence[str], new_tokens: Sequence[str]) -> list[tuple[int, str]]:
+    """Diff two symbol lists, then run semantic clean-up at the finer word/space/mark level.
+
+    The diff itself walks the coarse symbols (fast); the clean-up weighs every word, space and
+    punctuation mark, so a kept word between two edits is not swallowed into them.
+    """
+    coarse, fine = _Symbols(), _Symbols()
     dmp = _engine()
-    diffs = dmp.diff_main(encode(old_tokens), encode(new_tokens), False)
-    dmp.diff_cleanupSemantic(diffs)
-    index = {sym: tok for tok, sym in symbols.items()}
-    return [(op, "".join(index[c] for c in chars)) for op, chars in diffs if chars]
+    diffs = dmp.diff_main(coarse.encode(old_tokens), coarse.encode(new_tokens), False)
+    spaced = _tidy([(op, coarse.decode(chars)) for op, chars in diffs])
+    refined = [(op, fine.encode(tokens(text))) for op, text in spaced]
+    dmp.diff_cleanupSemantic(refined)
+    return [(op, fine.decode(chars)) for op, chars in refined if chars]
+
+
+def _affordable(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Whether a word-level diff of ``a`` and ``b`` stays within ``WORD_DIFF_BUDGET`` (see above)."""
+    if len(a) <= REGION_MAX_TOKENS and len(b) <= REGION_MAX_TOKENS:
+        return True
+    ca, cb = Counter(a), Counter(b)
+    lower_bound = sum(((ca - cb) + (cb - ca)).values())
+    return (len(a) + len(b)) * max(lower_bound, 1) <= WORD_DIFF_BUDGET
 
 
 def _segments(toks: Sequence[str]) -> list[str]:
@@ -147,8 +180,8 @@ def _sentence_diff(old_tokens: list[str], new_tokens: list[str]) -> list[tuple[i
     def flush() -> None:
         deleted, inserted = pending[DELETE], pending[INSERT]
         if deleted and inserted:
-            a, b = tokens(deleted), tokens(inserted)
-            if len(a) <= REGION_MAX_TOKENS and len(b) <= REGION_MAX_TOKENS:
+            a, b = _SYMBOL.findall(deleted), _SYMBOL.findall(inserted)
+            if _affordable(a, b):
                 ops.extend(_word_diff(a, b))
             else:
                 ops.extend([(DELETE, deleted), (INSERT, inserted)])
@@ -172,18 +205,49 @@ def redline(old: str, new: str) -> Redline:
     """Diff two texts word by word, with semantic clean-up. Deterministic for given inputs."""
     if old == new:
         return Redline(((EQUAL, old),) if old else ())
-    old_tokens, new_tokens = tokens(old), tokens(new)
-    if len(old_tokens) + len(new_tokens) <= SENTENCE_MODE_MIN_TOKENS:
+    old_tokens, new_tokens = _SYMBOL.findall(old), _SYMBOL.findall(new)
+    if len(old_tokens) + len(new_tokens) <= SENTENCE_MODE_MIN_TOKENS or _affordable(old_tokens, new_tokens):
         raw = _word_diff(old_tokens, new_tokens)
     else:
         raw = _sentence_diff(old_tokens, new_tokens)
+    return Redline(tuple(_tidy(raw)))
+
+
+def _merge(raw: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
     ops: list[tuple[int, str]] = []
     for op, text in raw:
+        if not text:
+            continue
         if ops and ops[-1][0] == op:
             ops[-1] = (op, ops[-1][1] + text)
         else:
             ops.append((op, text))
-    return Redline(tuple(ops))
+    return ops
+
+
+def _tidy(raw: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Trailing whitespace shared by every edit of a stretch belongs to the kept text after it."""
+    ops = _merge(raw)
+    out: list[tuple[int, str]] = []
+    pos = 0
+    while pos < len(ops):
+        if ops[pos][0] == EQUAL:
+            out.append(ops[pos])
+            pos += 1
+            continue
+        end = pos
+        while end < len(ops) and ops[end][0] != EQUAL:
+            end += 1
+        run = ops[pos:end]
+        tails = {text[len(text.rstrip()) :] for _, text in run}
+        tail = tails.pop() if len(tails) == 1 else ""
+        if tail and all(text.strip() for _, text in run):
+            out.extend((op, text[: len(text) - len(tail)]) for op, text in run)
+            out.append((EQUAL, tail))
+        else:
+            out.extend(run)
+        pos = end
+    return _merge(out)
 
 
 def render_text(red: Redline) -> str:

@@ -261,7 +261,7 @@ def _check_url(url: Any, where: str) -> None:
 
 def _hint(kind: str) -> str:
     return {
-        "govuk-content-api": 'url = "https://www.gov.uk/government/publications/..." (the page; the API URL is derived)',
+        "govuk-content-api": 'url = "https://www.gov.uk/government/publications/..." (the page)',
         "etsi-deliver-folder": 'url = "https://www.etsi.org/deliver/etsi_ts/104200_104299/104223/"',
         "github-release-file": 'repo = "mitre-atlas/atlas-data", path = "dist/ATLAS.yaml"',
         "github-folder": 'repo = "OWNER/NAME", path = "folder/in/repo", ref = "main", glob = "*.md"',

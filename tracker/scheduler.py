@@ -43,7 +43,9 @@ def _engine(url: str) -> Engine:
 def scheduled_crawl(slug: str, registry: str | None = None) -> dict[str, Any]:
     """Job body: crawl one source in a child process and log the outcome."""
     engine = _engine(Settings.from_env().effective_database_url)
-    result: CrawlResult = run_crawl(engine, slug, registry=Path(registry) if registry else None, trigger="schedule")
+    result: CrawlResult = run_crawl(
+        engine, slug, registry=Path(registry) if registry else None, trigger="schedule"
+    )
     level = logging.WARNING if result.outcome == "failed" else logging.INFO
     log.log(level, "crawl %s: %s (%s)", slug, result.outcome, result.message)
     return result.to_dict()
@@ -75,7 +77,11 @@ def build_scheduler(engine: Engine, workers: int = 4) -> Any:
 
 
 def sync_jobs(
-    scheduler: Any, registry: Registry, registry_path: Path | None = None, *, interval: float | None = None,
+    scheduler: Any,
+    registry: Registry,
+    registry_path: Path | None = None,
+    *,
+    interval: float | None = None,
     run_now: bool = False,
 ) -> list[dict[str, Any]]:
     """Make the stored jobs match the registry; call on a started (paused) scheduler.
@@ -104,8 +110,16 @@ def sync_jobs(
             continue
         options: dict[str, Any] = {"next_run_time": now} if run_now else {}
         scheduler.add_job(
-            JOB_FUNC, trigger=trigger, args=args, id=slug, name=f"crawl {slug}", replace_existing=True,
-            misfire_grace_time=spec.misfire_grace, coalesce=True, max_instances=1, **options,
+            JOB_FUNC,
+            trigger=trigger,
+            args=args,
+            id=slug,
+            name=f"crawl {slug}",
+            replace_existing=True,
+            misfire_grace_time=spec.misfire_grace,
+            coalesce=True,
+            max_instances=1,
+            **options,
         )
     return jobs_table(scheduler)
 
@@ -122,8 +136,13 @@ def jobs_table(scheduler: Any) -> list[dict[str, Any]]:
 
 
 def serve(
-    engine: Engine, registry_path: Path | None = None, *, interval: float | None = None, run_now: bool = False,
-    workers: int = 4, stop: threading.Event | None = None,
+    engine: Engine,
+    registry_path: Path | None = None,
+    *,
+    interval: float | None = None,
+    run_now: bool = False,
+    workers: int = 4,
+    stop: threading.Event | None = None,
 ) -> None:
     """Run the scheduler until SIGTERM/SIGINT (or ``stop`` is set); running jobs finish first."""
     registry = registry_mod.load(registry_path)

@@ -31,6 +31,7 @@ class Settings:
     smtp_sender: str = "tracker@localhost"
     public_url: str = "http://127.0.0.1:8000"
     tag_authority: str = "tracker.invalid"
+    session_secret: str = field(default="", repr=False)  # signs review-page sessions (issue 7)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -55,4 +56,5 @@ class Settings:
             smtp_sender=_env("SMTP_SENDER", "tracker@localhost"),
             public_url=_env("PUBLIC_URL", "http://127.0.0.1:8000"),
             tag_authority=_env("TAG_AUTHORITY", "tracker.invalid"),
+            session_secret=_env("SESSION_SECRET", ""),
         )

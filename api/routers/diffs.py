@@ -47,7 +47,7 @@ def _diffs(engine: EngineDep, where: list[object], limit: int) -> list[DiffOut]:
                 created_at=d.created_at,
                 summary=dict(d.summary or {}),
             )
-            for d, slug, old, new in session.execute(query).tuples()
+            for d, slug, old, new in session.execute(query)
         ]
 
 

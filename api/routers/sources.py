@@ -56,9 +56,7 @@ def list_sources(engine: EngineDep, _key: Reader, paging: Paging) -> Page[Source
                 select(VersionRow.source_id, func.count())
                 .where(VersionRow.source_id.in_([r.id for r in rows]))
                 .group_by(VersionRow.source_id)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     items = [
         SourceOut(
@@ -120,7 +118,7 @@ def list_versions(
         )
         if status is not None:
             query = query.where(VersionRow.status == str(status))
-        rows = session.execute(query.order_by(VersionRow.id).limit(paging.limit + 1)).tuples().all()
+        rows = session.execute(query.order_by(VersionRow.id).limit(paging.limit + 1)).all()
     archive = Archive(engine)
     items = [VersionOut.of(vid, archive.version(slug, label)) for vid, label in rows]
     return paging.page(items, [vid for vid, _ in rows])

@@ -30,13 +30,25 @@ def registry_cmd(registry_path: Path | None, fmt: str) -> None:
     reg = registry_mod.load(registry_path)
     data = [
         {
-            "slug": s.slug, "title": s.title, "publisher": s.publisher, "kind": s.kind, "format": s.format,
-            "schedule": str(s.schedule), "url": s.entry_url, "enabled": s.enabled,
+            "slug": s.slug,
+            "title": s.title,
+            "publisher": s.publisher,
+            "kind": s.kind,
+            "format": s.format,
+            "schedule": str(s.schedule),
+            "url": s.entry_url,
+            "enabled": s.enabled,
         }
         for s in reg.sources
     ]
-    emit(fmt, data, lambda: table([(d["slug"], d["kind"], d["format"], d["schedule"]) for d in data],
-                                  ["source", "kind", "format", "schedule"]))
+    emit(
+        fmt,
+        data,
+        lambda: table(
+            [(d["slug"], d["kind"], d["format"], d["schedule"]) for d in data],
+            ["source", "kind", "format", "schedule"],
+        ),
+    )
 
 
 @click.command()
@@ -48,7 +60,12 @@ def registry_cmd(registry_path: Path | None, fmt: str) -> None:
 @FORMAT_OPTION
 @click.pass_obj
 def crawl(
-    ctx: Context, sources: tuple[str, ...], crawl_all: bool, force: bool, jobs: int, registry_path: Path | None,
+    ctx: Context,
+    sources: tuple[str, ...],
+    crawl_all: bool,
+    force: bool,
+    jobs: int,
+    registry_path: Path | None,
     fmt: str,
 ) -> None:
     """Crawl SOURCE(s) now, each in its own process, and record the runs."""
@@ -56,7 +73,9 @@ def crawl(
 
     reg = registry_mod.load(registry_path)
     if crawl_all == bool(sources):
-        raise InvalidInputError("name the sources to crawl, or pass --all", f"sources: {', '.join(reg.slugs)}")
+        raise InvalidInputError(
+            "name the sources to crawl, or pass --all", f"sources: {', '.join(reg.slugs)}"
+        )
     slugs = [s.slug for s in reg.sources if s.enabled] if crawl_all else [reg.get(s).slug for s in sources]
     started = time.monotonic()
     results = run_many(ctx.engine, slugs, jobs=jobs, registry=registry_path, force=force)
@@ -86,15 +105,22 @@ def runs(ctx: Context, source: str | None, limit: int, fmt: str) -> None:
     """Crawl run history, newest first."""
     from tracker.storage.crawl_store import RunStore
 
-    found = RunStore(ctx.engine).list(source, limit)
+    found = RunStore(ctx.engine).history(source, limit)
     data = [r.to_dict() for r in found]
     emit(
         fmt,
         data,
         lambda: table(
             [
-                (d["id"], d["source"], d["started_at"][:19], d["outcome"], d["bytes_fetched"], d["new_version"] or "",
-                 d["message"][:70])
+                (
+                    d["id"],
+                    d["source"],
+                    d["started_at"][:19],
+                    d["outcome"],
+                    d["bytes_fetched"],
+                    d["new_version"] or "",
+                    d["message"][:70],
+                )
                 for d in data
             ],
             ["run", "source", "started (UTC)", "outcome", "bytes", "new", "message"],
@@ -103,7 +129,9 @@ def runs(ctx: Context, source: str | None, limit: int, fmt: str) -> None:
 
 
 def _schedule_options(f: Any) -> Any:
-    f = click.option("--interval", type=float, default=None, help="override every schedule: seconds between runs")(f)
+    f = click.option(
+        "--interval", type=float, default=None, help="override every schedule: seconds between runs"
+    )(f)
     f = click.option("--now", "run_now", is_flag=True, help="also crawl every source once at start")(f)
     f = click.option("--workers", default=4, show_default=True, help="crawls at a time")(f)
     return REGISTRY_OPTION(f)
@@ -112,7 +140,9 @@ def _schedule_options(f: Any) -> Any:
 @click.command()
 @_schedule_options
 @click.pass_obj
-def schedule(ctx: Context, interval: float | None, run_now: bool, workers: int, registry_path: Path | None) -> None:
+def schedule(
+    ctx: Context, interval: float | None, run_now: bool, workers: int, registry_path: Path | None
+) -> None:
     """Run the crawl scheduler in this process until SIGTERM or Ctrl-C."""
     import logging
 
@@ -129,7 +159,13 @@ def schedule(ctx: Context, interval: float | None, run_now: bool, workers: int, 
 @click.option("--port", default=8000, show_default=True)
 @click.pass_obj
 def run(
-    ctx: Context, interval: float | None, run_now: bool, workers: int, registry_path: Path | None, host: str, port: int
+    ctx: Context,
+    interval: float | None,
+    run_now: bool,
+    workers: int,
+    registry_path: Path | None,
+    host: str,
+    port: int,
 ) -> None:
     """The main job: the scheduler (own process) and the API together on this machine."""
     from tracker.scheduler import run_service
@@ -177,15 +213,27 @@ def mirror_serve(root: Path, port: int, verbose: bool) -> None:
 
 @mirror.command("build")
 @click.argument("out", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--from-corpus", "corpus", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="the shared corpus (with MANIFEST.json)")
-@click.option("--upto", multiple=True, metavar="SOURCE=LABEL", help="reveal versions of SOURCE up to LABEL only")
+@click.option(
+    "--from-corpus",
+    "corpus",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="the shared corpus (with MANIFEST.json)",
+)
+@click.option(
+    "--upto", multiple=True, metavar="SOURCE=LABEL", help="reveal versions of SOURCE up to LABEL only"
+)
 @click.option("--no-samples", is_flag=True, help="leave out data/mirror/ samples")
 @click.option("--clean", is_flag=True, help="empty OUT first")
 @REGISTRY_OPTION
 @FORMAT_OPTION
 def mirror_build(
-    out: Path, corpus: Path | None, upto: tuple[str, ...], no_samples: bool, clean: bool, registry_path: Path | None,
+    out: Path,
+    corpus: Path | None,
+    upto: tuple[str, ...],
+    no_samples: bool,
+    clean: bool,
+    registry_path: Path | None,
     fmt: str,
 ) -> None:
     """Lay out OUT so that a crawl in mirror mode finds the corpus's versions and the samples."""
@@ -198,13 +246,25 @@ def mirror_build(
             raise InvalidInputError(f"--upto {item!r} is not SOURCE=LABEL", "e.g. --upto mitre-atlas=v5.5.0")
         limits[slug] = label
     report = build_mirror(
-        out, registry_mod.load(registry_path), corpus, samples=Path("/nonexistent") if no_samples else default_samples(),
-        upto=limits, clean=clean,
+        out,
+        registry_mod.load(registry_path),
+        corpus,
+        samples=None if no_samples else default_samples(),
+        upto=limits,
+        clean=clean,
     )
     data = report.to_dict()
-    emit(fmt, data, lambda: f"{out}: {report.written} file(s) written, {report.unchanged} unchanged\n" + "\n".join(
-        f"  {slug}: {', '.join(labels[-3:])}{' ...' if len(labels) > 3 else ''}" for slug, labels in
-        report.revealed.items()))
+    emit(
+        fmt,
+        data,
+        lambda: (
+            f"{out}: {report.written} file(s) written, {report.unchanged} unchanged\n"
+            + "\n".join(
+                f"  {slug}: {len(labels)} version(s), up to {labels[-1]}"
+                for slug, labels in report.revealed.items()
+            )
+        ),
+    )
 
 
 def register(group: click.Group) -> None:

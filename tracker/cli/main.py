@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from tracker.cli import api_cmds, archive_cmds, diff_cmds
+from tracker.cli import api_cmds, archive_cmds, crawl_cmds, diff_cmds, org_cmds
 from tracker.cli.context import Context
 from tracker.errors import TrackerError
 
@@ -23,7 +24,9 @@ def cli(ctx: click.Context) -> None:
 
 
 archive_cmds.register(cli)
+crawl_cmds.register(cli)
 diff_cmds.register(cli)
+org_cmds.register(cli)
 api_cmds.register(cli)
 
 
@@ -57,6 +60,12 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(err.exit_code)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
+    except Exception as err:
+        if os.environ.get("TRACKER_DEBUG"):
+            raise
+        click.echo(f"error: unexpected {type(err).__name__}: {err}", err=True)
+        click.echo("hint: nothing was half-stored; rerun with TRACKER_DEBUG=1 for the traceback and report it", err=True)
+        sys.exit(70)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from tracker.diff.features import Item
-from tracker.diff.similarity import Similarity, title_similarity
+from tracker.diff.similarity import Matrix, Similarity, title_similarity
 
 # How a match was made; the engine turns it into a change kind.
 KEY, SIMILAR, LINEAGE_MOVED, LINEAGE_MERGED, LINEAGE_SPLIT = "key", "similar", "moved", "merged", "split"
@@ -42,9 +42,11 @@ SPLIT, MERGED, GROUP_TITLE, TOMBSTONE, REINSTATED = (
     "reinstated",
 )
 
-# A same-key pair below this lexical similarity (or with a reworded title) is checked in (c).
-SUSPECT_LEXICAL = 0.5
+# A same-key pair is suspected of identifier reuse, and checked in (c), when its title and
+# its text both changed beyond these (or its text alone beyond SUSPECT_TEXT_ONLY).
+SUSPECT_LEXICAL = 0.3
 SUSPECT_TITLE = 0.5
+SUSPECT_TEXT_ONLY = 0.12
 
 
 @dataclass
@@ -133,10 +135,11 @@ class Aligner:
                 self.add(Match((o.index,), (j,), KEY, 1.0, [f"same key {o.ident}"]))
             else:
                 candidates.append((o.index, j))
-        lex, _, _ = self.sim.pairs(candidates)
+        lex = self.sim.lexical_pairs(candidates)
         for (i, j), score in zip(candidates, lex, strict=True):
             o, n = self.old[i], self.new[j]
-            if score >= SUSPECT_LEXICAL and title_similarity(o.title, n.title) >= SUSPECT_TITLE:
+            title_kept = title_similarity(o.title, n.title) >= SUSPECT_TITLE
+            if score >= SUSPECT_TEXT_ONLY and (title_kept or score >= SUSPECT_LEXICAL):
                 self.add(Match((i,), (j,), KEY, 0.95, [f"same key {o.ident}"], score=float(score)))
             else:
                 self.suspects.append((i, j))
@@ -152,7 +155,9 @@ class Aligner:
 
     def similarity_stage(self) -> None:
         # A suspect whose new member is a declared successor keeps its key: the merge folds it in.
-        for i, j in [pair for pair in self.suspects if pair[1] in self.used_new and pair[0] not in self.used_old]:
+        for i, j in [
+            pair for pair in self.suspects if pair[1] in self.used_new and pair[0] not in self.used_old
+        ]:
             self.suspects.remove((i, j))
             self.add(Match((i,), (j,), KEY, 0.9, [f"same key {self.old[i].ident}"]))
         pool_old = [o.index for o in self.old if o.active and not o.is_group and o.index not in self.used_old]
@@ -173,30 +178,39 @@ class Aligner:
         col_of = {j: c for c, j in enumerate(pool_new)}
         broken: set[tuple[int, int]] = set()
         for r, i in enumerate(pool_old):
-            j = suspect_of_old.get(i)
-            if j is None or j not in col_of:
+            partner = suspect_of_old.get(i)
+            if partner is None or partner not in col_of:
                 continue
-            c = col_of[j]
+            j, c = partner, col_of[partner]
             tsim = title_similarity(self.old[i].title, self.new[j].title)
             if score[r, c] < self.th.reuse and tsim < SUSPECT_TITLE:
                 broken.add((i, j))
             else:
-                boosted[r, c] += self.th.key_bonus
+                # The shared key counts in full while the titles still agree; a pair whose title
+                # was replaced outright keeps the key only if nothing else fits better.
+                boosted[r, c] += self.th.key_bonus * min(1.0, tsim / SUSPECT_TITLE)
         weight = np.where(boosted >= self.th.floor, boosted - self.th.floor + 1e-6, 0.0)
         for i, j in self.suspects:  # an unbroken same-key pair is always allowed
             if (i, j) not in broken and j in col_of:
                 r, c = row_of[i], col_of[j]
                 weight[r, c] = max(weight[r, c], 1e-3)
         rows, cols = linear_sum_assignment(weight, maximize=True)
+        assigned = [(r, c) for r, c in zip(rows.tolist(), cols.tolist(), strict=True) if weight[r, c] > 0]
+        # What each row and column got from the assignment: a rival only counts against a pair
+        # if it is not better served by its own partner (it would rather have this one).
+        got_row = np.zeros(len(pool_old))
+        got_col = np.zeros(len(pool_new))
+        for r, c in assigned:
+            got_row[r] = got_col[c] = boosted[r, c]
         accepted: list[tuple[int, int, float, float]] = []
-        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-            if weight[r, c] <= 0:
-                continue
+        for r, c in assigned:
             i, j = pool_old[r], pool_new[c]
-            row = np.delete(boosted[r], c)
-            col = np.delete(boosted[:, c], r)
-            second = float(max(row.max(initial=0.0), col.max(initial=0.0)))
             value = float(boosted[r, c])
+            row_rivals = np.where(boosted[r] >= got_col, boosted[r], 0.0)
+            col_rivals = np.where(boosted[:, c] >= got_row, boosted[:, c], 0.0)
+            row_rivals[c] = 0.0
+            col_rivals[r] = 0.0
+            second = float(max(row_rivals.max(initial=0.0), col_rivals.max(initial=0.0)))
             margin = value - second
             same_key = suspect_of_old.get(i) == j
             if same_key or value >= self.th.strong or margin >= self.th.margin:
@@ -215,7 +229,65 @@ class Aligner:
                 self.reused_new.add(j)
         for i, j, s, margin in accepted:
             self._accept(i, j, s, margin, suspect_of_old.get(i) == j)
-        self._leftovers(pool_old, pool_new, (score, broken))
+        self._near_ties(pool_old, pool_new, score, boosted)
+        self._leftovers(pool_old, pool_new, score)
+
+    def _near_ties(self, pool_old: list[int], pool_new: list[int], score: Matrix, boosted: Matrix) -> None:
+        """An unaligned requirement as close to an aligned one as that one's own partner is.
+
+        Old X left over, whose best new candidate Y (above the floor) is aligned to an old
+        partner that resembles Y no better than X does (within the margin): Y took both, a
+        merge. The mirror case, a new requirement as close to an aligned old one as its
+        partner is, is a split. (OWASP 2025 LLM10 Unbounded Consumption took in both 2023
+        Model Denial of Service and Model Theft.)
+        """
+        partner_of_new: dict[int, Match] = {}
+        partner_of_old: dict[int, Match] = {}
+        for m in self.matches:
+            if m.how in (KEY, SIMILAR) and len(m.old) == 1 and len(m.new) == 1:
+                partner_of_new[m.new[0]] = m
+                partner_of_old[m.old[0]] = m
+        row_of = {i: r for r, i in enumerate(pool_old)}
+        col_of = {j: c for c, j in enumerate(pool_new)}
+        grow: dict[tuple[int, int], list[tuple[int, float]]] = {}  # (id of match, side) -> items
+        by_id = {id(m): m for m in self.matches}
+        for side, members in ((0, pool_old), (1, pool_new)):
+            used = self.used_old if side == 0 else self.used_new
+            for k, item in enumerate(members):
+                if item in used:
+                    continue
+                line = score[k] if side == 0 else score[:, k]
+                best = int(np.argmax(line))
+                value = float(line[best])
+                partners = partner_of_new if side == 0 else partner_of_old
+                found = partners.get((pool_new if side == 0 else pool_old)[best])
+                if found is None:
+                    continue
+                m = found
+                if value < self.th.floor or m.old[0] not in row_of or m.new[0] not in col_of:
+                    continue
+                if float(boosted[row_of[m.old[0]], col_of[m.new[0]]]) - value < self.th.margin:
+                    grow.setdefault((id(m), side), []).append((item, value))
+        for (key, side), extra in sorted(grow.items(), key=lambda kv: (kv[0][1], kv[1][0][0])):
+            m = by_id[key]
+            if m not in self.matches:
+                continue  # already grown on the other side
+            self.matches.remove(m)
+            items = tuple(i for i, _ in extra)
+            scores = ", ".join(_fmt(v) for _, v in extra)
+            survivor = (m.old[0], m.new[0])
+            if side == 0:
+                names = ", ".join(self.old[i].ident for i in items)
+                reason = f"{names} as similar to {self.new[m.new[0]].ident} ({scores}) as its counterpart is"
+                self.add(
+                    Match((m.old[0], *items), m.new, MERGED, 0.6, [*m.reasons, reason], survivor=survivor)
+                )
+            else:
+                names = ", ".join(self.new[j].ident for j in items)
+                reason = f"{names} as similar to {self.old[m.old[0]].ident} ({scores}) as its counterpart is"
+                self.add(
+                    Match(m.old, (m.new[0], *items), SPLIT, 0.6, [*m.reasons, reason], survivor=survivor)
+                )
 
     def _accept(self, i: int, j: int, s: float, margin: float, same_key: bool) -> None:
         o, n = self.old[i], self.new[j]
@@ -229,26 +301,33 @@ class Aligner:
             return
         strength = min(1.0, max(0.0, (s - floor) / (1 - floor)))
         conf = min(0.95, 0.45 + 0.3 * strength + 0.2 * min(1.0, margin / 0.15))
-        how = f"best match by similarity {_fmt(s)} (margin {_fmt(margin)} over the next candidate)"
-        if i in self.reused_old or o.key in self.new_by_key:
+        how = f"best match by similarity {_fmt(s)} (margin {_fmt(min(margin, 1.0))} over the next candidate)"
+        if o.key in self.new_by_key:
             how += f"; identifier {o.ident} is used for another requirement in the new version"
+        if n.key in self.old_by_key:
+            how += f"; identifier {n.ident} was another requirement in the old version"
         self.add(Match((i,), (j,), SIMILAR, conf, [how], score=s))
 
-    def _leftovers(
-        self,
-        pool_old: list[int],
-        pool_new: list[int],
-        scored: tuple[np.ndarray, set[tuple[int, int]]] | None,  # type: ignore[type-arg]
-    ) -> None:
-        """Confidence of "no counterpart" falls as the best unused candidate nears the floor."""
+    def _leftovers(self, pool_old: list[int], pool_new: list[int], score: Matrix | None) -> None:
+        """Confidence of "no counterpart" falls as the best *available* candidate nears the floor.
+
+        A candidate already aligned to a partner it resembles more is not available.
+        """
         best_row: dict[int, float] = {}
         best_col: dict[int, float] = {}
-        if scored is not None:
-            score = scored[0]
+        if score is not None:
+            row_of = {i: r for r, i in enumerate(pool_old)}
+            col_of = {j: c for c, j in enumerate(pool_new)}
+            got_row = np.zeros(len(pool_old))
+            got_col = np.zeros(len(pool_new))
+            for m in self.matches:
+                if len(m.old) == 1 and len(m.new) == 1 and m.old[0] in row_of and m.new[0] in col_of:
+                    r, c = row_of[m.old[0]], col_of[m.new[0]]
+                    got_row[r] = got_col[c] = score[r, c]
             for r, i in enumerate(pool_old):
-                best_row[i] = float(score[r].max(initial=0.0))
+                best_row[i] = float(np.where(score[r] > got_col, score[r], 0.0).max(initial=0.0))
             for c, j in enumerate(pool_new):
-                best_col[j] = float(score[:, c].max(initial=0.0))
+                best_col[j] = float(np.where(score[:, c] > got_row, score[:, c], 0.0).max(initial=0.0))
         for i in pool_old:
             if i not in self.used_old:
                 self.unmatched_old[i] = self._absent(best_row.get(i, 0.0), "new")
@@ -266,7 +345,7 @@ class Aligner:
     def groups(self) -> None:
         """Unmatched grouping nodes pair up by identical title (a renumbered family)."""
         old_groups = [o for o in self.old if o.is_group and o.index not in self.used_old]
-        new_groups = {}
+        new_groups: dict[str, list[int]] = {}
         for n in self.new:
             if n.is_group and n.index not in self.used_new:
                 new_groups.setdefault(n.title.lower(), []).append(n.index)

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from tracker.diff.features import SCOPE_PROPERTIES, STOPWORDS, Item, numbers, scope_terms
 from tracker.diff.types import Tag
 from tracker.model import Strength
-from tracker.redline import Redline, redline
+from tracker.redline import DELETE, EQUAL, Redline, redline
 
 EDITORIAL_MIN_SIMILARITY = 0.9
 SPELLING_MIN_RATIO = 0.8
+QUALIFIER_MAX_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,29 @@ def _counter_delta(old: Counter[str], new: Counter[str]) -> str:
     if came:
         parts.append("+" + ", +".join(dict.fromkeys(came)))
     return " ".join(parts)
+
+
+def _scope_delta(red: Redline) -> str:
+    """Scope words that an edit replaced, qualified or dropped, e.g. "all users" -> "privileged users".
+
+    A long clause added or removed on its own (more than ``QUALIFIER_MAX_WORDS`` words, with no
+    edit on the other side next to it) is new or dropped content, judged by similarity: a
+    scope word it happens to mention ("... analysis of third-party software") is not a change
+    of scope.
+    """
+    gone: Counter[str] = Counter()
+    came: Counter[str] = Counter()
+    ops = red.ops
+    for pos, (op, text) in enumerate(ops):
+        if op == EQUAL:
+            continue
+        paired = (pos > 0 and ops[pos - 1][0] not in (EQUAL, op)) or (
+            pos + 1 < len(ops) and ops[pos + 1][0] not in (EQUAL, op)
+        )
+        if not paired and len(text.split()) > QUALIFIER_MAX_WORDS:
+            continue
+        (gone if op == DELETE else came).update(scope_terms(text))
+    return _counter_delta(gone, came)
 
 
 def _spelling_only(red: Redline) -> bool:
@@ -168,7 +192,7 @@ def analyse(old: Item, new: Item) -> Verdict:
         number_delta = _counter_delta(numbers(text_old), numbers(text_new))
         if number_delta:
             reasons.append(f"numbers changed: {number_delta}")
-        scope_delta = _counter_delta(scope_terms(text_old), scope_terms(text_new))
+        scope_delta = _scope_delta(red)
         if scope_delta:
             signals.append(Tag.SCOPE_CHANGED)
             reasons.append(f"scope words changed: {scope_delta}")
@@ -191,7 +215,9 @@ def analyse(old: Item, new: Item) -> Verdict:
     if param_reason:
         tags.append(Tag.PARAMETERS_CHANGED)
         reasons.append(param_reason)
-        substantive = True
+        # Parameter values show in the statement where publishers inline them (800-53); a value
+        # change that leaves the statement identical is a serialisation artefact.
+        substantive = substantive or statement_changed or not text_new
     prop_reasons, scope_props = _property_changes(old, new)
     reasons.extend(prop_reasons)
     if scope_props:

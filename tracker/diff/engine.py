@@ -16,7 +16,6 @@ from tracker.diff.align import (
     MERGED,
     REINSTATED,
     SIMILAR,
-    SPLIT,
     TOMBSTONE,
     Aligner,
     Match,

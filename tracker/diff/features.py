@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from tracker import modality
 from tracker.model import Obligation, Requirement, Strength
@@ -44,6 +44,8 @@ _SCOPE = re.compile(
     + r")(?:e?s)?\b"
 )
 _NUMBER = re.compile(r"(?<![\w.\-])\d+(?:[.,]\d+)?(?![\w\-]|\.\d)")
+_ENUMERATOR = re.compile(r"(?:^|(?<=[;:.]\s)|(?<=\band\s)|(?<=\bor\s))\(?\d{1,2}[.)](?=\s|[A-Z])")
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
 # Properties that state applicability; a change to one is a scope change.
@@ -57,9 +59,11 @@ IGNORED_PROPERTIES = frozenset(
      "last-modified", "version", "order", "file", "path", "url", "href", "source", "status", "family",
      "list", "edition", "year", "object-type"}
 )  # fmt: skip
+MATCH_CHARS = 600
 LINEAGE_RELATIONS = frozenset({"incorporated-into", "moved-to"})
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A deliberately crude suffix stripper: "develops", "developed", "developing" -> "develop".
 
@@ -85,11 +89,14 @@ def content_words(text: str) -> list[str]:
 
 
 def scope_terms(text: str) -> Counter[str]:
-    return Counter(m.group(1) for m in _SCOPE.finditer(text.lower()))
+    """Scope words with their counts; "third-party" and "third party" are one term."""
+    return Counter(m.group(1).replace("-", " ") for m in _SCOPE.finditer(text.lower()))
 
 
 def numbers(text: str) -> Counter[str]:
-    return Counter(_NUMBER.findall(text))
+    """Quantities in the text: not list labels ("1.", "(2)") and not years (references, editions)."""
+    text = _ENUMERATOR.sub(" ", text)
+    return Counter(n for n in _NUMBER.findall(text) if not _YEAR.fullmatch(n))
 
 
 @dataclass
@@ -123,17 +130,32 @@ class Item:
 
     @cached_property
     def match_text(self) -> str:
-        """What similarity sees: title and statement, or the guidance when there is no statement."""
-        body = self.statement or self.guidance[:2000]
+        """What similarity sees: title, then the start of the statement and of the guidance.
+
+        Both texts count: OWASP's statement is a list of mitigations and its identity lives in
+        the description (guidance), while an 800-53 control is known by its statement. About
+        ``MATCH_CHARS`` of each keeps the whole within MiniLM's 256-token window.
+        """
+        parts = [self.title, _clip(self.statement), _clip(self.guidance)]
+        return ". ".join(p for p in parts if p)
+
+    @cached_property
+    def core_text(self) -> str:
+        """Title and statement only (the guidance when there is no statement)."""
+        body = self.statement or self.guidance
         return f"{self.title}. {body}" if self.title else body
 
     @cached_property
     def folded(self) -> str:
-        return fold(self.match_text)
+        return fold(self.match_text, normalised=True)
+
+    @cached_property
+    def folded_core(self) -> str:
+        return fold(self.core_text, normalised=True)
 
     @cached_property
     def words(self) -> frozenset[str]:
-        return frozenset(content_words(self.folded))
+        return frozenset(content_words(self.folded_core))
 
     @cached_property
     def obligations(self) -> tuple[Obligation, ...]:
@@ -165,6 +187,13 @@ class Item:
         return frozenset(
             (lk.relation, lk.target) for lk in self.req.links if lk.relation not in LINEAGE_RELATIONS
         )
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MATCH_CHARS:
+        return text
+    cut = text[:MATCH_CHARS]
+    return cut.rsplit(" ", 1)[0] if " " in cut else cut
 
 
 def build_items(reqs: Sequence[Requirement], side: int) -> list[Item]:

@@ -27,13 +27,12 @@ _MAX_HOPS = 5
 def _resolve(al: Aligner, key: str) -> int | None:
     for _ in range(_MAX_HOPS):
         probe = key
-        while probe:
+        j: int | None = None
+        while probe and j is None:
             j = al.new_by_key.get(probe)
-            if j is not None:
-                break
             shorter = _SUFFIX.sub("", probe)
             probe = "" if shorter == probe else shorter
-        if not probe:
+        if j is None:
             return None
         item = al.new[j]
         if item.active:

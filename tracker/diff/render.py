@@ -27,8 +27,9 @@ def _verdict(change: Change) -> str:
 
 def render_text(result: DiffResult, *, include_unchanged: bool = False) -> str:
     """A plain-text report: header, summary, then one block per change (unchanged hidden by default)."""
+    versions = f"{result.old_version or '(old)'}{_ARROW}{result.new_version or '(new)'}"
     lines = [
-        f"{result.source or '(source)'}: {result.old_version or '(old)'}{_ARROW}{result.new_version or '(new)'}",
+        f"{result.source or '(source)'}: {versions}",
         f"engine {result.engine_version}, model {result.model_id or 'none (lexical only)'}",
         "summary: " + ", ".join(f"{k} {v}" for k, v in result.summary.items()),
         "",

@@ -1,8 +1,10 @@
 """Similarity between requirements of the two versions: lexical TF-IDF and dense embeddings.
 
-Lexical: word unigrams and bigrams of the folded title + statement, sublinear term
-frequency, inverse document frequency over *both* versions (so a word every requirement
-uses, such as "system", weighs little), L2-normalised, cosine by sparse product.
+Lexical: word unigrams and bigrams (crudely stemmed), sublinear term frequency, inverse
+document frequency over *both* versions (so a word every requirement uses, such as
+"system", weighs little), L2-normalised, cosine by sparse product. Computed twice, on title +
+statement and on the match text that adds the start of the guidance, and the larger cosine
+counts: a pair is lexically close if its statements are, or its descriptions are.
 Dense: the embedder's cosine on the same text, computed only for the requirements that
 need it (one batched ``encode`` call per request, so a caching embedder sees each text once).
 Combined score: ``DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical`` when an embedder is
@@ -25,6 +27,14 @@ from tracker.diff.features import STOPWORDS, Item, stem
 
 Matrix = npt.NDArray[np.float64]
 DENSE_WEIGHT = 0.6
+# Candidate generation for large pools: an item is embedded only if some item on the other
+# side shares enough vocabulary to be a candidate at all (lexical cosine at least this).
+# Renumbered requirements in large catalogs keep far more than this in common; it spares
+# embedding hundreds of plainly new requirements (SP 800-53 Rev 5 adds ~230). Pools of up to
+# DENSE_ALL_MAX items are embedded whole, so a pure paraphrase in a short list (a Top 10)
+# can still be found by meaning alone.
+DENSE_PREFILTER = 0.1
+DENSE_ALL_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -104,9 +114,10 @@ class Similarity:
         self.new = new
         self.embedder = embedder
         self.thresholds = DENSE_THRESHOLDS if embedder is not None else LEXICAL_THRESHOLDS
-        matrix = _tfidf([it.folded for it in old] + [it.folded for it in new])
-        self._lex_old = sp.csr_matrix(matrix[: len(old)])
-        self._lex_new = sp.csr_matrix(matrix[len(old) :])
+        self._lex: list[tuple[sp.csr_matrix, sp.csr_matrix]] = []
+        for texts in ([it.folded_core for it in (*old, *new)], [it.folded for it in (*old, *new)]):
+            matrix = _tfidf(texts)
+            self._lex.append((sp.csr_matrix(matrix[: len(old)]), sp.csr_matrix(matrix[len(old) :])))
         self._words = _binary([it.words for it in old] + [it.words for it in new])
         self._sizes = np.asarray(self._words.sum(axis=1), dtype=np.float64).ravel()
         self._vec_old: dict[int, npt.NDArray[np.float32]] = {}
@@ -136,8 +147,9 @@ class Similarity:
     def lexical(self, old_idx: Sequence[int], new_idx: Sequence[int]) -> Matrix:
         if not old_idx or not new_idx:
             return np.zeros((len(old_idx), len(new_idx)))
-        product = self._lex_old[list(old_idx)] @ self._lex_new[list(new_idx)].T
-        return np.asarray(product.toarray(), dtype=np.float64)
+        rows, cols = list(old_idx), list(new_idx)
+        products = [np.asarray((a[rows] @ b[cols].T).toarray(), dtype=np.float64) for a, b in self._lex]
+        return np.maximum(products[0], products[1])
 
     def dense(self, old_idx: Sequence[int], new_idx: Sequence[int]) -> Matrix | None:
         if self.embedder is None:
@@ -150,10 +162,20 @@ class Similarity:
         return np.clip(a @ b.T, -1.0, 1.0)
 
     def combined(self, old_idx: Sequence[int], new_idx: Sequence[int]) -> Matrix:
+        """Combined scores; dense only for items with a lexical candidate (see ``DENSE_PREFILTER``)."""
         lex = self.lexical(old_idx, new_idx)
-        dense = self.dense(old_idx, new_idx)
-        if dense is None:
+        if self.embedder is None or lex.size == 0:
             return lex
+        if lex.shape[0] + lex.shape[1] <= DENSE_ALL_MAX:
+            rows, cols = np.arange(lex.shape[0]), np.arange(lex.shape[1])
+        else:
+            rows = np.flatnonzero(lex.max(axis=1) >= DENSE_PREFILTER)
+            cols = np.flatnonzero(lex.max(axis=0) >= DENSE_PREFILTER)
+        dense = np.zeros_like(lex)
+        if rows.size and cols.size:
+            block = self.dense([old_idx[int(r)] for r in rows], [new_idx[int(c)] for c in cols])
+            assert block is not None
+            dense[np.ix_(rows, cols)] = block
         return DENSE_WEIGHT * dense + (1.0 - DENSE_WEIGHT) * lex
 
     def containment(self, part: Sequence[tuple[int, int]], whole: Sequence[tuple[int, int]]) -> Matrix:
@@ -174,26 +196,15 @@ class Similarity:
     def word_count(self, side: int, index: int) -> int:
         return int(self._sizes[index if side == 0 else len(self.old) + index])
 
-    def pairs(self, pairs: Sequence[tuple[int, int]]) -> tuple[Matrix, Matrix | None, Matrix]:
-        """(lexical, dense or None, combined) for a list of (old index, new index) pairs."""
+    def lexical_pairs(self, pairs: Sequence[tuple[int, int]]) -> Matrix:
+        """Lexical cosine for a list of (old index, new index) pairs; never embeds anything."""
         if not pairs:
-            empty = np.zeros(0)
-            return empty, (empty if self.embedder is not None else None), empty
+            return np.zeros(0)
         oi = [p[0] for p in pairs]
         nj = [p[1] for p in pairs]
-        lex = np.asarray(self._lex_old[oi].multiply(self._lex_new[nj]).sum(axis=1), dtype=np.float64).ravel()
-        if self.embedder is None:
-            return lex, None, lex
-        self.prepare(oi, nj)
-        a = np.stack([self._vec_old[i] for i in oi]).astype(np.float64)
-        b = np.stack([self._vec_new[j] for j in nj]).astype(np.float64)
-        dense = np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0)
-        return lex, dense, DENSE_WEIGHT * dense + (1.0 - DENSE_WEIGHT) * lex
-
-
-def containment(part: frozenset[str], whole: frozenset[str]) -> float:
-    """Share of ``part``'s content words found in ``whole`` (0 when ``part`` is empty)."""
-    return len(part & whole) / len(part) if part else 0.0
+        per_text = [np.asarray(a[oi].multiply(b[nj]).sum(axis=1)).ravel() for a, b in self._lex]
+        best: Matrix = np.maximum(per_text[0], per_text[1])
+        return best
 
 
 def title_similarity(a: str, b: str) -> float:

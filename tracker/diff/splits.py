@@ -61,8 +61,7 @@ def _find(al: Aligner, side: int) -> dict[int, list[tuple[int, float, float]]]:
         if share < MIN_CONTAINMENT:
             continue
         pair = (whole, p) if other == 0 else (p, whole)
-        lex, _, _ = al.sim.pairs([pair])
-        if float(lex[0]) < MIN_LEXICAL:
+        if float(al.sim.lexical_pairs([pair])[0]) < MIN_LEXICAL:
             continue
         twin_match = twins.get(whole)
         if twin_match is None and whole in (al.used_old if other == 0 else al.used_new):
@@ -93,7 +92,7 @@ def detect(al: Aligner) -> None:
             twin_match = (by_old if side == 1 else by_new).get(whole)
             if twin_match is None and len(parts) < 2:
                 continue
-            pct = ", ".join(f"{int(round(100 * s))}%" for _, s, _ in shares)
+            pct = ", ".join(f"{round(100 * s)}%" for _, s, _ in shares)
             if side == 1:
                 names = ", ".join(al.new[p].ident for p in parts)
                 reason = f"content of {al.old[whole].ident} reappears in {names} ({pct} of their words)"
@@ -105,6 +104,8 @@ def detect(al: Aligner) -> None:
                 al.matches.remove(twin_match)
                 survivor = (twin_match.old[0], twin_match.new[0])
                 reason += "; it is no longer in the counterpart of the original"
+            old_ids: tuple[int, ...]
+            new_ids: tuple[int, ...]
             if side == 1:
                 old_ids = (whole,)
                 new_ids = (survivor[1], *parts) if survivor else parts

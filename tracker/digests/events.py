@@ -182,7 +182,7 @@ def _titles(
                 select(RequirementRow.key, RequirementRow.title).where(
                     RequirementRow.version_id == vid, RequirementRow.key.in_(keys)
                 )
-            ).tuples()
+            )
             for key, title in found:
                 out[(side, key)] = title
     return out

@@ -46,6 +46,8 @@ _TAG_WORDS = {
     "parameters_changed": "parameters changed",
     "title_changed": "title changed",
     "guidance_only": "guidance text only",
+    "withdrawn": "marked withdrawn",
+    "identifier_reused": "identifier reused for a different requirement",
 }
 
 
@@ -70,7 +72,7 @@ class Change:
     tags: tuple[str, ...] = ()
     confidence: float = 1.0
     reasons: tuple[str, ...] = ()
-    redline: str = ""
+    redline: str | dict[str, str] | None = None  # as the diff gives it: null, text, or field -> text
 
     @classmethod
     def from_dict(cls, data: MappingABC[str, Any], where: str = "$") -> Change:
@@ -98,7 +100,13 @@ class Change:
             raise InvalidInputError(
                 f"{where}.confidence: expected a number in [0, 1]", "use the diff's confidence"
             )
-        redline = data.get("redline") or ""
+        redline = data.get("redline")
+        if redline is not None and not isinstance(redline, str):
+            if not isinstance(redline, MappingABC) or not all(isinstance(v, str) for v in redline.values()):
+                raise InvalidInputError(
+                    f"{where}.redline: expected null, text or field -> text", "pass the diff's redline"
+                )
+            redline = {str(k): v for k, v in redline.items()}
         return cls(
             kind=str(kind),
             old_ids=lists["old_ids"],
@@ -107,7 +115,7 @@ class Change:
             tags=lists["tags"],
             confidence=float(confidence),
             reasons=lists["reasons"],
-            redline=redline if isinstance(redline, str) else str(redline),
+            redline=redline,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,7 +127,7 @@ class Change:
             "tags": list(self.tags),
             "confidence": self.confidence,
             "reasons": list(self.reasons),
-            "redline": self.redline,
+            "redline": dict(self.redline) if isinstance(self.redline, dict) else self.redline,
         }
 
     @property
@@ -226,7 +234,9 @@ def impact(
     ``mappings`` are keyed by the *old* version's requirement ids, ``new_mappings`` by the
     new version's. ``queries`` (new-version key -> :class:`MapQuery`) gives the mapper the
     text of requirements that need gap suggestions; without it or without ``mapper`` a gap
-    is reported with no candidates.
+    is reported with no candidates. Unchanged requirements are left out unless asked
+    for; otherwise there is one item per change, in input order. A change to a grouping
+    (tag ``group``: a family or function) carries no obligation and gets ``none``.
     """
     parsed = parse_changes(changes)
     old_index, new_index = _index(mappings), _index(new_mappings)
@@ -288,6 +298,8 @@ def _plan(
 ) -> tuple[list[AffectedControl], list[str]]:
     """Actions for mapped controls, and the new keys that need gap suggestions."""
     kind = change.kind
+    if "group" in change.tags:
+        return [], []  # a family or function heading: nothing to assess
 
     def each(action: Action, why: str) -> list[AffectedControl]:
         return [

@@ -175,6 +175,26 @@ class Ranking:
     key: str
     candidates: tuple[Candidate, ...] = field(default_factory=tuple)
 
+    def as_mappings(
+        self, *, min_score: float = 0.0, source_set: str = "", target_set: str = ""
+    ) -> list[Mapping]:
+        """The candidates as machine-suggested mappings awaiting review (score = confidence)."""
+        return [
+            Mapping(
+                source=self.requirement_id,
+                target=c.control_id,
+                relationship=c.relationship,
+                provenance=Provenance.MACHINE,
+                confidence=c.score,
+                review=ReviewState.PROPOSED,
+                source_set=source_set,
+                target_set=target_set,
+                note=f"mapper rank {c.rank}" + (f" via {', '.join(c.via)}" if c.via else ""),
+            )
+            for c in self.candidates
+            if c.score >= min_score and c.relationship is not Relationship.NO_RELATIONSHIP
+        ]
+
     def to_dict(self) -> dict[str, object]:
         return {
             "requirement_id": self.requirement_id,

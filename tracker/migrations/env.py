@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from tracker.storage.tables import Base
+from tracker.storage.schema import metadata
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -16,7 +16,7 @@ def run() -> None:
     with engine.begin() as connection:
         context.configure(
             connection=connection,
-            target_metadata=Base.metadata,
+            target_metadata=metadata(),
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
         )

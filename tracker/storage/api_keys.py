@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from tracker.errors import InvalidInputError, NotFoundError
@@ -78,6 +78,9 @@ def _key(row: ApiKeyRow) -> ApiKey:
     )
 
 
+_BY_KEY_ID = select(ApiKeyRow.__table__).where(ApiKeyRow.key_id == bindparam("key_id"))
+
+
 class ApiKeys:
     """Repository of API keys."""
 
@@ -115,13 +118,21 @@ class ApiKeys:
         parsed = _parse(token)
         if parsed is None:
             return None
-        with Session(self.engine) as session:
-            row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_id == parsed[0]))
-            if row is None or row.revoked_at is not None:
-                return None
-            if not hmac.compare_digest(row.secret_hash, hash_token(token)):
-                return None
-            return _key(row)
+        with self.engine.connect() as conn:  # Core, not ORM: this runs on every request
+            row = conn.execute(_BY_KEY_ID, {"key_id": parsed[0]}).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        if not hmac.compare_digest(row.secret_hash, hash_token(token)):
+            return None
+        return ApiKey(
+            id=row.id,
+            key_id=row.key_id,
+            org_id=row.org_id,
+            scope=Scope(row.scope),
+            name=row.name,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+        )
 
     def list(self, org_id: int | None) -> list[ApiKey]:
         with Session(self.engine) as session:

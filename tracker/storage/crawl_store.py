@@ -124,7 +124,13 @@ class RunStore:
             return row.id
 
     def finish(
-        self, run_id: int, outcome: str, message: str, *, bytes_fetched: int = 0, requests: int = 0,
+        self,
+        run_id: int,
+        outcome: str,
+        message: str,
+        *,
+        bytes_fetched: int = 0,
+        requests: int = 0,
         new_version: str | None = None,
     ) -> None:
         if outcome not in OUTCOMES[1:]:
@@ -134,8 +140,12 @@ class RunStore:
                 update(CrawlRunRow)
                 .where(CrawlRunRow.id == run_id)
                 .values(
-                    ended_at=now(), outcome=outcome, message=message[:4000], bytes_fetched=bytes_fetched,
-                    requests=requests, new_version=new_version,
+                    ended_at=now(),
+                    outcome=outcome,
+                    message=message[:4000],
+                    bytes_fetched=bytes_fetched,
+                    requests=requests,
+                    new_version=new_version,
                 )
             )
 
@@ -153,7 +163,7 @@ class RunStore:
             row = session.get(CrawlRunRow, run_id)
             return _run(row) if row else None
 
-    def list(self, source: str | None = None, limit: int = 50) -> list[CrawlRun]:
+    def history(self, source: str | None = None, limit: int = 50) -> list[CrawlRun]:
         query = select(CrawlRunRow).order_by(CrawlRunRow.id.desc()).limit(limit)
         if source:
             query = query.where(CrawlRunRow.source == source)
@@ -188,8 +198,12 @@ class ValidatorStore:
             for v in validators:
                 session.merge(
                     HttpValidatorRow(
-                        url_hash=_url_hash(v.url), url=v.url, etag=v.etag, last_modified=v.last_modified,
-                        sha256=v.sha256, updated_at=now(),
+                        url_hash=_url_hash(v.url),
+                        url=v.url,
+                        etag=v.etag,
+                        last_modified=v.last_modified,
+                        sha256=v.sha256,
+                        updated_at=now(),
                     )
                 )
 
@@ -244,8 +258,13 @@ class CrawlLock:
             with Session(self.engine) as session, session.begin():
                 session.add(
                     CrawlLockRow(
-                        source=self.source, token=self.token, host=self.host, pid=self.pid, acquired_at=stamp,
-                        heartbeat_at=stamp, expires_at=stamp + self.ttl,
+                        source=self.source,
+                        token=self.token,
+                        host=self.host,
+                        pid=self.pid,
+                        acquired_at=stamp,
+                        heartbeat_at=stamp,
+                        expires_at=stamp + self.ttl,
                     )
                 )
         except IntegrityError:
@@ -264,7 +283,11 @@ class CrawlLock:
                 update(CrawlLockRow)
                 .where(CrawlLockRow.source == self.source, CrawlLockRow.token == old_token)
                 .values(
-                    token=self.token, host=self.host, pid=self.pid, acquired_at=stamp, heartbeat_at=stamp,
+                    token=self.token,
+                    host=self.host,
+                    pid=self.pid,
+                    acquired_at=stamp,
+                    heartbeat_at=stamp,
                     expires_at=stamp + self.ttl,
                 )
             )
@@ -284,7 +307,9 @@ class CrawlLock:
     def release(self) -> None:
         with Session(self.engine) as session, session.begin():
             session.execute(
-                delete(CrawlLockRow).where(CrawlLockRow.source == self.source, CrawlLockRow.token == self.token)
+                delete(CrawlLockRow).where(
+                    CrawlLockRow.source == self.source, CrawlLockRow.token == self.token
+                )
             )
 
 

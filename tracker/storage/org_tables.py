@@ -43,6 +43,8 @@ class ControlRow(Base):
     tags: Mapped[Any] = mapped_column(JSON, default=list)
     family: Mapped[str] = mapped_column(String(256), default="")
     parent_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    guidance: Mapped[str] = mapped_column(Text, default="")
+    links: Mapped[Any] = mapped_column(JSON, default=list)
     origin: Mapped[str] = mapped_column(Text, default="")  # "csv:file.csv", "catalog:nist-sp-800-53@rev5"
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -79,6 +79,8 @@ def _snapshot(row: ControlRow) -> dict[str, Any]:
         "tags": list(row.tags or ()),
         "family": row.family,
         "parent": row.parent_key,
+        "guidance": row.guidance,
+        "links": list(row.links or ()),
         "active": row.active,
     }
 
@@ -93,6 +95,8 @@ def _control(row: ControlRow) -> Control:
         tags=tuple(row.tags or ()),
         family=row.family,
         parent=row.parent_key,
+        guidance=row.guidance,
+        links=tuple(row.links or ()),
     )
 
 
@@ -189,6 +193,8 @@ class OrgStore:
                     "tags": list(control.tags),
                     "family": control.family,
                     "parent_key": control.parent,
+                    "guidance": control.guidance,
+                    "links": list(control.links),
                     "active": True,
                 }
                 if row is None:

@@ -37,6 +37,8 @@ def upgrade() -> None:
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("family", sa.String(length=256), nullable=False),
         sa.Column("parent_key", sa.String(length=256), nullable=True),
+        sa.Column("guidance", sa.Text(), nullable=False),
+        sa.Column("links", sa.JSON(), nullable=False),
         sa.Column("origin", sa.Text(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

@@ -1,0 +1,120 @@
+"""View models of one change on the review page, filled by :mod:`api.pages.review_data`
+(text, redlines) and :mod:`api.pages.org_view` (the organisation's side)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracker.redline import DELETE, INSERT
+from tracker.review import allowed_kinds
+from tracker.storage.decisions import Decision
+
+
+@dataclass(frozen=True)
+class FieldView:
+    name: str
+    ops: tuple[tuple[int, str], ...]
+
+    @property
+    def old_ops(self) -> list[tuple[int, str]]:
+        return [(op, text) for op, text in self.ops if op != INSERT]
+
+    @property
+    def new_ops(self) -> list[tuple[int, str]]:
+        return [(op, text) for op, text in self.ops if op != DELETE]
+
+
+@dataclass(frozen=True)
+class ReqView:
+    side: str
+    ident: str
+    title: str
+    statement: str
+    guidance: str
+
+
+@dataclass(frozen=True)
+class ControlView:
+    control_id: str
+    title: str
+    action: str
+    score: float
+    reason: str
+    relationship: str = ""
+
+
+@dataclass(frozen=True)
+class MappingView:
+    id: int
+    source: str
+    target: str
+    title: str
+    relationship: str
+    provenance: str
+    confidence: float
+    review: str
+    reviewer: str
+    note: str
+
+
+@dataclass
+class ChangeView:
+    id: int
+    seq: int
+    kind: str
+    substantive: bool | None
+    tags: list[str]
+    confidence: float
+    reasons: list[str]
+    old_ids: list[str]
+    new_ids: list[str]
+    old_keys: list[str]
+    new_keys: list[str]
+    redline: dict[str, str]
+    review: dict[str, Any] | None
+    old_titles: list[str] = field(default_factory=list)
+    new_titles: list[str] = field(default_factory=list)
+    fields: list[FieldView] = field(default_factory=list)
+    reqs: list[ReqView] = field(default_factory=list)
+    action: str = ""
+    action_reason: str = ""
+    controls: list[ControlView] = field(default_factory=list)
+    mappings: list[MappingView] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+
+    @property
+    def reviewed(self) -> bool:
+        return bool(self.review)
+
+    @property
+    def label(self) -> str:
+        old, new = ", ".join(self.old_ids), ", ".join(self.new_ids)
+        return new if old == new else f"{old} → {new}" if old and new else old or new
+
+    @property
+    def title(self) -> str:
+        return next((t for t in self.new_titles + self.old_titles if t), "")
+
+    @property
+    def kinds(self) -> list[str]:
+        return [k.value for k in allowed_kinds(self.old_ids, self.new_ids)]
+
+    @property
+    def original(self) -> dict[str, Any] | None:
+        return (self.review or {}).get("original")
+
+    def haystack(self) -> str:
+        parts = [*self.old_ids, *self.new_ids, *self.old_titles, *self.new_titles, *self.reasons]
+        return "\n".join(parts + list(self.redline.values())).lower()
+
+    def to_impact_change(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "old_ids": self.old_ids,
+            "new_ids": self.new_ids,
+            "substantive": self.substantive,
+            "tags": self.tags,
+            "confidence": self.confidence,
+            "reasons": self.reasons,
+        }

@@ -1,0 +1,107 @@
+"""The signed-in organisation's side of a review page: affected controls, mappings, decisions.
+
+Affected controls come from the organisation's stored impact of the diff when there is one
+(what its digests and the impact API serve); otherwise they are computed live for the
+changes on the page with the impact engine and the organisation's mappings (no gap
+suggestions then: those need the mapper), and the page says so. Mappings are selected the
+way :func:`tracker.review.split_mappings` hands them to the impact engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from api.pages.models import ChangeView, ControlView, MappingView
+from api.pages.review_data import ReviewModel
+from tracker.keys import normalise_key
+from tracker.mapping.impact import impact
+from tracker.storage.decisions import DecisionStore
+from tracker.storage.orgs import OrgStore, StoredMapping
+
+
+def _ids(change: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(change.get("old_ids") or ()), tuple(change.get("new_ids") or ())
+
+
+def attach_decisions(engine: Engine, model: ReviewModel, org_id: int | None) -> None:
+    found = DecisionStore(engine).latest_by_change(org_id, [c.id for c in model.changes])
+    for change in model.changes:
+        change.decisions = found.get(change.id, [])
+
+
+def attach_org(engine: Engine, model: ReviewModel, org: str) -> None:
+    """Affected controls and mapping suggestions beside each change on the page."""
+    store = OrgStore(engine)
+    titles = {c.key: c.title for c in store.controls(org, include_inactive=True)}
+    slug, new_set = model.slug, f"{model.slug}@{model.diff.new}"
+    mine = [
+        m
+        for m in store.mappings(org)
+        if not m.mapping.source_set or m.mapping.source_set.split("@")[0] == slug
+    ]
+    old_maps = [m for m in mine if m.mapping.source_set != new_set]
+    new_maps = [m for m in mine if m.mapping.source_set == new_set]
+    by_old: dict[str, list[StoredMapping]] = {}
+    by_new: dict[str, list[StoredMapping]] = {}
+    for group, index in ((old_maps, by_old), (new_maps, by_new)):
+        for m in group:  # source_key normalises on every call: index once, not once per change
+            index.setdefault(m.mapping.source_key, []).append(m)
+    stored = store.impact(org, model.diff.id)
+    items: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, Any]] = {}
+    if stored is not None:
+        model.impact_origin = "stored"
+        for item in stored.get("items") or ():
+            items.setdefault(_ids(dict(item.get("change") or {})), dict(item))
+    elif model.changes:
+        model.impact_origin = "live"
+        live = impact(
+            [c.to_impact_change() for c in model.changes],
+            [m.mapping for m in old_maps],
+            new_mappings=[m.mapping for m in new_maps],
+            include_unchanged=True,
+        )
+        for change, result in zip(model.changes, live, strict=True):
+            items[(tuple(change.old_ids), tuple(change.new_ids))] = result.to_dict()
+    for change in model.changes:
+        item = items.get((tuple(change.old_ids), tuple(change.new_ids)))
+        if item is not None:
+            change.action = str(item.get("action", ""))
+            change.action_reason = str(item.get("reason", ""))
+            change.controls = [_control(c, titles) for c in item.get("controls") or ()]
+        change.mappings = [_mapping(m, titles) for k in change.old_keys for m in by_old.get(k, ())] + [
+            _mapping(m, titles) for k in change.new_keys for m in by_new.get(k, ())
+        ]
+
+
+def _control(data: dict[str, Any], titles: dict[str, str]) -> ControlView:
+    ident = str(data.get("control_id") or "")
+    return ControlView(
+        control_id=ident,
+        title=titles.get(normalise_key(ident), "") if ident else "",
+        action=str(data.get("action", "")),
+        score=float(data.get("score", 0.0)),
+        reason=str(data.get("reason", "")),
+        relationship=str(data.get("relationship", "")),
+    )
+
+
+def _mapping(stored: StoredMapping, titles: dict[str, str]) -> MappingView:
+    m = stored.mapping
+    return MappingView(
+        id=stored.id,
+        source=m.source,
+        target=m.target,
+        title=titles.get(m.target_key, ""),
+        relationship=m.relationship.value,
+        provenance=m.provenance.value,
+        confidence=m.confidence,
+        review=m.review.value,
+        reviewer=stored.reviewer,
+        note=m.note,
+    )
+
+
+def unreviewed_suggestions(change: ChangeView) -> int:
+    return sum(1 for m in change.mappings if m.review == "proposed")

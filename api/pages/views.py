@@ -1,0 +1,190 @@
+"""Read-only pages: sources, a source's versions, its timeline, consultations, review pages.
+
+Every page is readable without signing in (all archived sources are public); a signed-in
+organisation additionally sees its affected controls, mappings and its own decisions.
+Query parameters are parsed leniently (a bad value falls back to its default) so a
+hand-edited URL gives a page, not a validation error.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from api.pages import charts, data, review_data
+from api.pages.org_view import attach_decisions, attach_org, unreviewed_suggestions
+from api.pages.render import page, static_file
+from api.pages.session import FLASH, PRESESSION, Viewer, take_flash, viewer
+from tracker.errors import NotFoundError, TrackerError
+from tracker.storage.archive import Archive
+from tracker.storage.decisions import DecisionStore
+from tracker.storage.tables import ChangeRow, DiffRow, SourceRow, VersionRow
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+ViewerDep = Annotated[Viewer | None, Depends(viewer)]
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def error_page(request: Request, who: Viewer | None, err: TrackerError) -> HTMLResponse:
+    status = 404 if isinstance(err, NotFoundError) else 422
+    return page(request, "error.html", who, status=status, problem=err.problem, hint=err.hint)
+
+
+def _page(request: Request, template: str, who: Viewer | None, **context: Any) -> HTMLResponse:
+    """A page with the pending one-time notice, which is then cleared."""
+    notice = take_flash(request)
+    response = page(request, template, who, notice=notice, **context)
+    if notice:
+        response.delete_cookie(FLASH, path="/ui")
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, who: ViewerDep) -> HTMLResponse:
+    return _page(request, "sources.html", who, sources=data.sources(engine_of(request)))
+
+
+@router.get("/static/{name}")
+def static(request: Request, name: str) -> Response:
+    return static_file(request, name)
+
+
+@router.get("/sources/{slug}", response_class=HTMLResponse)
+def source(request: Request, slug: str, who: ViewerDep) -> HTMLResponse:
+    try:
+        view = data.source_view(engine_of(request), slug)
+    except TrackerError as err:
+        return error_page(request, who, err)
+    return _page(request, "source.html", who, view=view)
+
+
+@router.get("/sources/{slug}/timeline", response_class=HTMLResponse)
+def timeline(request: Request, slug: str, who: ViewerDep) -> HTMLResponse:
+    try:
+        view = data.source_view(engine_of(request), slug)
+    except TrackerError as err:
+        return error_page(request, who, err)
+    bars, top = charts.bars(view.steps)
+    return _page(
+        request,
+        "timeline.html",
+        who,
+        view=view,
+        axis=charts.dots(view.versions),
+        bars=bars,
+        top=top,
+        chart=charts,
+    )
+
+
+@router.get("/sources/{slug}/consultation", response_class=HTMLResponse)
+def consultation(request: Request, slug: str, who: ViewerDep) -> HTMLResponse:
+    try:
+        view = data.source_view(engine_of(request), slug)
+    except TrackerError as err:
+        return error_page(request, who, err)
+    return _page(request, "consultation.html", who, view=view)
+
+
+@router.get("/sources/{slug}/review/{old}/{new}", response_class=HTMLResponse)
+def review(request: Request, slug: str, old: str, new: str, who: ViewerDep) -> HTMLResponse:
+    """One version pair's changes, filtered and paged; ``view=consultation`` frames it as
+    draft against final. ``Server-Timing`` reports the server's time for the page."""
+    started = time.perf_counter()
+    engine = engine_of(request)
+    filters = review_data.Filters.parse(request.query_params)
+    try:
+        source = Archive(engine).source(slug)
+        model = review_data.load(engine, slug, old, new, filters)
+    except TrackerError as err:
+        return error_page(request, who, err)
+    consult = request.query_params.get("view") == "consultation"
+    if model is None:
+        return _page(request, "not_diffed.html", who, source=source, old=old, new=new, consultation=consult)
+    if who is not None:
+        attach_decisions(engine, model, who.key.org_id)
+        if who.org is not None:
+            attach_org(engine, model, who.org)
+    query = request.url.query
+    return_to = request.url.path + (f"?{query}" if query else "")
+    notice = take_flash(request)
+    response = page(
+        request,
+        "review.html",
+        who,
+        notice=notice,
+        started=started,
+        source=source,
+        model=model,
+        consultation=consult,
+        return_to=return_to,
+        suggestions=unreviewed_suggestions,
+    )
+    if notice:
+        response.delete_cookie(FLASH, path="/ui")
+    return response
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_form(request: Request, who: ViewerDep) -> HTMLResponse:
+    """The sign-in form, with a pre-session token against login CSRF (double submit)."""
+    token = secrets.token_hex(16)
+    nxt = request.query_params.get("next", "/ui")
+    response = _page(request, "signin.html", who, presession=token, next=safe_next(nxt), error="")
+    response.set_cookie(PRESESSION, token, max_age=1800, httponly=True, samesite="strict", path="/ui")
+    return response
+
+
+def safe_next(target: str | None, default: str = "/ui") -> str:
+    """Only this site's page paths are followed after a form (no open redirect)."""
+    if not target or not target.startswith("/ui") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+@router.get("/decisions", response_class=HTMLResponse, response_model=None)
+def decisions(request: Request, who: ViewerDep) -> HTMLResponse | RedirectResponse:
+    """The signed-in organisation's decision history: who, when, what and why."""
+    if who is None:
+        return RedirectResponse("/ui/sign-in?next=/ui/decisions", status_code=303)
+    engine = engine_of(request)
+    found = DecisionStore(engine).find(who.key.org_id, limit=100_000)[-500:][::-1]
+    return _page(request, "decisions.html", who, rows=_decision_rows(engine, found))
+
+
+def _decision_rows(engine: Engine, found: list[Any]) -> list[dict[str, Any]]:
+    diff_ids = {d.diff_id for d in found if d.diff_id}
+    change_ids = {d.change_id for d in found if d.change_id}
+    with Session(engine) as session:
+        old_v = VersionRow.__table__.alias("old_v")
+        new_v = VersionRow.__table__.alias("new_v")
+        pairs = {
+            did: (slug, old, new)
+            for did, slug, old, new in session.execute(
+                select(DiffRow.id, SourceRow.slug, old_v.c.label, new_v.c.label)
+                .join(SourceRow, SourceRow.id == DiffRow.source_id)
+                .join(old_v, old_v.c.id == DiffRow.old_version_id)
+                .join(new_v, new_v.c.id == DiffRow.new_version_id)
+                .where(DiffRow.id.in_(diff_ids))
+            )
+        }
+        labels = {
+            cid: " → ".join(x for x in (", ".join(o or ()), ", ".join(n or ())) if x)
+            for cid, o, n in session.execute(
+                select(ChangeRow.id, ChangeRow.old_ids, ChangeRow.new_ids).where(ChangeRow.id.in_(change_ids))
+            )
+        }
+    return [
+        {"d": d, "pair": pairs.get(d.diff_id or 0), "label": labels.get(d.change_id or 0, "")} for d in found
+    ]

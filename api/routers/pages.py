@@ -1,0 +1,13 @@
+"""Mount point of the review pages (issue 7): HTML under ``/ui`` (left out of the OpenAPI
+document) and the JSON decisions API under ``/v1/orgs/{org}/review``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.pages import actions, decisions_api, views
+
+router = APIRouter()
+router.include_router(views.router)
+router.include_router(actions.router)
+router.include_router(decisions_api.router)

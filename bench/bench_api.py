@@ -1,0 +1,202 @@
+"""Benchmark: the impact query through a running server (``python -m bench.bench_api``).
+
+Seeds a database with an organisation holding 1,000 controls and a stored impact (a diff
+of 400 changed requirements, about 1,600 worklist lines), starts uvicorn on loopback, and
+drives ``GET /v1/orgs/{org}/impact`` at concurrency 32 with a bounded load generator
+(httpx AsyncClient, a fixed number of requests after a warm-up). Prints p50, p99 and
+requests per second. Target: p99 under 50 ms.
+
+The load generator runs on the same machine as the server, so its own CPU use is part of
+the measured latency; ``--workers`` sets uvicorn's worker processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+from tracker.diff.types import ENGINE_VERSION, Change, DiffResult, Kind, Tag
+from tracker.keys import normalise_key
+from tracker.mapping.types import Control
+from tracker.model import ParsedVersion, Requirement, Source
+from tracker.storage.api_keys import ApiKeys, Scope
+from tracker.storage.archive import Archive
+from tracker.storage.db import make_engine, upgrade
+from tracker.storage.diffs import DiffStore
+from tracker.storage.orgs import OrgStore
+
+ORG = "bench-org"
+CONTROLS = 1000
+REQUIREMENTS = 600
+CHANGED = 400
+
+
+def _req(i: int, text: str) -> Requirement:
+    ident = f"B-{i}"
+    return Requirement(ident=ident, key=normalise_key(ident), title=f"Requirement {i}", statement=text)
+
+
+def seed(url: str) -> str:
+    """Archive two versions, store their diff and the organisation's impact; return a read key."""
+    engine = make_engine(url)
+    upgrade(engine)
+    source = Source(slug="bench-std", title="Benchmark standard")
+    archive = Archive(engine)
+    for label, published, verb in (("v1", date(2024, 1, 1), "should"), ("v2", date(2025, 1, 1), "shall")):
+        reqs = tuple(_req(i, f"Operators {verb} do thing {i}.") for i in range(REQUIREMENTS))
+        archive.add_version(
+            source,
+            label,
+            [(f"{label}.txt", label.encode())],
+            ParsedVersion(parser="bench", parser_version="1", title="Bench", requirements=reqs),
+            published=published,
+        )
+    rng = random.Random(7)
+    changes = tuple(
+        Change(
+            Kind.MODIFIED,
+            (f"B-{i}",),
+            (f"B-{i}",),
+            substantive=True,
+            tags=(Tag.OBLIGATION_STRENGTHENED,),
+        )
+        for i in range(CHANGED)
+    )
+    diff = DiffStore(engine).save(DiffResult("bench-std", "v1", "v2", ENGINE_VERSION, None, changes))
+    orgs = OrgStore(engine)
+    org = orgs.create(ORG, "Benchmark organisation")
+    orgs.import_controls(
+        ORG,
+        [Control(id=f"CTL-{n}", title=f"Control {n}", tags=("bench",)) for n in range(CONTROLS)],
+        origin="bench",
+    )
+    items = []
+    for change in changes:
+        picked = rng.sample(range(CONTROLS), 4)
+        items.append(
+            {
+                "change": change.to_json_dict(),
+                "action": "reassess",
+                "reason": "obligation strengthened",
+                "controls": [
+                    {
+                        "control_id": f"CTL-{n}",
+                        "action": "reassess",
+                        "score": rng.random(),
+                        "reason": "mapped",
+                    }
+                    for n in picked
+                ],
+            }
+        )
+    orgs.save_impact(ORG, diff.id, {"items": items})
+    token = ApiKeys(engine).create(Scope.READ, org.id, "bench")[1]
+    engine.dispose()
+    return token
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, TRACKER_DATABASE_URL=url)
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+        if proc.poll() is not None:
+            raise SystemExit(f"uvicorn exited with {proc.returncode}")
+    proc.terminate()
+    raise SystemExit("uvicorn did not start within 60 s")
+
+
+async def drive(
+    base: str, token: str, requests: int, concurrency: int, warmup: int
+) -> tuple[list[float], float]:
+    """``requests`` timed requests from ``concurrency`` workers over keep-alive connections."""
+    paths = [
+        f"/v1/orgs/{ORG}/impact?since=2020-01-01&limit=100",
+        f"/v1/orgs/{ORG}/impact?action=reassess&limit=50",
+        f"/v1/orgs/{ORG}/impact?control=CTL-17",
+    ]
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
+        for i in range(warmup):
+            (await client.get(paths[i % len(paths)])).raise_for_status()
+        latencies: list[float] = []
+        counter = iter(range(requests))
+
+        async def worker() -> None:
+            for i in counter:
+                started = time.perf_counter()
+                response = await client.get(paths[i % len(paths)])
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    raise SystemExit(f"unexpected {response.status_code}: {response.text[:200]}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies, time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        t0 = time.perf_counter()
+        token = seed(url)
+        print(
+            f"seeded {CONTROLS} controls, {CHANGED} changes, {CHANGED * 4} impact lines in {time.perf_counter() - t0:.1f} s"
+        )
+        port = _free_port()
+        server = start_server(url, port, args.workers)
+        try:
+            latencies, elapsed = asyncio.run(
+                drive(f"http://127.0.0.1:{port}", token, args.requests, args.concurrency, warmup=200)
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    rps = len(latencies) / elapsed
+    print(
+        f"impact query, {len(latencies)} requests, concurrency {args.concurrency}, "
+        f"{args.workers} uvicorn worker(s), {os.cpu_count()} CPU(s)"
+    )
+    print(f"p50 {p50:.1f} ms  p99 {p99:.1f} ms  {rps:.0f} requests/s  (target: p99 < 50 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""Decision logic (tracker.review, tracker.storage.decisions) on a real database: verdicts
+confirmed and corrected with the original kept, mapping suggestions rejected, and the effect
+on the stored change, the diff, every stored impact, the API and later digests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.orm import Session
+
+from tests.test_api_fixtures import World, client_for, seed
+from tracker.diff.types import Kind, Tag
+from tracker.digests.events import enqueue
+from tracker.digests.model import SubscriptionSpec
+from tracker.digests.store import SubscriptionStore
+from tracker.errors import InvalidInputError, NotFoundError
+from tracker.mapping.types import Provenance, ReviewState
+from tracker.review import Verdict, allowed_kinds, refresh_impacts, review_mapping, review_verdict
+from tracker.storage.api_tables import OutboxRow
+from tracker.storage.decisions import DecisionStore, Reviewer
+from tracker.storage.diffs import DiffStore
+from tracker.storage.orgs import OrgStore
+from tracker.storage.tables import ChangeRow
+
+
+def _change(engine: Engine, diff_id: int, ident: str) -> ChangeRow:
+    with Session(engine) as session:
+        rows = session.scalars(select(ChangeRow).where(ChangeRow.diff_id == diff_id)).all()
+        return next(r for r in rows if ident in (r.old_ids or []) + (r.new_ids or []))
+
+
+def _reviewer(world: World, org: str = "acme", name: str = "Rita") -> Reviewer:
+    return Reviewer(name=name, key_id="k1", org=org, org_id=world.orgs[org])
+
+
+def _item(engine: Engine, org: str, diff_id: int, ident: str) -> dict[str, Any]:
+    result = OrgStore(engine).impact(org, diff_id)
+    assert result is not None
+    found: dict[str, Any] = next(
+        i for i in result["items"] if ident in i["change"]["old_ids"] + i["change"]["new_ids"]
+    )
+    return found
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    return seed(engine)
+
+
+def test_migration_creates_the_decisions_table(engine: Engine) -> None:
+    columns = {c["name"] for c in inspect(engine).get_columns("review_decisions")}
+    assert {"org_id", "change_id", "mapping_id", "action", "before", "after", "reviewer", "reason"} <= columns
+
+
+def test_allowed_kinds_never_invent_identifiers() -> None:
+    assert allowed_kinds([], ["A"]) == (Kind.ADDED,)
+    assert allowed_kinds(["A"], []) == (Kind.REMOVED,)
+    assert Kind.SPLIT in allowed_kinds(["A"], ["B", "C"]) and Kind.MERGED not in allowed_kinds(
+        ["A"], ["B", "C"]
+    )
+    assert Kind.MERGED in allowed_kinds(["A", "B"], ["C"])
+    assert allowed_kinds(["A"], ["A"]) == (Kind.MODIFIED, Kind.MOVED, Kind.UNCHANGED)
+
+
+def test_confirm_keeps_the_verdict_records_who_when_why(world: World) -> None:
+    engine = world.engine
+    row = _change(engine, world.diff_id, "R-1")
+    before = datetime.now(UTC)
+    outcome = review_verdict(
+        engine, row.id, _reviewer(world), action="confirm", reason="should -> shall is right"
+    )
+    after = _change(engine, world.diff_id, "R-1")
+    assert (after.kind, after.substantive, after.tags) == (row.kind, row.substantive, row.tags)
+    assert after.confidence == 1.0 and after.data["review"]["status"] == "confirmed"
+    assert after.data["review"]["original"]["tags"] == ["obligation_strengthened"]
+    (decision,) = DecisionStore(engine).find(world.orgs["acme"])
+    assert decision.id == outcome.decision_id and decision.action == "confirm"
+    assert (decision.reviewer, decision.reason, decision.change_id) == (
+        "Rita",
+        "should -> shall is right",
+        row.id,
+    )
+    assert before <= decision.created_at <= datetime.now(UTC)
+    assert set(outcome.impacts_updated) == {"acme", "globex"}
+    assert DecisionStore(engine).find(world.orgs["globex"]) == []  # the record stays with acme
+
+
+def test_correction_reaches_change_diff_api_impact_and_digests(world: World) -> None:
+    engine = world.engine
+    row = _change(engine, world.diff_id, "R-1")
+    corrected = Verdict(Kind.MODIFIED, False, (Tag.SCOPE_CHANGED,))
+    review_verdict(engine, row.id, _reviewer(world), action="correct", verdict=corrected, reason="same duty")
+
+    stored = _change(engine, world.diff_id, "R-1")
+    assert (stored.kind, stored.substantive, stored.tags) == ("modified", False, ["scope_changed"])
+    original = stored.data["review"]["original"]
+    assert (original["substantive"], original["tags"]) == (True, ["obligation_strengthened"])
+    result = DiffStore(engine).get(world.diff_id).result
+    assert (
+        result.changes[row.seq].tags == (Tag.SCOPE_CHANGED,) and result.changes[row.seq].substantive is False
+    )
+
+    api = client_for(engine).get(f"/v1/changes?diff_id={world.diff_id}", headers=world.auth("acme:read"))
+    served = next(c for c in api.json()["items"] if c["old_ids"] == ["R-1"])
+    assert (served["substantive"], served["tags"], served["confidence"]) == (False, ["scope_changed"], 1.0)
+
+    for org in ("acme", "globex"):  # the change is shared: every stored impact of the diff follows
+        item = _item(engine, org, world.diff_id, "R-1")
+        assert item["change"]["tags"] == ["scope_changed"] and item["action"] == "none"  # editorial now
+
+    sub = SubscriptionStore(engine).create(
+        world.orgs["acme"], SubscriptionSpec(), since=datetime.now(UTC) - timedelta(days=1)
+    )
+    assert enqueue(engine) >= 1
+    with Session(engine) as session:
+        payload = session.scalar(
+            select(OutboxRow.payload).where(OutboxRow.subscription_id == sub.subscription.id)
+        )
+    assert payload is not None
+    digest = next(c for c in payload["changes"] if c["old_ids"] == ["R-1"])
+    assert (digest["substantive"], digest["tags"]) == (False, ["scope_changed"])
+
+
+def test_second_correction_keeps_the_engines_original(world: World) -> None:
+    engine = world.engine
+    row = _change(engine, world.diff_id, "R-1")
+    review_verdict(
+        engine,
+        row.id,
+        _reviewer(world),
+        action="correct",
+        verdict=Verdict(Kind.MODIFIED, False, ()),
+        reason="a",
+    )
+    review_verdict(
+        engine,
+        row.id,
+        _reviewer(world, "globex", "Gus"),
+        action="correct",
+        verdict=Verdict(Kind.MODIFIED, True, (Tag.OBLIGATION_STRENGTHENED,)),
+        reason="b",
+    )
+    review = _change(engine, world.diff_id, "R-1").data["review"]
+    assert review["original"]["tags"] == ["obligation_strengthened"] and review["status"] == "confirmed"
+    assert [d.reason for d in DecisionStore(engine).find(world.orgs["acme"])] == ["a"]
+    assert [d.reviewer for d in DecisionStore(engine).find(world.orgs["globex"])] == ["Gus"]
+
+
+def test_kind_corrections_that_would_invent_ids_are_refused(world: World) -> None:
+    engine = world.engine
+    added = _change(engine, world.diff_id, "R-4")
+    with pytest.raises(InvalidInputError, match="cannot be removed"):
+        review_verdict(
+            engine, added.id, _reviewer(world), action="correct", verdict=Verdict(Kind.REMOVED, None, ())
+        )
+    with pytest.raises(InvalidInputError, match="needs the corrected verdict"):
+        review_verdict(engine, added.id, _reviewer(world), action="correct")
+    with pytest.raises(NotFoundError):
+        review_verdict(engine, 999_999, _reviewer(world), action="confirm")
+    assert DecisionStore(engine).find(world.orgs["acme"]) == []  # nothing half-done
+
+
+def test_unchanged_corrected_to_modified_enters_the_impact(world: World) -> None:
+    engine = world.engine
+    row = _change(engine, world.diff_id, "R-2")
+    assert row.kind == "unchanged"
+    review_verdict(
+        engine,
+        row.id,
+        _reviewer(world),
+        action="correct",
+        verdict=Verdict(Kind.MODIFIED, True, (Tag.SCOPE_CHANGED,)),
+        reason="the inventory now covers datasets",
+    )
+    item = _item(engine, "acme", world.diff_id, "R-2")
+    assert item["change"]["kind"] == "modified" and item["action"] == "gap"
+    assert DiffStore(engine).get(world.diff_id).result.summary["unchanged"] == 0
+
+
+def test_rejected_mapping_leaves_the_impact_of_that_org_only(world: World) -> None:
+    engine = world.engine
+    assert [c["control_id"] for c in _item(engine, "acme", world.diff_id, "R-1")["controls"]] == ["ACME-1"]
+    mapping_id = next(m.id for m in OrgStore(engine).mappings("acme") if m.mapping.target == "ACME-1")
+    row = _change(engine, world.diff_id, "R-1")
+    outcome = review_mapping(
+        engine,
+        _reviewer(world),
+        mapping_id,
+        ReviewState.REJECTED,
+        reason="logs, not weights",
+        change_id=row.id,
+    )
+    assert outcome.impacts_updated == ("acme",)
+    stored = next(m for m in OrgStore(engine).mappings("acme") if m.id == mapping_id)
+    assert stored.mapping.review is ReviewState.REJECTED and stored.mapping.provenance is Provenance.REVIEWER
+    assert stored.reviewer == "Rita" and stored.reviewed_at is not None
+    item = _item(engine, "acme", world.diff_id, "R-1")
+    assert item["controls"] == [] and item["action"] == "gap"  # strengthened, and nothing covers it now
+    assert [c["control_id"] for c in _item(engine, "globex", world.diff_id, "R-1")["controls"]] == ["G-1"]
+    (decision,) = DecisionStore(engine).find(world.orgs["acme"], subject="mapping")
+    assert (decision.mapping_id, decision.before["review"], decision.after["review"]) == (
+        mapping_id,
+        "proposed",
+        "rejected",
+    )
+    foreign = next(m.id for m in OrgStore(engine).mappings("globex"))
+    with pytest.raises(NotFoundError):
+        review_mapping(engine, _reviewer(world), foreign, ReviewState.ACCEPTED)
+    with pytest.raises(InvalidInputError):
+        review_mapping(engine, Reviewer("operator"), mapping_id, ReviewState.ACCEPTED)
+
+
+def test_gap_suggestions_survive_a_refresh_unless_rejected(world: World) -> None:
+    engine = world.engine
+    store = OrgStore(engine)
+    result = store.impact("acme", world.diff_id)
+    assert result is not None
+    item = next(i for i in result["items"] if i["change"]["new_ids"] == ["R-4"])
+    item["controls"] = [
+        {"control_id": "ACME-2", "action": "gap", "score": 0.4, "reason": "suggested"},
+        {"control_id": "ACME-3", "action": "gap", "score": 0.3, "reason": "suggested"},
+    ]
+    store.save_impact("acme", world.diff_id, result)
+    from tracker.mapping.types import Mapping
+
+    store.add_mappings(
+        "acme",
+        [
+            Mapping(
+                "R-4", "ACME-3", review=ReviewState.REJECTED, source_set="demo-std@v2", target_set="org:acme"
+            )
+        ],
+        origin="test",
+    )
+    row = _change(engine, world.diff_id, "R-4")
+    assert refresh_impacts(engine, world.diff_id, change_ids={row.id}, orgs=["acme"]) == ["acme"]
+    item = _item(engine, "acme", world.diff_id, "R-4")
+    assert item["action"] == "gap" and [c["control_id"] for c in item["controls"]] == ["ACME-2"]

@@ -1,0 +1,62 @@
+"""Helpers shared by the crosswalk readers: decoding, relationship and number checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker.errors import InvalidInputError
+from tracker.mapping.relationships import parse_relationship
+from tracker.mapping.types import Provenance, Relationship, ReviewState
+
+CSV_COLUMNS = (
+    "source_id",
+    "target_id",
+    "relationship",
+    "provenance",
+    "confidence",
+    "review",
+    "versions",
+    "note",
+)
+TRACKER_NS = "urn:ai-standards-tracker:mapping"
+RELATIONSHIP_HINT = "use one of equal, subset, superset, intersects, no-relationship (or related)"
+
+
+def text_of(data: bytes | str, where: str) -> str:
+    """Decode UTF-8 (a BOM is dropped); anything else is reported, not guessed."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InvalidInputError(
+            f"{where}: not UTF-8 text (byte {err.start})", "save the file as UTF-8"
+        ) from err
+
+
+def relationship_of(value: Any, where: str) -> Relationship:
+    """An IR 8477 relationship from any supported vocabulary, or an error naming ``where``."""
+    rel = parse_relationship(str(value)) if isinstance(value, str) else None
+    if rel is None:
+        raise InvalidInputError(f"{where}: unknown relationship {value!r}", RELATIONSHIP_HINT)
+    return rel
+
+
+def confidence_of(value: Any, where: str) -> float:
+    """A number in [0, 1], or an error naming ``where``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(
+            f"{where}: confidence {value!r} is not a number", "give a number from 0 to 1"
+        ) from None
+    if not 0.0 <= number <= 1.0:
+        raise InvalidInputError(
+            f"{where}: confidence {number} is outside [0, 1]", "give a number from 0 to 1"
+        )
+    return number
+
+
+def enum_or_default(cls: type[Provenance] | type[ReviewState], value: str, default: Any) -> Any:
+    value = value.strip().lower()
+    return cls(value) if value in {m.value for m in cls} else default

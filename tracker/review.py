@@ -1,0 +1,329 @@
+"""Applying reviewer decisions: corrected verdicts and mapping reviews, reflected at once.
+
+A verdict (kind, substantive, tags) is a statement about the *text* of a standard, shared by
+every organisation, so a confirmed or corrected verdict is written onto the stored change
+itself (the ``changes`` row and the diff's JSON, which the API, the pages and the impact
+engine all read), with the engine's original verdict kept under ``data["review"]``. The
+reviewer's confidence replaces the engine's (1.0): a person has looked. Who decided, and
+why, stays in the deciding organisation's own decision record (:mod:`tracker.storage.decisions`).
+
+Every organisation holding a stored impact of the diff then gets the items of that change
+recomputed with the real impact engine (:func:`tracker.mapping.impact.impact`) and stored
+again through :meth:`OrgStore.save_impact`, so the impact API and later digests (which are
+built from stored impacts) carry the correction. A mapping review is recorded through
+:meth:`OrgStore.review_mapping` and recomputes only the deciding organisation's items that
+involve the mapping's requirement. Gap suggestions the mapper made when the impact was first
+computed are carried over, except for controls whose mapping has since been rejected.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from tracker.diff.types import Kind, Tag
+from tracker.errors import InvalidInputError, NotFoundError
+from tracker.keys import normalise_key
+from tracker.mapping.impact import impact
+from tracker.mapping.types import Mapping, ReviewState
+from tracker.storage.decisions import MAPPING, VERDICT, DecisionStore, Reviewer
+from tracker.storage.org_tables import ImpactRow, MappingRow, OrganisationRow
+from tracker.storage.orgs import OrgStore
+from tracker.storage.tables import ChangeRow, DiffRow, SourceRow, VersionRow
+
+_BOTH_SIDES = (Kind.MODIFIED, Kind.MOVED, Kind.UNCHANGED)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: Kind
+    substantive: bool | None
+    tags: tuple[Tag, ...]
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Verdict:
+        return cls(
+            Kind(data["kind"]),
+            data.get("substantive"),
+            tuple(Tag(t) for t in data.get("tags") or ()),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "substantive": self.substantive,
+            "tags": [t.value for t in self.tags],
+        }
+
+
+def allowed_kinds(old_ids: Iterable[str], new_ids: Iterable[str]) -> tuple[Kind, ...]:
+    """Kinds a change with these identifiers can have: a correction never invents identifiers."""
+    old, new = len(tuple(old_ids)), len(tuple(new_ids))
+    if not old:
+        return (Kind.ADDED,)
+    if not new:
+        return (Kind.REMOVED,)
+    kinds = list(_BOTH_SIDES)
+    if new > 1:
+        kinds.insert(2, Kind.SPLIT)
+    if old > 1:
+        kinds.insert(2, Kind.MERGED)
+    return tuple(kinds)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision_id: int
+    diff_id: int
+    change_id: int | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+    impacts_updated: tuple[str, ...]
+
+
+def _verdict_of(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": data.get("kind"),
+        "substantive": data.get("substantive"),
+        "tags": list(data.get("tags") or ()),
+        "confidence": data.get("confidence", 1.0),
+    }
+
+
+def review_verdict(
+    engine: Engine,
+    change_id: int,
+    reviewer: Reviewer,
+    *,
+    action: str,
+    verdict: Verdict | None = None,
+    reason: str = "",
+) -> Outcome:
+    """Confirm the change's current verdict, or correct it to ``verdict``; then refresh impacts."""
+    if action not in ("confirm", "correct"):
+        raise InvalidInputError(f"unknown verdict action {action!r}", "use confirm or correct")
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        row = session.get(ChangeRow, change_id, with_for_update=True)
+        if row is None:
+            raise NotFoundError(f"no change {change_id}", "open the change from a review page")
+        diff = session.get(DiffRow, row.diff_id, with_for_update=True)
+        assert diff is not None
+        data = copy.deepcopy(dict(row.data or {}))
+        before = _verdict_of(data)
+        if action == "confirm" or verdict is None:
+            if action == "correct":
+                raise InvalidInputError("a correction needs the corrected verdict", "choose kind and tags")
+            verdict = Verdict.of(data)
+        if verdict.kind not in allowed_kinds(row.old_ids or (), row.new_ids or ()):
+            raise InvalidInputError(
+                f"a change from {row.old_ids or 'nothing'} to {row.new_ids or 'nothing'} cannot be "
+                f"{verdict.kind.value}",
+                "allowed: " + ", ".join(k.value for k in allowed_kinds(row.old_ids or (), row.new_ids or ())),
+            )
+        after = {**verdict.to_dict(), "confidence": 1.0}
+        review = dict(data.get("review") or {})
+        original = review.setdefault("original", before)  # the engine's verdict, kept once
+        same = {k: original.get(k) for k in ("kind", "substantive", "tags")} == verdict.to_dict()
+        review.update(status="confirmed" if same else "corrected", decided_at=now.isoformat())
+        data.update(after, review=review)
+        row.kind, row.substantive, row.tags, row.confidence = (
+            after["kind"],
+            after["substantive"],
+            after["tags"],
+            1.0,
+        )
+        row.data = data
+        _rewrite_diff(diff, row.seq, data)
+        decision = DecisionStore.add(
+            session,
+            reviewer,
+            subject=VERDICT,
+            action=action,
+            before=before,
+            after=after,
+            reason=reason,
+            diff_id=row.diff_id,
+            change_id=row.id,
+            at=now,
+        )
+        decision_id, diff_id = decision.id, row.diff_id
+    updated = refresh_impacts(engine, diff_id, change_ids={change_id})
+    return Outcome(decision_id, diff_id, change_id, before, after, tuple(updated))
+
+
+def _rewrite_diff(diff: DiffRow, seq: int, data: dict[str, Any]) -> None:
+    """Keep the diff's JSON (what ``DiffStore.get`` returns) and its summary in step."""
+    result = copy.deepcopy(dict(diff.result or {}))
+    changes = list(result.get("changes") or ())
+    if 0 <= seq < len(changes):
+        changes[seq] = {**changes[seq], **{k: data[k] for k in ("kind", "substantive", "tags", "confidence")}}
+        changes[seq]["review"] = data["review"]
+    summary = {kind.value: 0 for kind in Kind}
+    for change in changes:
+        summary[str(change.get("kind"))] = summary.get(str(change.get("kind")), 0) + 1
+    result.update(changes=changes, summary=summary)
+    diff.result = result
+    diff.summary = summary
+
+
+def review_mapping(
+    engine: Engine,
+    reviewer: Reviewer,
+    mapping_id: int,
+    state: ReviewState,
+    *,
+    reason: str = "",
+    diff_id: int | None = None,
+    change_id: int | None = None,
+) -> Outcome:
+    """Accept, reject or reopen one of the reviewer's organisation's mappings; refresh its impacts."""
+    if reviewer.org is None or reviewer.org_id is None:
+        raise InvalidInputError("mapping decisions belong to an organisation", "sign in with its API key")
+    with Session(engine) as session:
+        row = session.get(MappingRow, mapping_id)
+        if row is None or row.org_id != reviewer.org_id:
+            raise NotFoundError(f"{reviewer.org} has no mapping {mapping_id}", "reload the review page")
+        before = {"review": row.review, "provenance": row.provenance, "reviewer": row.reviewer}
+        source_key, source_set = row.source_key, row.source_set
+    stored = OrgStore(engine).review_mapping(reviewer.org, mapping_id, state, reviewer.name, reason)
+    after = {"review": stored.mapping.review.value, "provenance": stored.mapping.provenance.value}
+    with Session(engine) as session, session.begin():
+        decision = DecisionStore.add(
+            session,
+            reviewer,
+            subject=MAPPING,
+            action=state.value,
+            before=before,
+            after=after,
+            reason=reason,
+            diff_id=diff_id,
+            change_id=change_id,
+            mapping_id=mapping_id,
+        )
+        decision_id = decision.id
+        source = source_set.split("@", 1)[0]
+        query = select(ImpactRow.diff_id).where(ImpactRow.org_id == reviewer.org_id)
+        if source:
+            query = query.join(DiffRow, DiffRow.id == ImpactRow.diff_id).join(
+                SourceRow, SourceRow.id == DiffRow.source_id
+            )
+            query = query.where(SourceRow.slug == source)
+        diffs = set(session.scalars(query))
+    if diff_id is not None:
+        diffs.add(diff_id)
+    updated: list[str] = []
+    for each in sorted(diffs):
+        updated += refresh_impacts(engine, each, orgs=[reviewer.org], source_keys={source_key})
+    return Outcome(decision_id, diff_id or 0, change_id, before, after, tuple(sorted(set(updated))))
+
+
+def split_mappings(
+    maps: Iterable[Mapping], source: str, new_label: str
+) -> tuple[list[Mapping], list[Mapping]]:
+    """An organisation's mappings for one diff, as the impact engine takes them: those made for
+    the new version, and all others of the same source (or of no stated source)."""
+    new_set = f"{source}@{new_label}"
+    mine = [m for m in maps if not m.source_set or m.source_set.split("@", 1)[0] == source]
+    return [m for m in mine if m.source_set != new_set], [m for m in mine if m.source_set == new_set]
+
+
+def _ids(change: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(change.get("old_ids") or ()), tuple(change.get("new_ids") or ())
+
+
+def refresh_impacts(
+    engine: Engine,
+    diff_id: int,
+    *,
+    change_ids: set[int] | None = None,
+    source_keys: set[str] | None = None,
+    orgs: list[str] | None = None,
+) -> list[str]:
+    """Recompute the stored impact items of the chosen changes (by id, or by a requirement key
+    they involve) for every organisation (or the ones named) with a stored impact of the diff.
+    Returns the organisations whose impact was stored again."""
+    with Session(engine) as session:
+        diff = session.get(DiffRow, diff_id)
+        if diff is None:
+            return []
+        slug = session.scalar(select(SourceRow.slug).where(SourceRow.id == diff.source_id)) or ""
+        new_label = session.scalar(select(VersionRow.label).where(VersionRow.id == diff.new_version_id)) or ""
+        rows = session.scalars(select(ChangeRow).where(ChangeRow.diff_id == diff_id)).all()
+        holders = session.scalars(
+            select(OrganisationRow.slug)
+            .join(ImpactRow, ImpactRow.org_id == OrganisationRow.id)
+            .where(ImpactRow.diff_id == diff_id)
+        ).all()
+    targets = [
+        r
+        for r in rows
+        if (change_ids is not None and r.id in change_ids)
+        or (source_keys is not None and source_keys & set((r.old_keys or []) + (r.new_keys or [])))
+    ]
+    store = OrgStore(engine)
+    updated: list[str] = []
+    for org in holders:
+        if orgs is not None and org not in orgs:
+            continue
+        result = store.impact(org, diff_id)
+        if result is None or not targets:
+            continue
+        old_maps, new_maps = split_mappings((m.mapping for m in store.mappings(org)), slug, new_label)
+        items = list(result.get("items") or ())
+        index = {_ids(dict(item.get("change") or {})): i for i, item in enumerate(items)}
+        for row in targets:
+            ids = (tuple(row.old_ids or ()), tuple(row.new_ids or ()))
+            at = index.get(ids)
+            old_item = dict(items[at]) if at is not None else None
+            new_item = _recompute(row, old_maps, new_maps, old_item)
+            if at is not None:
+                items[at] = new_item
+            elif row.kind != Kind.UNCHANGED.value:
+                index[ids] = len(items)
+                items.append(new_item)
+        store.save_impact(org, diff_id, {**result, "items": items})
+        updated.append(org)
+    return updated
+
+
+def _recompute(
+    row: ChangeRow, old_maps: list[Mapping], new_maps: list[Mapping], old_item: dict[str, Any] | None
+) -> dict[str, Any]:
+    data = dict(row.data or {})
+    old_change = dict((old_item or {}).get("change") or {})
+    redline = old_change.get("redline")
+    change = {
+        "kind": row.kind,
+        "old_ids": list(row.old_ids or ()),
+        "new_ids": list(row.new_ids or ()),
+        "substantive": row.substantive,
+        "tags": list(row.tags or ()),
+        "confidence": float(data.get("confidence", row.confidence)),
+        "reasons": list(data.get("reasons") or ()),
+        "redline": redline if isinstance(redline, str) else "",
+    }
+    (item,) = impact([change], old_maps, new_mappings=new_maps, include_unchanged=True)
+    out = item.to_dict()
+    out["change"] = {**old_change, **out["change"]}
+    if out["action"] == "gap" and old_item is not None:
+        keys = set((row.old_keys or []) + (row.new_keys or []))
+        rejected = {
+            (m.source_key, m.target_key) for m in old_maps + new_maps if m.review is ReviewState.REJECTED
+        }
+        have = {normalise_key(c["control_id"]) for c in out["controls"] if c.get("control_id")}
+        for control in old_item.get("controls") or ():
+            key = normalise_key(str(control.get("control_id") or ""))
+            if control.get("action") != "gap" or not key or key in have:
+                continue
+            if any((k, key) in rejected for k in keys):
+                continue
+            out["controls"].append(dict(control))
+            have.add(key)
+    return out
