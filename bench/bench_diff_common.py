@@ -45,11 +45,21 @@ def versions(source: str) -> list[str]:
 
 
 class Timer:
+    """Wall-clock seconds since creation; ``cpu()`` is this process's CPU seconds (all threads).
+
+    On a shared machine wall time includes waiting for other processes; CPU time is what the
+    work itself cost, the better proxy for an otherwise idle machine.
+    """
+
     def __init__(self) -> None:
         self.start = time.perf_counter()
+        self.cpu_start = time.process_time()
 
     def __call__(self) -> float:
         return time.perf_counter() - self.start
+
+    def cpu(self) -> float:
+        return time.process_time() - self.cpu_start
 
 
 def log(message: str) -> None:

@@ -11,6 +11,7 @@ Run: ``.venv/bin/python -m bench.bench_diff_quality [--lexical] [--only atlas,ow
 - The editorial-only pairs of ``eval/README.md``: how many substantive changes.
 - SP 800-53 Rev 4 -> Rev 5 and Rev 5 FPD -> final: summary, and what became of every
   requirement the new version withdraws with a declared successor.
+- CSF 1.1 -> 2.0 (OSCAL), for reading: withdrawn subcategories that the engine finds again.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def atlas(embedder: Embedder | None) -> None:
     totals: dict[str, list[set[str]]] = {"added": [set(), set()], "renamed": [set(), set()]}
     claimed_totals: dict[str, list[set[str]]] = {"added": [set(), set()], "renamed": [set(), set()]}
     updated_hit = updated_all = 0
+    unclaimed_new_id = unclaimed_old_id = 0
     for a, b in itertools.pairwise(labels):
         release = b.lstrip("v")
         timer = Timer()
@@ -103,6 +105,11 @@ def atlas(embedder: Embedder | None) -> None:
             f"hit {len(added & g_added)}), renamed {len(renamed)} (gold {len(g_renamed)}, "
             f"hit {len(renamed & g_renamed)}){mark}"
         )
+        old_keys = {r.key for r in _load("mitre-atlas", a).requirements}
+        if release in claims:
+            unclaimed = added - g_added
+            unclaimed_new_id += len(unclaimed - old_keys)
+            unclaimed_old_id += len(unclaimed & old_keys)
         for k in sorted(g_added - added):
             print(f"      missed added {k}: {_describe(result, k)}")
         for k in sorted(g_renamed - renamed):
@@ -112,6 +119,10 @@ def atlas(embedder: Embedder | None) -> None:
         for name in ("added", "renamed"):
             print("   " + _fmt_pr(name, _pr(data[name][0], data[name][1])))
     print(f"   updated claims reported as changed: {updated_hit}/{updated_all}")
+    print(
+        f"   added but not in the CHANGELOG (releases with claims): {unclaimed_new_id} have an identifier "
+        f"absent from the previous release (CHANGELOG omission), {unclaimed_old_id} reuse an old identifier"
+    )
 
 
 def _describe(result: DiffResult, key: str) -> str:
@@ -199,7 +210,19 @@ def sp80053(embedder: Embedder | None) -> None:
         )
 
 
-SECTIONS = {"atlas": atlas, "owasp": owasp, "editorial": editorial, "sp80053": sp80053}
+def csf(embedder: Embedder | None) -> None:
+    print(
+        "== NIST CSF 1.1 -> 2.0 (OSCAL): where the withdrawn subcategories went (no labels; for reading) =="
+    )
+    result = _diff("nist-csf", "1.1", "2.0-oscal", embedder)
+    print(f"  summary: {result.summary}")
+    for c in result.changes:
+        if Tag.WITHDRAWN in c.tags and c.kind is not Kind.REMOVED:
+            ids = f"{', '.join(c.old_ids)} -> {', '.join(c.new_ids)}"
+            print(f"    {c.kind.value} {ids} (confidence {c.confidence:.2f})")
+
+
+SECTIONS = {"atlas": atlas, "owasp": owasp, "editorial": editorial, "sp80053": sp80053, "csf": csf}
 
 
 def main() -> None:

@@ -9,7 +9,9 @@ sentences when the corpus is absent):
 - ``bf16``: the model cast to bfloat16;
 - ``onnx-int8``: the model exported to ONNX and dynamically quantised to int8, run with
   ONNX Runtime, if ``onnxruntime`` and ``onnx`` are importable (they are not project
-  dependencies; point ``PYTHONPATH`` at a folder where they are installed to measure).
+  dependencies: ``pip install --target var/onnx-extra onnxruntime onnx`` and pass
+  ``--extra-path var/onnx-extra``, which is appended to ``sys.path`` so it cannot shadow
+  the venv's own packages).
 
 For each: texts per second, the max absolute difference between two runs on the same
 texts (an option is only worth keeping if that is ~0), and the max abs difference and
@@ -20,10 +22,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -75,11 +80,23 @@ def _onnx_int8(model_dir: Path, batch_size: int) -> Callable[[Sequence[str]], Ve
     from transformers import AutoModel, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = AutoModel.from_pretrained(str(model_dir)).eval()
+    bert = AutoModel.from_pretrained(str(model_dir)).eval()
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.last_hidden_state
+
+    model = Wrapped().eval()
     work = Path(tempfile.mkdtemp(prefix="minilm-onnx-"))
     fp32_path, int8_path = work / "model.onnx", work / "model.int8.onnx"
     sample = tokenizer(["hello world"], return_tensors="pt")
     try:
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
         torch.onnx.export(
             model,
             (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
@@ -123,7 +140,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=256, help="number of texts")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--extra-path", default="", help="folder appended to sys.path (onnxruntime, onnx)")
     args = parser.parse_args()
+    if args.extra_path:
+        sys.path.append(str(Path(args.extra_path).resolve()))
     texts = _texts(args.n)
     print(f"{len(texts)} texts, mean {np.mean([len(t) for t in texts]):.0f} chars, {os.cpu_count()} cores")
     fp32 = SentenceTransformerEmbedder(batch_size=args.batch_size)

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from tests.test_api_fixtures import World, client_for, seed
+from api.schemas.orgs import ImpactLineOut
+from tests.test_api_fixtures import World, client_for, seed, store_impacts
 from tracker.storage.org_tables import ControlRow
 
 PROBLEM = "application/problem+json"
@@ -218,16 +219,34 @@ def test_impact_worklist_since_filters_and_pages(client: TestClient, world: Worl
     assert [x["id"] for x in page["items"] + rest["items"]] == [x["id"] for x in lines] and rest[
         "next_cursor"
     ] is None
+    for line in lines:
+        ImpactLineOut.model_validate(line)  # the hot path writes JSON directly: same shape
     stored = _get(client, world, f"/v1/orgs/acme/impacts/{world.diff_id}")
     assert len(stored["result"]["items"]) == 3
     _invalid(client.get("/v1/orgs/acme/impact?action=panic", headers=world.auth("acme:read")))
     _invalid(client.get("/v1/orgs/acme/impact?since=last-tuesday", headers=world.auth("acme:read")))
 
 
+def test_impact_pages_are_cached_by_generation_with_etags(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    auth = world.auth("acme:read")
+    first = client.get("/v1/orgs/acme/impact", headers=auth)
+    etag = first.headers["etag"]
+    assert client.get("/v1/orgs/acme/impact", headers=auth | {"if-none-match": etag}).status_code == 304
+    assert client.get("/v1/orgs/acme/impact?limit=2", headers=auth).headers["etag"] != etag
+    store_impacts(engine, world.diff_id)  # recomputed: new rows, so a new generation
+    again = client.get("/v1/orgs/acme/impact", headers=auth | {"if-none-match": etag})
+    assert again.status_code == 200 and again.headers["etag"] != etag
+    assert {x["id"] for x in again.json()["items"]}.isdisjoint({x["id"] for x in first.json()["items"]})
+    other = client.get("/v1/orgs/globex/impact", headers=world.auth("globex:read"))
+    assert {x["control_id"] for x in other.json()["items"]} == {"G-1", None}  # the R-4 gap has no control
+
+
 def test_subscription_validation_and_secrets(client: TestClient, world: World) -> None:
     w = world.auth("acme:write")
     base = "/v1/orgs/acme/subscriptions"
-    for body in (
+    bodies: list[dict[str, Any]] = [
         {"channels": []},
         {"channels": ["pigeon"]},
         {"channels": ["email"]},  # no address
@@ -238,7 +257,8 @@ def test_subscription_validation_and_secrets(client: TestClient, world: World) -
         {"kinds": ["exploded"]},
         {"sources": ["Bad Slug"]},
         {"unknown": 1},
-    ):
+    ]
+    for body in bodies:
         _invalid(client.post(base, headers=w, json=body))
     made = client.post(
         base, headers=w, json={"channels": ["atom", "webhook"], "webhook_url": "https://h.example/x"}
@@ -287,3 +307,55 @@ def test_openapi_is_complete(client: TestClient) -> None:
                 assert PROBLEM in op["responses"]["422"]["content"]
     assert {"getImpact", "getRequirementAt", "listChanges", "createSubscription", "getFeed"} <= operation_ids
     assert "ApiKey" in spec["components"]["securitySchemes"]
+
+
+def test_crawl_runs_read_only_for_the_operator(client: TestClient, world: World, engine: Engine) -> None:
+    from tracker.storage.crawl_store import RunStore
+
+    runs = RunStore(engine)
+    first = runs.start("demo-std", trigger="schedule")
+    runs.finish(first, "ok", "fetched 2 files", bytes_fetched=2048, requests=2, new_version="v2")
+    runs.start("other")
+    page = _get(client, world, "/v1/crawls?limit=1", who="operator")
+    assert (
+        page["items"][0] | {"outcome": "ok", "new_version": "v2", "bytes_fetched": 2048} == page["items"][0]
+    )
+    rest = _get(client, world, f"/v1/crawls?limit=1&cursor={page['next_cursor']}", who="operator")
+    assert rest["items"][0]["outcome"] == "running" and rest["next_cursor"] is None
+    assert [
+        r["source"] for r in _get(client, world, "/v1/crawls?outcome=running", who="operator")["items"]
+    ] == ["other"]
+    assert _get(client, world, f"/v1/crawls/{first}", who="operator")["trigger"] == "schedule"
+    assert client.post("/v1/crawls", headers=world.auth("operator")).status_code == 405
+    assert client.get(f"/v1/crawls/{first}", headers=world.auth("acme:admin")).status_code == 403
+
+
+def test_cli_creates_keys_that_the_api_accepts(db_env: Engine) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from tracker.cli.main import cli
+    from tracker.storage.orgs import OrgStore
+
+    OrgStore(db_env).create("acme")
+    runner = CliRunner()
+    made = runner.invoke(cli, ["apikey", "create", "--org", "acme", "--scope", "write", "--format", "json"])
+    assert made.exit_code == 0, made.output
+    token = json.loads(made.output)["token"]
+    operator = runner.invoke(cli, ["apikey", "create", "--scope", "admin", "--format", "json"])
+    refused = runner.invoke(cli, ["apikey", "create", "--scope", "read", "--format", "json"])
+    assert refused.exit_code != 0  # an org-less key must be the operator's admin key
+    with client_for(db_env) as client:
+        assert (
+            client.post(
+                "/v1/orgs/acme/controls", headers={"Authorization": f"Bearer {token}"}, json={"id": "C-1"}
+            ).status_code
+            == 201
+        )
+        op = {"Authorization": f"Bearer {json.loads(operator.output)['token']}"}
+        assert client.get("/v1/crawls", headers=op).status_code == 200
+    listed = runner.invoke(cli, ["apikey", "list", "--org", "acme", "--format", "json"])
+    assert token not in listed.output and json.loads(listed.output)[0]["scope"] == "write"
+    key_id = json.loads(made.output)["key_id"]
+    assert runner.invoke(cli, ["apikey", "revoke", key_id, "--org", "acme"]).exit_code == 0

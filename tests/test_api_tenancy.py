@@ -94,7 +94,8 @@ class Env:
 
     def call(self, route: Route, who: str | None, token: str | None = None) -> Any:
         path = route.path.format(sub=self.sub_id, mapping=self.mapping_id, diff=self.world.diff_id)
-        headers = {"Authorization": f"Bearer {token or self.world.keys[who]}"} if (who or token) else {}
+        secret = token or (self.world.keys[who] if who else None)
+        headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         kwargs: dict[str, Any] = {"headers": headers}
         if route.body is not None:
             kwargs["json"] = route.body

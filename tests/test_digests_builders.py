@@ -35,7 +35,9 @@ EVENT = {
             "new_ids": ["R-1"],
             "title": "Logging <& co>",
             "redline": {"statement": "Operators [-should-]{+shall+} log <access>."},
-            "controls": [{"control_id": "ACME-1", "title": "Access logging", "action": "reassess", "reason": "why"}],
+            "controls": [
+                {"control_id": "ACME-1", "title": "Access logging", "action": "reassess", "reason": "why"}
+            ],
         }
     ],
 }
@@ -88,9 +90,20 @@ def test_atom_feed_reads_back_with_feedparser() -> None:
     when = datetime(2025, 3, 1, 12, tzinfo=UTC)
     entry_id = builders.tag_uri("tracker.example", when, "subscription:1:diff:7")
     entry = builders.atom_entry(
-        entry_id, builders.event_title(EVENT), when, when, "http://x/v1/diffs/7", builders.event_html(EVENT), "s"
+        entry_id,
+        builders.event_title(EVENT),
+        when,
+        when,
+        "http://x/v1/diffs/7",
+        builders.event_html(EVENT),
+        "s",
     )
-    meta = FeedMeta(feed_id="tag:tracker.example,2025-03-01:subscription:1", title="t", self_url="http://x/f", updated=when)
+    meta = FeedMeta(
+        feed_id="tag:tracker.example,2025-03-01:subscription:1",
+        title="t",
+        self_url="http://x/f",
+        updated=when,
+    )
     feed = feedparser.parse(builders.atom_feed(meta, [entry]))
     assert not feed.bozo, feed.bozo_exception
     assert feed.version == "atom10" and len(feed.entries) == 1

@@ -114,7 +114,10 @@ def test_strengthened_requirement_nobody_mapped_is_a_gap(mapper: Mapper) -> None
         mapper,
     )
     assert items["REQ-7"].action is Action.GAP and items["REQ-7"].controls[0].control_id == "IR-4"
-    assert items["REQ-8"].action is Action.NONE  # changed, but the organisation never mapped it
+    # changed in substance and never mapped: nothing covers the new text, so a gap too
+    assert items["REQ-8"].action is Action.GAP
+    editorial = run([change("modified", ["REQ-9"], ["REQ-9"], substantive=False, tags=[])], mapper)["REQ-9"]
+    assert editorial.action is Action.NONE and editorial.controls == ()
 
 
 def test_split_and_merge_reassess() -> None:

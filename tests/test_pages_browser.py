@@ -76,8 +76,9 @@ def base_url(world: CorpusWorld) -> Iterator[str]:
         thread.join(10)
 
 
-@pytest.fixture
-def page(base_url: str) -> Iterator[Any]:
+@pytest.fixture(params=[True], ids=["script"])
+def page(request: pytest.FixtureRequest, base_url: str) -> Iterator[Any]:
+    """A Chromium tab on the live server; ``request.param`` says whether script runs."""
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} missing; `.ci/run` installs Debian's chromium")
@@ -87,7 +88,9 @@ def page(base_url: str) -> Iterator[Any]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base_url)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, base_url=base_url, java_script_enabled=request.param
+        )
         tab = context.new_page()
         errors: list[str] = []
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -167,6 +170,7 @@ def test_reviewer_walks_through_owasp_llm_2023_to_2025(page: Any, world: CorpusW
     note.press("Enter")
     expect(page.locator("#live")).to_contain_text("Verdict confirmed: moved, substantive")
     expect(moved).to_contain_text("confirmed by a reviewer")
+    expect(page.locator("label[for=progress]")).to_have_text("Reviewed 1 of 14 changed requirements")
     page.keyboard.press("n")  # from the confirmed change, on to the next unreviewed one
     focused = page.evaluate("document.activeElement.id")
     assert focused != moved.get_attribute("id")
@@ -177,11 +181,15 @@ def test_reviewer_walks_through_owasp_llm_2023_to_2025(page: Any, world: CorpusW
     summary = llm01.locator("summary", has_text="Correct the verdict")
     summary.focus()
     page.keyboard.press("Enter")
-    llm01.get_by_label("obligation weakened").uncheck()
-    llm01.get_by_label("Why (required)").fill("2025 drops a 'may' but asks no less; only the scope changed")
-    llm01.get_by_role("button", name=re.compile("^Save correction")).scroll_into_view_if_needed()
+    llm01.get_by_label("obligation weakened").focus()
+    page.keyboard.press("Space")  # keyboard only: untick, type, submit
+    assert not llm01.get_by_label("obligation weakened").is_checked()
+    llm01.get_by_label("Why (required)").focus()
+    page.keyboard.type("2025 drops a 'may' but asks no less; only the scope changed")
+    save = llm01.get_by_role("button", name=re.compile("^Save correction"))
+    save.focus()
     shot(page, "08-correct-form", full=False)
-    llm01.get_by_role("button", name=re.compile("^Save correction")).click()
+    page.keyboard.press("Enter")
     expect(page.locator("#live")).to_contain_text("Verdict corrected: modified, substantive, scope changed")
     expect(llm01).to_contain_text(
         "Engine's verdict: modified, substantive, obligation weakened, scope changed"
@@ -247,3 +255,24 @@ def test_reviewer_walks_through_owasp_llm_2023_to_2025(page: Any, world: CorpusW
         mine = api.get("/v1/orgs/acme/review/decisions").json()["items"]
         assert [d["action"] for d in mine] == ["confirm", "correct", "rejected"]
     assert OLD in world.review_path
+
+
+@pytest.mark.parametrize("page", [False], ids=["no-script"], indirect=True)
+def test_decisions_work_without_script(page: Any, world: CorpusWorld) -> None:
+    """Forms post and redirect back to the same filtered page and change, with the notice."""
+    from playwright.sync_api import expect
+
+    page.goto(f"/ui/sign-in?next={world.review_path}")
+    page.get_by_label("API key").fill(world.keys["acme:write"])
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(world.review_path + "?kind=moved")
+    expect(page.locator("article.change")).to_have_count(3)
+    first = page.locator("article.change").first
+    first.get_by_label("Note (optional)").fill("fine")
+    first.get_by_role("button", name=re.compile("^Confirm verdict")).click()
+    expect(page.locator("#live")).to_contain_text("Verdict confirmed: moved")
+    assert page.url.split("#")[0].endswith(world.review_path + "?kind=moved")
+    expect(page.locator("article.change").first).to_contain_text("confirmed by a reviewer")
+    shot(page, "14-no-script-confirmed", full=False)
+    (decision,) = DecisionStore(world.engine).find(OrgStore(world.engine).get("acme").id)
+    assert (decision.action, decision.reason, decision.reviewer) == ("confirm", "fine", "acme write key")

@@ -150,6 +150,7 @@ def test_correct_and_reject_with_script_return_fragments(client: TestClient, wor
     body = corrected.json()
     assert body["notice"].startswith("Verdict corrected: modified, editorial, title changed (was modified")
     assert "The stored impact of acme is updated." in body["notice"] and "globex" not in body["notice"]
+    assert (body["reviewed"], body["total"]) == (1, 3)
     assert body["html"].startswith("<article") and "Engine's verdict: modified, substantive" in body["html"]
     mapping = OrgStore(world.engine).mappings("acme")[0]
     rejected = client.post(

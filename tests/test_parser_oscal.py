@@ -80,9 +80,10 @@ def test_fixture_tree_statement_guidance_and_links() -> None:
         "Policy is reviewed against the audit records of AU-2.\n\nProcedures are documented and kept current."
     )
     assert reqs["AC-1"].properties == (("sort-id", "ac-01"), ("family", "AC"))
-    # A link to a statement item points at its control; "related" links are not successors.
+    # A link to a statement item points at its control; "related" links are kept but are not successors.
     assert reqs["AC-2.2"].withdrawn and reqs["AC-2.2"].successors == ("AC-2",)
-    assert reqs["AC-3"].links == (Link("moved-to", "AU-2"),)
+    assert reqs["AC-3"].links == (Link("moved-to", "AU-2"), Link("related", "AC-2.1"))
+    assert reqs["AC-3"].successors == ("AU-2",)
     assert reqs["AC-3"].prop("status") == "withdrawn"
     assert not reqs["AC-2"].withdrawn and not reqs["AC-2"].links
 
@@ -263,6 +264,20 @@ def test_800_53_rev5_withdrawn_successors(corpus_dir: Path) -> None:
     )
     assert oscal_101["AT-3.4"].links == (Link("moved-to", "AT-2.4"),)
     assert oscal_101["CA-3.1"].links == (Link("moved-to", "SC-7.25"),)  # listed twice in the file
+
+
+def test_800_53_rev5_related_controls(corpus_dir: Path) -> None:
+    """800-53's "Related Controls" become ``related`` links in file order; they are never successors."""
+    final = _by_key(
+        _corpus_doc(corpus_dir / SP80053 / "rev5.0.0-2020-09" / "NIST_SP-800-53_rev5_catalog.json")
+    )
+    related = [link.target for link in final["AC-2"].links if link.relation == "related"]
+    assert related[:4] == ["AC-3", "AC-5", "AC-6", "AC-17"] and "SC-37" in related
+    assert final["AC-2"].successors == ()
+    assert not final["AC-2.1"].links  # enhancements without "Related Controls" get none
+    links = [link for r in final.values() for link in r.links]
+    assert {link.relation for link in links} == {"related", "incorporated-into"}
+    assert all(link.target != r.key for r in final.values() for link in r.links)
 
 
 def test_800_53_parameters_substituted(corpus_dir: Path) -> None:

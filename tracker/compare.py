@@ -22,7 +22,9 @@ def make_embedder(engine: Engine, settings: Settings) -> CachedEmbedder:
     """The packaged MiniLM behind the database vector cache (the model loads on first use)."""
     from embeddings.sentence_transformer import SentenceTransformerEmbedder
 
-    return CachedEmbedder(SentenceTransformerEmbedder(batch_size=settings.embed_batch_size), SqlVectorStore(engine))
+    return CachedEmbedder(
+        SentenceTransformerEmbedder(batch_size=settings.embed_batch_size), SqlVectorStore(engine)
+    )
 
 
 def split_ref(ref: str, default_source: str) -> tuple[str, str]:

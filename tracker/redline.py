@@ -111,17 +111,14 @@ class _Symbols:
         self.token: dict[str, str] = {}
 
     def encode(self, toks: Sequence[str]) -> str:
-        out = []
+        code = self.code
         for tok in toks:
-            sym = self.code.get(tok)
-            if sym is None:
-                code = len(self.code) + 1
-                code += 0x800 if code >= 0xD800 else 0  # skip the surrogate block
-                sym = chr(code)
-                self.code[tok] = sym
-                self.token[sym] = tok
-            out.append(sym)
-        return "".join(out)
+            if tok not in code:
+                number = len(code) + 1
+                number += 0x800 if number >= 0xD800 else 0  # skip the surrogate block
+                code[tok] = chr(number)
+                self.token[code[tok]] = tok
+        return "".join([code[tok] for tok in toks])
 
     def decode(self, chars: str) -> str:
         return "".join(self.token[c] for c in chars)

@@ -23,6 +23,8 @@ class Settings:
     max_document_bytes: int = 64 * 1024 * 1024
     model_name: str = "all-MiniLM-L6-v2"
     embed_batch_size: int = 64
+    # "0" runs the automatic pipeline (crawl -> diff -> impact) with the lexical engine only
+    use_model: bool = True
     mirror_url: str = ""
     # digests and API (issue 6): where mail goes out, and the public address feeds and
     # emails link to; ``tag_authority`` names the tag: URI authority of feed entry ids.
@@ -50,6 +52,7 @@ class Settings:
             max_document_bytes=int(_env("MAX_DOCUMENT_BYTES", str(64 * 1024 * 1024))),
             model_name=_env("MODEL_NAME", "all-MiniLM-L6-v2"),
             embed_batch_size=int(_env("EMBED_BATCH_SIZE", "64")),
+            use_model=_env("USE_MODEL", "1") not in ("0", "false", "no"),
             mirror_url=_env("MIRROR_URL", ""),
             smtp_host=_env("SMTP_HOST", "127.0.0.1"),
             smtp_port=int(_env("SMTP_PORT", "25")),

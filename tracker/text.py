@@ -96,12 +96,13 @@ _ORG_DEFINED = re.compile(r"\borganization[\s\-]defined\b", re.IGNORECASE)
 # --- identifiers -----------------------------------------------------------------------
 # A token with letters and digits, such as AC-01, ID.AM-01, LLM01, AML.T0051.000: leading
 # zeros in its digit runs carry no meaning (the same rule as tracker.keys).
-_IDENT = re.compile(r"\b[A-Z][A-Za-z]{0,7}(?:[.\-][A-Z]{1,7})?[.\-]?\d+(?:[.\-]\d+)*\b")
+_IDENT = re.compile(r"\b[A-Z][A-Za-z]{0,7}(?:[.\-][A-Z]{1,7})?[.\-]?(?:\d+[.\-])*0\d*(?:[.\-]\d+)*\b")
 _ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
 _IDENT_PAREN = re.compile(r"\b([A-Z]{2,3}-\d+)\s+\((\d+)\)")
 
 # --- spacing -------------------------------------------------------------------------
-_DASH_SPACED = re.compile(r"\s+-{1,3}\s*|\s*-{2,3}\s+")
+# Runs after whitespace collapse, so a single space is all the whitespace there is.
+_DASH_SPACED = re.compile(r" -{1,3} ?|-{2,3} ")
 _SPACE = re.compile(r"\s+")
 _SPACE_BEFORE = re.compile(r"\s+([,.;:!?)\]])")
 _SPACE_AFTER = re.compile(r"([(\[])\s+")
@@ -179,10 +180,13 @@ def normalise(text: str) -> str:
         text = _BRACKETS.sub("] [", text)
     text = _strip_markup(text)
     text = _canonical_params(text)
-    text = _IDENT.sub(_unpad, text)
-    text = _IDENT_PAREN.sub(r"\1(\2)", text)
-    text = _DASH_SPACED.sub(" - ", text)
+    if "0" in text:
+        text = _IDENT.sub(_unpad, text)
+    if " (" in text:
+        text = _IDENT_PAREN.sub(r"\1(\2)", text)
     text = _SPACE.sub(" ", text)
+    if "-" in text:
+        text = _DASH_SPACED.sub(" - ", text)
     text = _SPACE_BEFORE.sub(r"\1", text)
     text = _SPACE_AFTER.sub(r"\1", text)
     text = _REPEAT_PUNCT.sub(r"\1", text)

@@ -118,8 +118,9 @@ def _pair(request: Request, change_id: int) -> tuple[str, str, str]:
     return row[0], row[1], row[2]
 
 
-def _change_html(request: Request, who: Viewer, change_id: int, return_to: str) -> str:
-    """The change's article as the review page renders it, after the decision."""
+def _change_html(request: Request, who: Viewer, change_id: int, return_to: str) -> dict[str, Any]:
+    """The change's article as the review page renders it after the decision, and the
+    diff's review progress (for the page's progress bar)."""
     engine = engine_of(request)
     slug, old, new = _pair(request, change_id)
     model = review_data.load(engine, slug, old, new, review_data.Filters(kind="all"), only=change_id)
@@ -127,7 +128,7 @@ def _change_html(request: Request, who: Viewer, change_id: int, return_to: str) 
     attach_decisions(engine, model, who.key.org_id)
     if who.org is not None:
         attach_org(engine, model, who.org)
-    return render(
+    html = render(
         "_change.html",
         request=request,
         viewer=who,
@@ -137,13 +138,14 @@ def _change_html(request: Request, who: Viewer, change_id: int, return_to: str) 
         consultation="view=consultation" in return_to,
         suggestions=unreviewed_suggestions,
     )
+    return {"html": html, "reviewed": model.reviewed, "total": model.total}
 
 
 def _done(request: Request, who: Viewer, notice: str, change_id: int | None, return_to: str) -> Response:
     if _fragment(request):
         body: dict[str, Any] = {"notice": notice}
         if change_id is not None:
-            body["html"] = _change_html(request, who, change_id, return_to)
+            body.update(_change_html(request, who, change_id, return_to))
         return JSONResponse(body)
     anchor = f"#change-{change_id}" if change_id is not None else ""
     redirect = RedirectResponse(return_to + anchor, status_code=303)

@@ -37,6 +37,7 @@ class Dot:
     published: date | None
     draft: bool
     row: int = 0  # label line, so that close versions' labels do not overlap
+    anchor: str = "middle"
 
     @property
     def label_y(self) -> int:
@@ -48,6 +49,7 @@ class Axis:
     dots: list[Dot]
     years: list[tuple[float, int]]  # tick position and year
     height: int
+    undated_from: float = WIDTH  # x where versions without a date begin
 
 
 @dataclass(frozen=True)
@@ -71,34 +73,54 @@ class Bar:
     segments: tuple[Segment, ...]
 
 
+def _positions(versions: list[VersionView]) -> tuple[list[float], list[tuple[float, int]], float]:
+    """x of each version, year ticks, and where the undated tail starts (WIDTH if none).
+
+    Dated versions spread over the axis by date; undated ones (a draft the manifest gives no
+    date for) follow in order in a tail after the last dated one, marked off on the chart."""
+    dated = [v.published for v in versions if v.published is not None]
+    undated = sum(1 for v in versions if v.published is None)
+    usable = WIDTH - 2 * PAD
+    if not dated or (len(dated) == 1 and undated == 0):
+        step = usable / max(1, len(versions) - 1)
+        xs = [PAD + (step * i if len(versions) > 1 else usable / 2) for i in range(len(versions))]
+        return xs, [], float(WIDTH)
+    tail = min(0.3, 0.08 * undated) * usable if undated else 0.0
+    span = usable - tail
+    first, last = min(dated), max(dated)
+    days = max(1, (last - first).days)
+    xs, seen = [], 0
+    for v in versions:
+        if v.published is not None:
+            xs.append(PAD + span * (v.published - first).days / days)
+        else:
+            seen += 1
+            xs.append(PAD + span + tail * seen / undated)
+    years = [
+        (round(PAD + span * (date(y, 1, 1) - first).days / days, 1), y)
+        for y in range(first.year + 1, last.year + 1)
+    ]
+    return xs, years, (PAD + span + tail / (2 * undated)) if undated else float(WIDTH)
+
+
 def dots(versions: list[VersionView]) -> Axis:
-    """Versions placed on a time axis by publication date (by order where dates are missing),
-    each label on the first line where it does not overlap the previous one, and year ticks."""
+    """Versions on a time axis, each label on the first line where it does not overlap the
+    previous one (anchored inwards at the edges), with year ticks."""
     if not versions:
         return Axis([], [], DOTS_HEIGHT)
-    dated = [v.published for v in versions if v.published is not None]
-    first = min(dated) if dated else None
-    span_days = (max(dated) - min(dated)).days if len(dated) > 1 else 0
-    usable = WIDTH - 2 * PAD
+    xs, years, tail = _positions(versions)
     out: list[Dot] = []
     ends: list[float] = []  # right end of the last label on each line
-    for i, v in enumerate(versions):
-        if span_days and first is not None and v.published is not None:
-            x = PAD + usable * (v.published - first).days / span_days
-        else:
-            x = PAD + (usable * i / (len(versions) - 1) if len(versions) > 1 else usable / 2)
-        half = 3.0 * len(v.label) + 4  # about 6 px a character at font size 10
-        row = next((r for r, end in enumerate(ends) if x - half > end), len(ends))
+    for x, v in zip(xs, versions, strict=True):
+        width = 6.0 * len(v.label) + 8  # about 6 px a character at font size 10
+        anchor = "start" if x - width / 2 < 0 else "end" if x + width / 2 > WIDTH else "middle"
+        left = x if anchor == "start" else x - width if anchor == "end" else x - width / 2
+        row = next((r for r, end in enumerate(ends) if left > end), len(ends))
         if row == len(ends):
-            ends.append(0.0)
-        ends[row] = x + half
-        out.append(Dot(round(x, 1), v.label, v.status, v.published, v.is_draft, row))
-    years: list[tuple[float, int]] = []
-    if span_days and first is not None:
-        for year in range(first.year + 1, max(dated).year + 1):
-            x = PAD + usable * (date(year, 1, 1) - first).days / span_days
-            years.append((round(x, 1), year))
-    return Axis(out, years, 62 + 13 * len(ends) + 8)
+            ends.append(-1.0)
+        ends[row] = left + width
+        out.append(Dot(round(x, 1), v.label, v.status, v.published, v.is_draft, row, anchor))
+    return Axis(out, years, 62 + 13 * len(ends) + 8, round(tail, 1))
 
 
 def bars(steps: list[Step]) -> tuple[list[Bar], int]:

@@ -31,6 +31,7 @@ def _cache(request: Request) -> ChangeCache:
     "/impact",
     operation_id="getImpact",
     response_model=Page[ImpactLineOut],
+    responses={304: {"description": "Not Modified: the worklist is unchanged since the ETag sent"}},
     summary="What changed for my controls since a date",
     description=(
         "The organisation's stored impact worklist, one line per (changed requirement, affected "

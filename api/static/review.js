@@ -72,6 +72,12 @@
         article.replaceWith(fresh);
         fresh.focus();
       }
+      var progress = document.getElementById("progress");
+      if (progress && typeof result.data.reviewed === "number") {
+        progress.value = result.data.reviewed;
+        var label = document.querySelector("label[for=progress]");
+        if (label) { label.textContent = "Reviewed " + result.data.reviewed + " of " + result.data.total + " changed requirements"; }
+      }
       announce(result.data.notice);
     }).catch(function () {
       Array.prototype.forEach.call(buttons, function (b) { b.removeAttribute("aria-disabled"); });

@@ -15,13 +15,20 @@ from tracker.storage.diffs import DiffStore
 @click.argument("source")
 @click.argument("old")
 @click.argument("new")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
-@click.option("--lexical-only", is_flag=True, help="skip the embedding model (faster, less accurate alignment)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text")
+@click.option("--lexical-only", is_flag=True, help="skip the embedding model (faster, less accurate)")
 @click.option("--refresh", is_flag=True, help="recompute even if this engine already stored the diff")
 @click.option("--all", "include_unchanged", is_flag=True, help="text/html: list unchanged requirements too")
 @click.pass_obj
 def diff(
-    ctx: Context, source: str, old: str, new: str, fmt: str, lexical_only: bool, refresh: bool, include_unchanged: bool
+    ctx: Context,
+    source: str,
+    old: str,
+    new: str,
+    fmt: str,
+    lexical_only: bool,
+    refresh: bool,
+    include_unchanged: bool,
 ) -> None:
     """Diff two archived versions: OLD and NEW are version labels (or SOURCE@LABEL)."""
     from tracker.compare import make_embedder

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from tracker.cli import api_cmds, archive_cmds, crawl_cmds, diff_cmds, org_cmds
+from tracker.cli import api_cmds, archive_cmds, crawl_cmds, demo_cmds, diff_cmds, map_cmds, org_cmds
 from tracker.cli.context import Context
 from tracker.errors import TrackerError
 
@@ -27,6 +27,8 @@ archive_cmds.register(cli)
 crawl_cmds.register(cli)
 diff_cmds.register(cli)
 org_cmds.register(cli)
+map_cmds.register(cli)
+demo_cmds.register(cli)
 api_cmds.register(cli)
 
 
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> Any:
         if os.environ.get("TRACKER_DEBUG"):
             raise
         click.echo(f"error: unexpected {type(err).__name__}: {err}", err=True)
-        click.echo("hint: nothing was half-stored; rerun with TRACKER_DEBUG=1 for the traceback and report it", err=True)
+        click.echo("hint: nothing was half-stored; rerun with TRACKER_DEBUG=1 for the traceback", err=True)
         sys.exit(70)
 
 

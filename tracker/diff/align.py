@@ -67,7 +67,7 @@ class Alignment:
     matches: list[Match]
     unmatched_old: dict[int, tuple[float, list[str]]]  # index -> (confidence, reasons)
     unmatched_new: dict[int, tuple[float, list[str]]]
-    withdrawn_old: set[int]  # old items the new version marks withdrawn without successor
+    withdrawn_old: dict[int, str]  # old items withdrawn without successor -> the reason
     reused_old: set[int]
     reused_new: set[int]
 
@@ -91,7 +91,7 @@ class Aligner:
         self.matches: list[Match] = []
         self.unmatched_old: dict[int, tuple[float, list[str]]] = {}
         self.unmatched_new: dict[int, tuple[float, list[str]]] = {}
-        self.withdrawn_old: set[int] = set()
+        self.withdrawn_old: dict[int, str] = {}
         self.reused_old: set[int] = set()
         self.reused_new: set[int] = set()
         self.suspects: list[tuple[int, int]] = []

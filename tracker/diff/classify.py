@@ -28,6 +28,7 @@ from tracker.diff.types import Tag
 from tracker.model import Strength
 from tracker.redline import DELETE, EQUAL, Redline, redline
 
+_TAG_ORDER = {tag: k for k, tag in enumerate(Tag)}
 EDITORIAL_MIN_SIMILARITY = 0.9
 SPELLING_MIN_RATIO = 0.8
 QUALIFIER_MAX_WORDS = 4
@@ -247,8 +248,7 @@ def analyse(old: Item, new: Item) -> Verdict:
     changed = bool(tags or guidance_changed or links_gone or links_came or prop_reasons or statement_changed)
     if old.is_group or new.is_group:
         substantive = False
-    order = {tag: i for i, tag in enumerate(Tag)}
-    tags = sorted(dict.fromkeys(tags), key=lambda t: order[t])
+    tags = sorted(dict.fromkeys(tags), key=_TAG_ORDER.__getitem__)
     field_order = {"title": 0, "statement": 1, "guidance": 2}
     redlines.sort(key=lambda fr: field_order[fr[0]])
     return Verdict(

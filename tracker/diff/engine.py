@@ -28,6 +28,8 @@ from tracker.errors import InvalidInputError
 from tracker.model import Requirement
 from tracker.redline import redline
 
+_TAG_ORDER = {tag: k for k, tag in enumerate(Tag)}
+
 
 class HasRequirements(Protocol):
     @property
@@ -130,13 +132,12 @@ class _Builder:
             redlines = verdict.redlines
         if any(self.old[i].is_group for i in m_old) or any(self.new[j].is_group for j in m_new):
             all_tags.append(Tag.GROUP)
-        order = {t: k for k, t in enumerate(Tag)}
         return Change(
             kind=kind,
             old_ids=old_ids,
             new_ids=new_ids,
             substantive=substantive,
-            tags=tuple(sorted(dict.fromkeys(all_tags), key=lambda t: order[t])),
+            tags=tuple(sorted(dict.fromkeys(all_tags), key=_TAG_ORDER.__getitem__)),
             confidence=round(confidence, 3),
             reasons=tuple(reason_list),
             redlines=redlines,  # type: ignore[arg-type]
@@ -181,13 +182,19 @@ class _Builder:
             reasons.append(
                 f"parent changed: {o.req.parent or '(top level)'} -> {n.req.parent or '(top level)'}"
             )
-        tags = [*reused, Tag.WITHDRAWN] if m.how == LINEAGE_MOVED else reused
+        withdrawn = m.how == LINEAGE_MOVED or o.index in self.al.withdrawn_old
+        tags = [*reused, Tag.WITHDRAWN] if withdrawn else reused
+        if o.index in self.al.withdrawn_old:
+            reasons.insert(0, self.al.withdrawn_old[o.index])
         if moved:
+            # A requirement folded into a whole group (SA-12 into the SR family) has no
+            # counterpart text to judge: editorial or substantive does not apply.
+            into_group = o.is_group != n.is_group
             return self._change(
                 Kind.MOVED,
                 m.old,
                 m.new,
-                substantive=verdict.substantive,
+                substantive=None if into_group else verdict.substantive,
                 tags=tags,
                 confidence=m.confidence,
                 reasons=reasons,
@@ -257,6 +264,8 @@ class _Builder:
             placed.append((self._position(m.old, m.new), change))
         for i, (conf, reasons) in al.unmatched_old.items():
             tags = [Tag.WITHDRAWN] if i in al.withdrawn_old else []
+            if i in al.withdrawn_old:
+                reasons = [al.withdrawn_old[i], *reasons]
             if i in al.reused_old:
                 tags.append(Tag.IDENTIFIER_REUSED)
             change = self._change(Kind.REMOVED, (i,), (), tags=tags, confidence=conf, reasons=reasons)

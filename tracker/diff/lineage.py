@@ -8,7 +8,8 @@ where its content went (``incorporated-into`` or ``moved-to``). We follow those 
 - several withdrawn requirements into one successor, or one into a requirement that already
   existed: ``merged`` (the successor's own old/new pair is folded into the merge later);
 - one withdrawn requirement into several successors: ``split``;
-- withdrawn with no successor: ``removed``, tagged ``withdrawn``.
+- withdrawn with no successor: left to the similarity stage, tagged ``withdrawn`` whatever
+  it becomes (``moved`` if its text clearly lives on elsewhere, else ``removed``).
 
 A link may point at a statement item (``AC-2_SMT.K``) or at a requirement that is itself
 withdrawn; we resolve to the nearest active requirement.
@@ -66,9 +67,9 @@ def declared_lineage(al: Aligner) -> None:
                 if declared
                 else ("withdrawn in the new version; no successor declared")
             )
-            al.unmatched_old[o.index] = (0.95, [reason])
-            al.withdrawn_old.add(o.index)
-            al.used_old.add(o.index)
+            # Left for similarity (stage c): CSF 2.0 withdraws subcategories whose text lives
+            # on elsewhere without saying where; if nothing matches, it is removed.
+            al.withdrawn_old[o.index] = reason
         elif len(successors) > 1:
             reason = f"withdrawn; {relation} {names} (declared by the publisher)"
             al.add(Match((o.index,), tuple(successors), LINEAGE_SPLIT, 0.95, [reason]))

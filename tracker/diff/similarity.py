@@ -14,7 +14,6 @@ given, else the lexical cosine alone; thresholds are chosen per mode (see ``Thre
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -73,20 +72,16 @@ def _grams(folded: str) -> list[str]:
 
 def _tfidf(docs: Sequence[str]) -> sp.csr_matrix:
     vocab: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    for row, doc in enumerate(docs):
-        counts: dict[int, int] = {}
-        for gram in _grams(doc):
-            col = vocab.setdefault(gram, len(vocab))
-            counts[col] = counts.get(col, 0) + 1
-        for col, n in counts.items():
-            rows.append(row)
-            cols.append(col)
-            vals.append(1.0 + math.log(n))
-    tf = sp.csr_matrix((vals, (rows, cols)), shape=(len(docs), max(1, len(vocab))), dtype=np.float64)
-    df = np.bincount(np.asarray(cols, dtype=np.int64), minlength=tf.shape[1]).astype(np.float64)
+    per_doc = [_grams(doc) for doc in docs]
+    cols = np.fromiter((vocab.setdefault(g, len(vocab)) for grams in per_doc for g in grams), dtype=np.int64)
+    rows = np.repeat(np.arange(len(docs)), [len(g) for g in per_doc])
+    # Duplicate (row, col) entries add up when converted: raw counts, then sublinear tf.
+    tf = sp.csr_matrix(
+        (np.ones(len(cols)), (rows, cols)), shape=(len(docs), max(1, len(vocab))), dtype=np.float64
+    )
+    tf.sum_duplicates()
+    tf.data = 1.0 + np.log(tf.data)
+    df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float64)
     idf = np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0
     weighted = sp.csr_matrix(tf.multiply(idf[np.newaxis, :]))
     norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())

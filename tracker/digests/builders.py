@@ -50,10 +50,9 @@ def event_title(event: Payload) -> str:
     ids = list(dict.fromkeys(i for c in changes for i in (c.get("new_ids") or c.get("old_ids") or ())))
     named = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
     controls = len(event.get("affected_controls") or ())
-    return (
-        f"{event['source']} {event['old_version']} → {event['new_version']}: {named or 'requirements'} changed; "
-        f"{controls} control{'s' if controls != 1 else ''} affected"
-    )
+    pair = f"{event['source']} {event['old_version']} → {event['new_version']}"
+    plural = "s" if controls != 1 else ""
+    return f"{pair}: {named or 'requirements'} changed; {controls} control{plural} affected"
 
 
 def redline_html(text: str) -> str:

@@ -336,6 +336,7 @@ def _plan(
         why = "scope changed: reassess whether the control still applies and suffices"
     if mapped:
         return each(Action.REASSESS, why), []
-    if "obligation_strengthened" in change.tags or "scope_changed" in change.tags:
-        return [], new_keys or [normalise_key(i) for i in change.old_ids]
-    return [], []  # a substantive change to a requirement the organisation never mapped
+    # A substantive change to a requirement none of the organisation's controls is mapped
+    # to: nothing covers the requirement as it now reads, so it is a gap with suggestions
+    # (the organisation may have scoped it out before; the new text is worth a look).
+    return [], new_keys or [normalise_key(i) for i in change.old_ids]

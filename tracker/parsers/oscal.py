@@ -12,7 +12,9 @@ Domain decisions:
   examples, group overviews). SP 800-53A assessment objectives and methods are ignored.
 * Withdrawn: ``status`` prop ``withdrawn`` (any case). ``incorporated-into`` and ``moved-to``
   links become :class:`Link` s to the target's key; a link to a statement item
-  (``#ac-2_smt.k``) points at its control. The CSF 2.0 OSCAL catalog marks nothing: its
+  (``#ac-2_smt.k``) points at its control. ``related`` links (800-53's "Related Controls")
+  are kept too, in file order, as ``Link("related", key)``; they are not successors.
+  ``reference`` and ``required`` links and links to back matter are dropped. The CSF 2.0 OSCAL catalog marks nothing: its
   withdrawn CSF 1.1 subcategories are the ones without CSF 2.0 implementation examples, and
   its withdrawn categories have an empty statement; both are flagged ``withdrawn-basis``.
 * A resolved baseline catalog (``resolution-tool`` prop or ``source-profile`` link) is role
@@ -45,6 +47,7 @@ from tracker.parsers.oscal_text import (
 )
 
 _SUCCESSION = ("incorporated-into", "moved-to")
+_KEPT_LINKS = (*_SUCCESSION, "related")
 _ASSESSMENT = frozenset(
     {"objective", "assessment", "objects", "assessment-objective", "assessment-method", "assessment-objects"}
 )
@@ -67,7 +70,7 @@ _NAMESPACE = b"http://csrc.nist.gov/ns/oscal"
 
 class OscalParser:
     name = "oscal"
-    version = "1.0"
+    version = "1.1"
 
     def sniff(self, filename: str, data: bytes) -> int:
         """95 for an OSCAL catalog or profile that names OSCAL (version or XML namespace), 60 for
@@ -270,8 +273,8 @@ class _Catalog:
         links = []
         for link in as_list(control.get("links")):
             relation = text(link.get("rel"))
-            target = target_key(text(link.get("href"))) if relation in _SUCCESSION else None
-            if target is not None and Link(relation, target) not in links:
+            target = target_key(text(link.get("href"))) if relation in _KEPT_LINKS else None
+            if target is not None and target != key and Link(relation, target) not in links:
                 links.append(Link(relation, target))
         extra: tuple[tuple[str, str], ...] = ()
         if "withdrawn" in status or inferred:
