@@ -7,7 +7,6 @@ issue 7 add theirs there too.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import import_module
@@ -59,9 +58,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Everything imported and built so far lives as long as the process: move it out of
-        # the cyclic collector's view, so full collections stay short under load.
-        gc.freeze()
         yield
         if owned:
             engine.dispose()

@@ -1,4 +1,4 @@
-"""Scenario: an organisation on 800-53 Rev 5 MODERATE, mapped to CSF 1.1 by NIST's crosswalk, meets CSF 2.0."""
+"""Scenario: an organisation on 800-53 Rev 5 MODERATE, mapped to CSF 1.1 by NIST's crosswalk, gets CSF 2.0."""
 
 from __future__ import annotations
 
@@ -40,7 +40,9 @@ def test_csf_2_arrives(db_env: Engine, corpus_dir: Path) -> None:
 
     items = report["items"]
     assert isinstance(items, list)
-    new_subcats = {r.ident for r in Archive(db_env).requirements("nist-csf", "2.0") if r.kind == "subcategory"}
+    new_subcats = {
+        r.ident for r in Archive(db_env).requirements("nist-csf", "2.0") if r.kind == "subcategory"
+    }
     touched: dict[str, list[dict[str, object]]] = {}
     for item in items:
         change = item["change"]
@@ -49,7 +51,9 @@ def test_csf_2_arrives(db_env: Engine, corpus_dir: Path) -> None:
         if change["kind"] in ("added", "modified", "moved", "split", "merged") and item["action"] != "none":
             for ident in change["new_ids"]:
                 if ident in new_subcats:
-                    assert item["controls"], f"{ident}: a new or changed subcategory with no control to look at"
+                    assert item["controls"], (
+                        f"{ident}: a new or changed subcategory with no control to look at"
+                    )
 
     govern = sorted(i for i in new_subcats if i.startswith("GV."))
     assert len(govern) == 31
@@ -64,6 +68,4 @@ def test_csf_2_arrives(db_env: Engine, corpus_dir: Path) -> None:
 
     # The worklist is stored: the API and digests read it back, not a recomputation.
     lines = OrgStore(db_env).impact_lines("acme", action="retire", limit=1000)
-    assert len(lines) == sum(
-        1 for item in retired for c in item["controls"] if c["action"] == "retire"
-    )
+    assert len(lines) == sum(1 for item in retired for c in item["controls"] if c["action"] == "retire")

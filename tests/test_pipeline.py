@@ -1,4 +1,4 @@
-"""After a new version is archived: diff against the previous one, impact per interested org, digest events."""
+"""After a new version is archived: diff with the previous one, impact per interested org, digest events."""
 
 from __future__ import annotations
 
@@ -32,15 +32,21 @@ def test_new_version_flows_to_impact_and_digest_events(engine: Engine, corpus_di
     assert on_new_version(archive, csf, first.version, LEXICAL).diff_id is None  # nothing to compare with
 
     sp = Source(slug="nist-sp-800-53")
-    ingest_files(archive, sp, "rev5", [corpus_dir / "nist-sp-800-53" / "rev5-oscal-5.0.1-2021-06"], max_bytes=LIMIT)
+    ingest_files(
+        archive, sp, "rev5", [corpus_dir / "nist-sp-800-53" / "rev5-oscal-5.0.1-2021-06"], max_bytes=LIMIT
+    )
     orgs = OrgStore(engine)
     from tracker.mapping.documents import controls_from_requirements
 
     acme = orgs.create("acme")
-    orgs.import_controls("acme", controls_from_requirements(archive.requirements("nist-sp-800-53", "rev5")), "catalog")
+    orgs.import_controls(
+        "acme", controls_from_requirements(archive.requirements("nist-sp-800-53", "rev5")), "catalog"
+    )
     orgs.create("bystander")  # maps nothing: gets no impact
     crosswalk = (corpus_dir.parent / "eval" / "csf1.1_to_sp800-53r5.csv").read_bytes()
-    orgs.add_mappings(None, read_csv(crosswalk, source_set="nist-csf@1.1", target_set="nist-sp-800-53@rev5"), "eval")
+    orgs.add_mappings(
+        None, read_csv(crosswalk, source_set="nist-csf@1.1", target_set="nist-sp-800-53@rev5"), "eval"
+    )
     SubscriptionStore(engine).create(
         acme.id,
         SubscriptionSpec(name="csf", sources=("nist-csf",), channels=(Channel.ATOM,)),

@@ -67,6 +67,11 @@ def _lineage(result: DiffResult) -> list[tuple[str, str, str]]:
     return pairs
 
 
+def _with_seq(item: dict[str, Any], seq: int) -> dict[str, Any]:
+    item["change"] = {**item["change"], "seq": seq}
+    return item
+
+
 @dataclass(frozen=True)
 class ImpactReport:
     diff_id: int
@@ -105,11 +110,13 @@ def compute_impact(
     headings = {r.key for r in (*old_reqs, *new_reqs)} - {
         r.key for r in (*assessable(old_reqs), *assessable(new_reqs))
     }
-    changes = [
-        c.to_json_dict()
-        for c in result.changes
-        if not all(normalise_key(i) in headings for i in (*c.old_ids, *c.new_ids))
+    kept = [
+        (seq, c)
+        for seq, c in enumerate(result.changes)
+        if c.kind.value != "unchanged"
+        and not all(normalise_key(i) in headings for i in (*c.old_ids, *c.new_ids))
     ]
+    changes = [c.to_json_dict() for _, c in kept]
     items = impact(
         changes,
         old_maps,
@@ -130,7 +137,8 @@ def compute_impact(
         "engine": result.engine_version,
         "model": result.model_id,
         "summary": summary,
-        "items": [item.to_dict() for item in items],
+        # each item's change keeps its position in the stored diff, so it joins back exactly
+        "items": [_with_seq(item.to_dict(), seq) for item, (seq, _) in zip(items, kept, strict=True)],
     }
     impact_id = orgs.save_impact(org, stored.id, payload)
     return ImpactReport(stored.id, impact_id, payload)

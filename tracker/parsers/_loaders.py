@@ -37,7 +37,7 @@ def load_yaml(filename: str, data: bytes) -> Any:
         import yaml_rs
 
         return _plain(yaml_rs.loads(data.decode("utf-8-sig")))
-    except Exception:  # noqa: BLE001 - any refusal falls back to PyYAML, which explains it
+    except Exception:
         pass
     try:
         return _plain(yaml.load(data, Loader=_YAML_LOADER))  # a safe loader (see the module docstring)
