@@ -233,8 +233,9 @@ def main() -> None:
     embedder: Embedder | None = None
     if not args.lexical:
         from embeddings.sentence_transformer import SentenceTransformerEmbedder
+        from tracker.text import normalise
 
-        embedder = CachedEmbedder(SentenceTransformerEmbedder(), MemoryVectorStore())
+        embedder = CachedEmbedder(SentenceTransformerEmbedder(), MemoryVectorStore(), normalise=normalise)
     log(f"corpus: {corpus_dir()}; embedder: {embedder.model_id if embedder else 'none'}")
     for name in args.only.split(","):
         SECTIONS[name.strip()](embedder)

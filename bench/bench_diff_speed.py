@@ -28,6 +28,7 @@ import numpy as np
 from bench.bench_diff_common import Timer, load_version
 from embeddings.cache import CachedEmbedder, MemoryVectorStore
 from tracker.diff import diff_versions
+from tracker.text import normalise
 
 
 class NpzVectorStore(MemoryVectorStore):
@@ -76,7 +77,7 @@ def _run(source: str, old_label: str, new_label: str, store_path: Path | None) -
 
     store: MemoryVectorStore = NpzVectorStore(store_path) if store_path else MemoryVectorStore()
     already = len(store)
-    cold = CachedEmbedder(SentenceTransformerEmbedder(), store)
+    cold = CachedEmbedder(SentenceTransformerEmbedder(), store, normalise=normalise)
     _fresh()
     timer = Timer()
     result = diff_versions(old, new, cold)
@@ -90,7 +91,7 @@ def _run(source: str, old_label: str, new_label: str, store_path: Path | None) -
         store.flush()
 
     warm_embedder = SentenceTransformerEmbedder()
-    warm = CachedEmbedder(warm_embedder, store)
+    warm = CachedEmbedder(warm_embedder, store, normalise=normalise)
     _fresh()
     timer = Timer()
     again = diff_versions(old, new, warm)

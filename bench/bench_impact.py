@@ -120,7 +120,7 @@ def main() -> int:
     shared = shared_dir()
     sp = parse(shared / "corpus/nist-sp-800-53/rev5.0.0-2020-09/NIST_SP-800-53_rev5_catalog.json")
     controls = controls_from_requirements(sp)
-    embedder = CachedEmbedder(SentenceTransformerEmbedder(), MemoryVectorStore())
+    embedder = CachedEmbedder(SentenceTransformerEmbedder(), MemoryVectorStore(), normalise=normalise)
     items = time_impact(shared, controls, embedder)
     print("actions per change:", dict(Counter(i.action.value for i in items)))
     print("control actions:", dict(Counter(c.action.value for i in items for c in i.controls)))

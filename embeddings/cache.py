@@ -1,20 +1,27 @@
 """A caching :class:`~embeddings.protocol.Embedder`: no text is ever embedded twice.
 
-Texts are first put in their comparison form (:func:`tracker.text.normalise`), so two
-spellings that differ only in noise share one vector; the cache key is the SHA-256 of that
-form, scoped by the embedder's ``model_id``. The normalised form is also what gets
-embedded, so a vector never depends on which spelling happened to be seen first.
+Texts are first put in their comparison form, so two spellings that differ only in noise
+share one vector; the cache key is the SHA-256 of that form, scoped by the embedder's
+``model_id``. The normalised form is also what gets embedded, so a vector never depends on
+which spelling happened to be seen first. The default form is Unicode NFKC with runs of
+whitespace collapsed; the tracker passes its fuller noise normalisation
+(:func:`tracker.text.normalise`), keeping this package free of imports from ``tracker``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from embeddings.protocol import Embedder, Vectors, VectorStore
-from tracker.text import normalise as _normalise
+
+
+def _normalise(text: str) -> str:
+    """NFKC and collapsed whitespace: the least any caller wants treated as the same text."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
 def text_key(normalised: str) -> str:

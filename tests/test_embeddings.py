@@ -34,7 +34,7 @@ class CountingEmbedder:
 
 def test_no_text_is_embedded_twice() -> None:
     inner = CountingEmbedder()
-    cached = CachedEmbedder(inner, MemoryVectorStore())
+    cached = CachedEmbedder(inner, MemoryVectorStore(), normalise=normalise)
     first = cached.encode(["Shall  log.", "shall log", "Shall log.", "\u201cx\u201d"])
     assert inner.seen == ["Shall log.", "shall log", '"x"']  # normalised, deduplicated, in order
     assert first.shape == (4, 4) and first.dtype == np.float32

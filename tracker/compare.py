@@ -16,6 +16,7 @@ from tracker.settings import Settings
 from tracker.storage.archive import Archive
 from tracker.storage.diffs import DiffStore, StoredDiff
 from tracker.storage.vectors import SqlVectorStore
+from tracker.text import normalise
 
 
 def make_embedder(engine: Engine, settings: Settings) -> CachedEmbedder:
@@ -23,7 +24,9 @@ def make_embedder(engine: Engine, settings: Settings) -> CachedEmbedder:
     from embeddings.sentence_transformer import SentenceTransformerEmbedder
 
     return CachedEmbedder(
-        SentenceTransformerEmbedder(batch_size=settings.embed_batch_size), SqlVectorStore(engine)
+        SentenceTransformerEmbedder(batch_size=settings.embed_batch_size),
+        SqlVectorStore(engine),
+        normalise=normalise,
     )
 
 

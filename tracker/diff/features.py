@@ -57,7 +57,8 @@ SCOPE_PROPERTIES = frozenset(
 IGNORED_PROPERTIES = frozenset(
     {"label", "sort-id", "sort_id", "created", "modified", "created_date", "modified_date", "date",
      "last-modified", "version", "order", "file", "path", "url", "href", "source", "status", "family",
-     "list", "edition", "year", "object-type"}
+     "list", "edition", "year", "object-type", "urn", "ident-source", "number", "withdrawn-basis",
+     "permalink"}
 )  # fmt: skip
 MATCH_CHARS = 600
 LINEAGE_RELATIONS = frozenset({"incorporated-into", "moved-to"})
