@@ -134,6 +134,32 @@ def test_edge_cases() -> None:
         Mapper([Control("AC-1"), Control("AC-01")], None)
 
 
+def test_declared_related_links_lift_the_neighbours_of_strong_candidates() -> None:
+    linked = [
+        Control(
+            "X-1",
+            "System Backup",
+            "Conduct backups of user-level and system-level information.",
+            links=("X-3",),
+        ),
+        Control("X-2", "Media Rotation", "Rotate storage media to an alternate site."),
+        Control("X-3", "Media Storage", "Rotate storage media to an alternate site."),
+        Control("X-4", "Visitor Records", "Keep records of visitors to the facility."),
+    ]
+    query = [MapQuery("Q", "Backups of information are rotated to storage media")]
+    plain = Mapper(linked, None, MapperConfig(prior=0.0, related=0.0))
+    (tied,) = plain.rank(query, top_k=3)
+    assert [c.control_id for c in tied.candidates] == ["X-1", "X-2", "X-3"]  # tie on text
+    lifted = plain.reconfigured(MapperConfig(prior=0.0, related=0.5))
+    assert lifted.lexical is plain.lexical  # same index, nothing rebuilt
+    (ranking,) = lifted.rank(query, top_k=3)
+    assert [c.control_id for c in ranking.candidates] == ["X-1", "X-3", "X-2"]  # linked from the winner
+    assert "related" in {name for name, _ in ranking.candidates[0].signals}
+    assert plain.related_graph.nnz == 2  # read either way
+    with pytest.raises(ValueError, match="shape the index"):
+        plain.reconfigured(MapperConfig(roll_up=False))
+
+
 @pytest.mark.parametrize(
     ("score", "cosine", "cover_q", "cover_c", "expected"),
     [

@@ -169,8 +169,13 @@ def api_available() -> bool:
 
 
 def run_service(schedule_args: list[str], host: str, port: int, echo: Any = print) -> int:
-    """``tracker run``: the scheduler in a child process, the API (if present) in this one."""
+    """``tracker run``: the scheduler and the digest sender in child processes, the API in this one."""
     child = subprocess.Popen([sys.executable, "-m", "tracker.cli.main", "schedule", *schedule_args])
+    # Digests go out from their own process: a slow mail server never delays a crawl.
+    sender = subprocess.Popen(
+        [sys.executable, "-m", "tracker.cli.main", "digests", "send", "--loop", "60"],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         if not api_available():
             echo(f"api.app not found: running the scheduler only (pid {child.pid}); Ctrl-C to stop")
@@ -183,6 +188,9 @@ def run_service(schedule_args: list[str], host: str, port: int, echo: Any = prin
     except KeyboardInterrupt:
         return 130
     finally:
+        if sender.poll() is None:
+            sender.terminate()
+            sender.wait(timeout=30)
         if child.poll() is None:
             child.terminate()  # SIGTERM: the scheduler lets running crawls finish
             try:

@@ -104,7 +104,7 @@ def controls_from_requirements(requirements: Sequence[Requirement]) -> list[Cont
 
     ``family`` is the nearest grouping's title; ``parent`` is set only when the parent is
     itself assessable (an enhancement). Declared ``related`` links are kept for the
-    mapper's structural prior.
+    mapper's structural signals (breadth prior and ``related`` neighbourhood).
     """
     has_children = {r.parent for r in requirements if r.parent}
     by_key = {r.key: r for r in requirements}

@@ -62,7 +62,8 @@ class Control:
     ``family`` names the group the control belongs to (an 800-53 family, a CSF category);
     ``parent`` is the key of the base control an enhancement extends, so the mapper can
     roll enhancements up into their base. ``links`` holds keys of related controls the
-    publisher declares (used only as a structural prior, never as evidence on its own).
+    publisher declares (used only structurally, by the mapper's breadth prior and its
+    ``related`` neighbourhood signal, never as evidence on its own).
     """
 
     id: str

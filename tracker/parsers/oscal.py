@@ -10,13 +10,15 @@ Domain decisions:
 * The statement is the ``statement`` part with its items, one per line with their labels
   (``a. ...`` then ``  1. ...``); guidance is the ``guidance`` part (CSF implementation
   examples, group overviews). SP 800-53A assessment objectives and methods are ignored.
-* Withdrawn: ``status`` prop ``withdrawn`` (any case). ``incorporated-into`` and ``moved-to``
-  links become :class:`Link` s to the target's key; a link to a statement item
-  (``#ac-2_smt.k``) points at its control. ``related`` links (800-53's "Related Controls")
-  are kept too, in file order, as ``Link("related", key)``; they are not successors.
-  ``reference`` and ``required`` links and links to back matter are dropped. The CSF 2.0 OSCAL catalog marks nothing: its
-  withdrawn CSF 1.1 subcategories are the ones without CSF 2.0 implementation examples, and
-  its withdrawn categories have an empty statement; both are flagged ``withdrawn-basis``.
+* Withdrawn: ``status`` prop ``withdrawn`` (any case). The CSF 2.0 OSCAL catalog marks
+  nothing: its withdrawn CSF 1.1 subcategories are the ones without CSF 2.0 implementation
+  examples, and its withdrawn categories have an empty statement; both are flagged
+  ``withdrawn-basis``.
+* Links: ``incorporated-into`` and ``moved-to`` (a withdrawn control's successors) and
+  ``related`` (800-53's "Related Controls", not successors) become :class:`Link` s to the
+  target's key, in file order, without duplicates or links to the control itself; a link
+  to a statement item (``#ac-2_smt.k``) points at its control. ``reference`` and
+  ``required`` links and links to back matter are dropped.
 * A resolved baseline catalog (``resolution-tool`` prop or ``source-profile`` link) is role
   RESOLVED with one profile of every control it holds; a profile selects ids through
   ``imports/include-controls/with-ids``. Profiles are named LOW, MODERATE, HIGH or PRIVACY
