@@ -91,11 +91,12 @@ def cached_embedder() -> CachedEmbedder:
     from embeddings.sentence_transformer import SentenceTransformerEmbedder
     from tracker.storage.db import make_engine, upgrade
     from tracker.storage.vectors import SqlVectorStore
+    from tracker.text import normalise
 
     CACHE.parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(f"sqlite:///{CACHE}")
     upgrade(engine)
-    return CachedEmbedder(SentenceTransformerEmbedder(), SqlVectorStore(engine))
+    return CachedEmbedder(SentenceTransformerEmbedder(), SqlVectorStore(engine), normalise=normalise)
 
 
 Metrics = dict[str, float]
@@ -282,8 +283,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     scores = mapper.scores(queries)
     cold = time.perf_counter() - start
     keys = [u.key for u in mapper.units]
+    cache = (
+        f"; {embedder.misses} texts embedded, {embedder.hits} read from {CACHE.relative_to(ROOT)}"
+        if embedder is not None
+        else ""
+    )
     print(
-        f"ranked {len(mapper.units)} units (base controls with enhancements rolled up) in {cold:.1f} s cold\n"
+        f"ranked {len(mapper.units)} units (base controls with enhancements rolled up) "
+        f"in {cold:.1f} s, first build{cache}\n"
     )
 
     header = "".join(f"{'R@' + str(k):>8}" for k in KS)
