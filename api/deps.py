@@ -3,7 +3,10 @@
 They are ``async`` on purpose: FastAPI runs every synchronous dependency in the thread
 pool, and on a busy 2-core machine each hop costs more (GIL hand-over) than the single
 indexed lookup the key and the organisation need. So they run on the event loop, and a
-route pays one thread hop, for its own work.
+route pays one thread hop, for its own work. Both lookups are remembered per app: a live
+key for a second (:class:`~tracker.storage.api_keys.KeyCache`; unknown, wrong and revoked
+tokens always reach the database) and an organisation's id for good
+(:class:`~api.stores.OrgRefs`; organisations are never renamed or deleted).
 
 Tenancy is enforced in exactly one place, :func:`tenant`: every route under
 ``/v1/orgs/{org}`` depends on it, and it answers 404 (not 403) when the key belongs to
@@ -24,7 +27,7 @@ from sqlalchemy import Engine
 
 from api.problems import ApiProblem
 from tracker.settings import Settings
-from tracker.storage.api_keys import ApiKey, ApiKeys, Scope
+from tracker.storage.api_keys import ApiKey, KeyCache, Scope
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -54,13 +57,16 @@ def _unauthorised(detail: str) -> ApiProblem:
 
 
 async def api_key(
+    request: Request,
     engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> ApiKey:
-    """The live API key of the request, or 401."""
+    """The live API key of the request, or 401 (see :class:`KeyCache` for how long a
+    revocation made outside this process takes to reach it: at most a second)."""
     if credentials is None:
         raise _unauthorised("this endpoint needs an API key: send `Authorization: Bearer <token>`")
-    key = ApiKeys(engine).authenticate(credentials.credentials)
+    keys: KeyCache = request.app.state.key_cache
+    key = keys.authenticate(engine, credentials.credentials)
     if key is None:
         raise _unauthorised("the API key is unknown or revoked; create one with `tracker apikey create`")
     return key
@@ -112,19 +118,20 @@ class Tenant:
 OrgPath = Annotated[str, Path(min_length=1, max_length=200, description="organisation name")]
 
 
-def _resolve_org(engine: Engine, ref: str) -> tuple[int, str] | None:
-    from api.stores import org_ref
+def _resolve_org(request: Request, engine: Engine, ref: str) -> tuple[int, str] | None:
+    from api.stores import OrgRefs
 
-    return org_ref(engine, ref)
+    refs: OrgRefs = request.app.state.org_refs
+    return refs.get(engine, ref)
 
 
-def tenant(needed: Scope) -> Callable[[str, Engine, ApiKey], Awaitable[Tenant]]:
+def tenant(needed: Scope) -> Callable[[Request, str, Engine, ApiKey], Awaitable[Tenant]]:
     """Dependency for ``/v1/orgs/{org}/...``: the key must belong to ``org`` (404 otherwise,
     for unknown and foreign organisations alike) and carry ``needed`` scope (403 otherwise).
     The operator key may act for any organisation."""
 
-    async def dependency(org: OrgPath, engine: EngineDep, key: KeyDep) -> Tenant:
-        found = _resolve_org(engine, org)
+    async def dependency(request: Request, org: OrgPath, engine: EngineDep, key: KeyDep) -> Tenant:
+        found = _resolve_org(request, engine, org)
         if found is None or (not key.is_operator and key.org_id != found[0]):
             raise ApiProblem(404, f"no organisation {org!r} for this key", slug="not-found")
         if not key.scope.allows(needed):

@@ -35,6 +35,26 @@ def org_ref(engine: Engine, ref: str) -> tuple[int, str] | None:
         return None if row is None else (row[0], row[1])
 
 
+class OrgRefs:
+    """``org_ref`` remembered per app. Organisations are never renamed or deleted (there is no
+    operation for either), so a found ``(id, slug)`` stays right for the life of the process;
+    an unknown name is not remembered and is looked up again on every request."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._data: dict[str, tuple[int, str]] = {}
+
+    def get(self, engine: Engine, ref: str) -> tuple[int, str] | None:
+        found = self._data.get(ref)
+        if found is None:
+            found = org_ref(engine, ref)
+            if found is not None:
+                if len(self._data) >= self.size:
+                    self._data.clear()
+                self._data[ref] = found
+        return found
+
+
 class ChangeCache:
     """Bounded LRU of ``impact id -> {change_seq: change summary}``; safe across threads."""
 

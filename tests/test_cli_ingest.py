@@ -15,15 +15,11 @@ from tracker.cli.main import cli
 from tracker.storage.tables import VersionRow
 
 
-def run(*args: str, ok: bool = True) -> tuple[int, object]:
-    result = CliRunner().invoke(cli, [*args], catch_exceptions=False) if ok else None
-    assert result is not None
-    data = (
-        json.loads(result.output)
-        if "--format" in args and result.output.strip().startswith(("{", "["))
-        else None
-    )
-    return result.exit_code, data
+def run(*args: str) -> tuple[int, object]:
+    """Run in-process; JSON output parsed when ``--format json`` was asked for."""
+    result = CliRunner().invoke(cli, [*args], catch_exceptions=False)
+    wants_json = "--format" in args and result.output.strip().startswith(("{", "["))
+    return result.exit_code, json.loads(result.output) if wants_json else None
 
 
 def invoke(*args: str) -> tuple[int, str, str]:

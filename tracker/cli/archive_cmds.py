@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +264,3 @@ def db_stats(ctx: Context, fmt: str) -> None:
 def register(group: click.Group) -> None:
     for command in (ingest, ingest_corpus, sources, versions, show, db):
         group.add_command(command)
-
-
-__all__ = ["date", "register"]

@@ -149,6 +149,7 @@ def schedule(
     from tracker.scheduler import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations on start-up are not news
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     serve(ctx.engine, registry_path, interval=interval, run_now=run_now, workers=workers)
 

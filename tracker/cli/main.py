@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -72,5 +71,3 @@ def main(argv: list[str] | None = None) -> Any:
 
 if __name__ == "__main__":
     main()
-
-__all__ = ["Path", "cli", "main"]

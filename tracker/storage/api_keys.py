@@ -12,6 +12,8 @@ import enum
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -151,4 +153,50 @@ class ApiKeys:
                 raise NotFoundError(f"no API key {key_id!r}", "list keys with GET /v1/orgs/{org}/api-keys")
             if row.revoked_at is None:
                 row.revoked_at = datetime.now(UTC)
-            return _key(row)
+            key = _key(row)
+        _revoked_here()  # after the commit: a cache refill now reads the revoked row
+        return key
+
+
+# Revocations made by this process; every KeyCache drops its entries when the count moves.
+_revocations = 0
+_revocations_lock = threading.Lock()
+
+
+def _revoked_here() -> None:
+    global _revocations
+    with _revocations_lock:
+        _revocations += 1
+
+
+class KeyCache:
+    """Live keys recently authenticated, by the SHA-256 of their token, for ``ttl`` seconds.
+
+    Only successful authentications are kept, so unknown, wrong and revoked tokens always
+    reach the database. A revocation made through :meth:`ApiKeys.revoke` in this process
+    empties every cache at once; one made elsewhere (the CLI, another server worker) takes
+    effect here within ``ttl`` seconds. Keys are otherwise immutable (scope and organisation
+    never change), so a cached key is exactly what the database would return."""
+
+    def __init__(self, ttl: float = 1.0, size: int = 4096) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._data: dict[str, tuple[float, ApiKey]] = {}
+        self._epoch = _revocations
+
+    def authenticate(self, engine: Engine, token: str) -> ApiKey | None:
+        digest = hash_token(token)
+        now = time.monotonic()
+        if self._epoch != _revocations:
+            self._data.clear()
+            self._epoch = _revocations
+        found = self._data.get(digest)
+        if found is not None and found[0] > now:
+            return found[1]
+        epoch = _revocations
+        key = ApiKeys(engine).authenticate(token)
+        if key is not None and epoch == _revocations:  # no revocation raced the lookup
+            if len(self._data) >= self.size:
+                self._data.clear()
+            self._data[digest] = (now + self.ttl, key)
+        return key
