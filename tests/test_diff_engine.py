@@ -95,3 +95,19 @@ def test_lexical_only_mode_has_no_model() -> None:
     result = run_case("lineage")
     assert result.model_id is None
     assert "none (lexical only)" in render_text(result)
+
+
+def test_descriptive_may_is_not_an_obligation_change() -> None:
+    """Dropping "a model may leak data" or an imperative list gaining "may" is no weakening or
+    strengthening; moving to or from should/shall is."""
+    old = (
+        _req("P-1", "Enforce least privilege. A compromised model may still leak data."),
+        _req("P-2", "Operators may review the logs monthly."),
+    )
+    new = (
+        _req("P-1", "Enforce least privilege for every tool the model can call."),
+        _req("P-2", "Operators should review the logs monthly."),
+    )
+    changes = {c.old_ids[0]: c for c in diff_versions(old, new).changes}
+    assert not {t.value for t in changes["P-1"].tags} & {"obligation_weakened", "obligation_strengthened"}
+    assert "obligation_strengthened" in {t.value for t in changes["P-2"].tags}

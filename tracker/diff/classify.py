@@ -121,14 +121,10 @@ def _obligation_tags(old: Item, new: Item, reasons: list[str]) -> list[Tag]:
     tags: list[Tag] = []
     if new.strength > old.strength:
         tags.append(Tag.OBLIGATION_STRENGTHENED)
-        reasons.append(
-            f"obligation strengthened: {_strength_name(old.strength)} -> {_strength_name(new.strength)}"
-        )
+        reasons.append(f"obligation strengthened: {_strength_name(old.modal)} -> {_strength_name(new.modal)}")
     elif new.strength < old.strength:
         tags.append(Tag.OBLIGATION_WEAKENED)
-        reasons.append(
-            f"obligation weakened: {_strength_name(old.strength)} -> {_strength_name(new.strength)}"
-        )
+        reasons.append(f"obligation weakened: {_strength_name(old.modal)} -> {_strength_name(new.modal)}")
     # A prohibition added turns a duty or a permission into a ban: stronger. One dropped: weaker.
     if new.prohibitions > old.prohibitions:
         if Tag.OBLIGATION_STRENGTHENED not in tags:

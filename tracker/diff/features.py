@@ -163,11 +163,25 @@ class Item:
         return modality.obligations(self.statement) if self.statement else ()
 
     @cached_property
-    def strength(self) -> Strength:
+    def modal(self) -> Strength:
+        """The strongest modal verb as written (for reasons)."""
         return modality.strongest(self.obligations)
 
     @cached_property
+    def strength(self) -> Strength:
+        """The binding force used to compare versions: should or shall/must, else none.
+
+        "May" is ISO's permission but plain English's possibility ("a compromised model may
+        leak data"), and guidance written as imperatives ("Enforce least privilege") has no
+        modal at all; so a move between "may" and no modal says nothing reliable about the
+        obligation, while should and shall/must are unambiguous in every drafting style.
+        """
+        return self.modal if self.modal >= Strength.SHOULD else Strength.NONE
+
+    @cached_property
     def prohibitions(self) -> int:
+        """Negated modals, "may not" included: adding or dropping a "not" next to a modal
+        reverses the sentence, whatever the modal's strength."""
         return sum(1 for o in self.obligations if o.negated)
 
     @cached_property
