@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session
 from tracker.errors import ConflictError, InvalidInputError, NotFoundError
 from tracker.keys import normalise_key
 from tracker.mapping.types import Control, Mapping, Provenance, Relationship, ReviewState
+from tracker.storage.impacts import ImpactMixin
 from tracker.storage.org_tables import (
     ControlHistoryRow,
     ControlRow,
-    ImpactItemRow,
-    ImpactRow,
     MappingRow,
     OrganisationRow,
 )
@@ -55,19 +54,6 @@ class StoredMapping:
     origin: str
     reviewer: str
     reviewed_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ImpactLine:
-    id: int
-    impact_id: int
-    created_at: datetime
-    change_seq: int
-    change_kind: str
-    control_id: str | None
-    action: str
-    score: float
-    reason: str
 
 
 def _snapshot(row: ControlRow) -> dict[str, Any]:
@@ -117,7 +103,9 @@ def _mapping(row: MappingRow) -> StoredMapping:
     return StoredMapping(row.id, mapping, row.origin, row.reviewer, row.reviewed_at)
 
 
-class OrgStore:
+class OrgStore(ImpactMixin):
+    """Organisations, their controls and mappings; stored impact comes from :class:`ImpactMixin`."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -376,85 +364,3 @@ class OrgStore:
                 row.note = note
             session.flush()
             return _mapping(row)
-
-    # -- impact --------------------------------------------------------------------------
-    def save_impact(self, org: str, diff_id: int, result: dict[str, Any]) -> int:
-        """Store an impact worklist (``{"items": [{"change", "controls"}]}``), replacing an older one."""
-        now = _now()
-        with Session(self.engine) as session, session.begin():
-            org_id = self._org(session, org).id
-            old = session.scalar(
-                select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
-            )
-            if old is not None:
-                session.delete(old)
-                session.flush()
-            row = ImpactRow(org_id=org_id, diff_id=diff_id, created_at=now, result=result)
-            session.add(row)
-            session.flush()
-            for seq, item in enumerate(result.get("items", [])):
-                change = item.get("change", {})
-                # an item with no control (a gap) keeps the item's own action and reason
-                bare = {"action": item.get("action", "none"), "reason": item.get("reason", "")}
-                for control in item.get("controls", []) or [bare]:
-                    session.add(
-                        ImpactItemRow(
-                            impact_id=row.id,
-                            org_id=org_id,
-                            created_at=now,
-                            change_seq=int(change.get("seq", seq)),
-                            change_kind=str(change.get("kind", "")),
-                            control_id=control.get("control_id"),
-                            control_key=normalise_key(control["control_id"])
-                            if control.get("control_id")
-                            else None,
-                            action=str(control.get("action", "none")),
-                            score=float(control.get("score", 0.0)),
-                            reason=str(control.get("reason", "")),
-                        )
-                    )
-            return row.id
-
-    def impact(self, org: str, diff_id: int) -> dict[str, Any] | None:
-        with Session(self.engine) as session:
-            org_id = self._org(session, org).id
-            row = session.scalar(
-                select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
-            )
-            return None if row is None else dict(row.result)
-
-    def impact_lines(
-        self,
-        org: str,
-        *,
-        since: datetime | None = None,
-        action: str | None = None,
-        control: str | None = None,
-        after_id: int = 0,
-        limit: int = 100,
-    ) -> list[ImpactLine]:
-        """What changed for this organisation's controls since a date, in id order."""
-        with Session(self.engine) as session:
-            org_id = self._org(session, org).id
-            query = select(ImpactItemRow).where(ImpactItemRow.org_id == org_id, ImpactItemRow.id > after_id)
-            if since is not None:
-                query = query.where(ImpactItemRow.created_at >= since)
-            if action:
-                query = query.where(ImpactItemRow.action == action)
-            if control:
-                query = query.where(ImpactItemRow.control_key == normalise_key(control))
-            rows = session.scalars(query.order_by(ImpactItemRow.id).limit(limit))
-            return [
-                ImpactLine(
-                    r.id,
-                    r.impact_id,
-                    r.created_at,
-                    r.change_seq,
-                    r.change_kind,
-                    r.control_id,
-                    r.action,
-                    r.score,
-                    r.reason,
-                )
-                for r in rows
-            ]
