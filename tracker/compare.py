@@ -58,15 +58,20 @@ def diff_archived(
         )
     if old_label == new_label:
         raise InvalidInputError(f"{source} {old_label} compared with itself", "name two different versions")
-    old_reqs = archive.requirements(source, old_label)  # raises NotFoundError naming known versions
-    new_reqs = archive.requirements(source, new_label)
+    archive.version_id(source, old_label)  # raises NotFoundError naming the known versions
+    archive.version_id(source, new_label)
     if not refresh:
         stored = store.load(source, old_label, new_label, ENGINE_VERSION)
         model = embedder.model_id if embedder is not None else None
         if stored is not None and stored.result.model_id == model:
-            return stored
+            return stored  # nothing to read or compute: the requirements are only loaded on a miss
     result = diff_versions(
-        old_reqs, new_reqs, embedder, source=source, old_version=old_label, new_version=new_label
+        archive.requirements(source, old_label),
+        archive.requirements(source, new_label),
+        embedder,
+        source=source,
+        old_version=old_label,
+        new_version=new_label,
     )
     return store.save(result)
 

@@ -105,8 +105,9 @@ def ingest_files(
     where = str(paths[0]) if len(paths) == 1 else f"{source.slug} {label}"
     if not files:
         raise NoDocumentsError(where)
+    digest = content_hash(files)
     known = archive.existing(source.slug, label)
-    if known is not None and known.content_hash == content_hash(files):
+    if known is not None and known.content_hash == digest:
         return IngestResult(known, False)  # same bytes already archived: nothing to parse or store
     parsed = parse_files(files, where, max_bytes)
     version, created = archive.add_version(
@@ -117,6 +118,7 @@ def ingest_files(
         status=status or guess_status(label),
         published=published,
         ordinal=ordinal,
+        digest=digest,
     )
     return IngestResult(version, created)
 

@@ -165,6 +165,7 @@ class Archive:
         published: date | None = None,
         ordinal: int | None = None,
         observed_at: datetime | None = None,
+        digest: str | None = None,
     ) -> tuple[Version, bool]:
         """Store a parsed version with its raw files, atomically.
 
@@ -172,7 +173,7 @@ class Archive:
         different bytes under an existing label are refused, because an archived version
         never changes: a new publication is a new version.
         """
-        digest = content_hash(files)
+        digest = digest or content_hash(files)
         with Session(self.engine) as session, session.begin():
             src = self._upsert_source(session, source)
             existing = session.scalar(
