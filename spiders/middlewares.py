@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 
-from tracker.crawl_core import check_public_host
 from tracker.errors import TrackerError
 from tracker.mirror import rewrite
+from tracker.netguard import check_public_host
 from tracker.storage.crawl_store import Validator
 
 if TYPE_CHECKING:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.webhook_receiver import Receiver, serve_receiver
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -106,3 +108,10 @@ def db_env(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> E
     monkeypatch.setenv("TRACKER_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("TRACKER_DATA_DIR", str(tmp_path / "data"))
     return engine
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real webhook receiver on loopback (records every POST)."""
+    with serve_receiver() as state:
+        yield state

@@ -9,14 +9,12 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import feedparser
@@ -27,6 +25,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tests.test_api_fixtures import World, client_for, land_v2, seed_keys, seed_orgs, seed_v1, store_impacts
+from tests.webhook_receiver import Receiver
 from tracker.cli.main import cli
 from tracker.digests.dispatcher import Dispatcher
 from tracker.digests.events import enqueue
@@ -68,39 +67,6 @@ def smtp() -> Iterator[Mailbox]:
         controller.stop()
 
 
-@dataclass
-class Receiver:
-    url: str = ""
-    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)  # answers to give, then 200
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            state.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(state.statuses.pop(0) if state.statuses else 200)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/tracker"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = datetime.now(UTC)
@@ -134,7 +100,7 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> None:
 
 @pytest.fixture
 def webhook() -> Iterator[HttpWebhookNotifier]:
-    notifier = HttpWebhookNotifier(timeout=5)
+    notifier = HttpWebhookNotifier(timeout=5, allow_private=True)  # the receiver is on loopback
     yield notifier
     notifier.close()
 
@@ -156,7 +122,7 @@ def test_new_version_reaches_subscriber_exactly_once(
     seed_v1(engine)
     seed_orgs(engine, world)
     seed_keys(engine, world)
-    client = client_for(engine)
+    client = client_for(engine, webhook_allow_private=True)  # the receiver is on loopback
     response = client.post(
         "/v1/orgs/acme/subscriptions",
         headers=world.auth("acme:write"),
@@ -241,7 +207,7 @@ def _world(engine: Engine, spec: SubscriptionSpec, org: str = "acme") -> tuple[W
     seed_v1(engine)
     seed_orgs(engine, world)
     seed_keys(engine, world)
-    created = SubscriptionStore(engine).create(
+    created = SubscriptionStore(engine, allow_private_webhooks=True).create(
         world.orgs[org], spec, since=datetime.now(UTC) - timedelta(days=1)
     )
     world.diff_id = land_v2(engine)

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.loopback import World, make_world
-from tracker.crawl_core import check_public_host, forbidden_address
 from tracker.errors import TrackerError
+from tracker.netguard import check_public_host, forbidden_address
 
 PAGE = "https://www.ncsc.gov.uk/collection/guidelines-secure-ai-system-development"
 FEED = "https://data.example.org/api/guidance.json"

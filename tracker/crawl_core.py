@@ -8,9 +8,7 @@ transaction, and announced through :func:`tracker.pipeline.on_new_version`.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -185,43 +183,6 @@ def archive_fetched(archive: Archive, spec: SourceSpec, item: FetchedVersion, ma
         except Exception as exc:  # the version is archived whatever the hook does
             hook_error = f"on_new_version failed for {label}: {type(exc).__name__}: {exc}"
     return Archived(version, created, hook_error)
-
-
-# -- SSRF guard for operator-supplied URLs ---------------------------------------------------
-def forbidden_address(address: str) -> str:
-    """Why ``address`` must not be fetched ('' when it is a public address)."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    for attr, reason in (
-        ("is_loopback", "loopback"),
-        ("is_link_local", "link-local"),
-        ("is_unspecified", "unspecified"),
-        ("is_multicast", "multicast"),
-        ("is_private", "private"),
-        ("is_reserved", "reserved"),
-    ):
-        if getattr(ip, attr):
-            return reason
-    if not ip.is_global:
-        return "non-global"
-    return ""
-
-
-def check_public_host(host: str, port: int | None = None) -> None:
-    """Resolve ``host`` and refuse it unless every address is public (raises TrackerError)."""
-    try:
-        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError) as exc:
-        raise TrackerError(f"cannot resolve {host!r}: {exc}", "check the URL's host name") from exc
-    for info in infos:
-        address = str(info[4][0])
-        reason = forbidden_address(address)
-        if reason:
-            raise TrackerError(
-                f"refused to fetch from {host} ({address} is a {reason} address)",
-                "generic sources may only fetch public addresses (SSRF guard); mirror mode is exempt",
-            )
 
 
 _VERSION_NUMBERS = re.compile(r"\d+")

@@ -34,6 +34,9 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     tag_authority: str = "tracker.invalid"
     session_secret: str = field(default="", repr=False)  # signs review-page sessions (issue 7)
+    # webhooks to loopback/private addresses are refused (SSRF guard) unless an operator
+    # running in-house receivers turns this on
+    webhook_allow_private: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -60,4 +63,5 @@ class Settings:
             public_url=_env("PUBLIC_URL", "http://127.0.0.1:8000"),
             tag_authority=_env("TAG_AUTHORITY", "tracker.invalid"),
             session_secret=_env("SESSION_SECRET", ""),
+            webhook_allow_private=_env("WEBHOOK_ALLOW_PRIVATE", "0") in ("1", "true", "yes"),
         )

@@ -70,7 +70,8 @@ def create_subscription(
         webhook_url=body.webhook_url or "",
         active=body.active,
     )
-    created = SubscriptionStore(engine).create(tenant.org_id, spec)
+    store = SubscriptionStore(engine, allow_private_webhooks=settings.webhook_allow_private)
+    created = store.create(tenant.org_id, spec)
     return SubscriptionCreated(
         **SubscriptionOut.of(created.subscription).model_dump(),
         secrets=_secrets(settings, created.feed_token, created.webhook_secret),
@@ -96,7 +97,8 @@ def update_subscription(
             changes[name] = tuple(getattr(v, "value", v) for v in changes[name])
     if "channels" in changes:
         changes["channels"] = tuple(dict.fromkeys(changes["channels"]))
-    sub, secret = SubscriptionStore(engine).update(tenant.org_id, sub_id, changes)
+    store = SubscriptionStore(engine, allow_private_webhooks=settings.webhook_allow_private)
+    sub, secret = store.update(tenant.org_id, sub_id, changes)
     return SubscriptionCreated(**SubscriptionOut.of(sub).model_dump(), secrets=_secrets(settings, "", secret))
 
 

@@ -13,6 +13,8 @@ from typing import Protocol
 
 import httpx
 
+from tracker.netguard import guarded_transport
+
 
 class DeliveryError(Exception):
     """A delivery failed; ``status`` is the HTTP or SMTP reply code when there was one."""
@@ -51,10 +53,20 @@ class SmtpEmailNotifier:
 
 
 class HttpWebhookNotifier:
-    """POST with a timeout and no redirects (a redirect would re-send the body elsewhere)."""
+    """POST with a timeout and no redirects (a redirect would re-send the body elsewhere).
 
-    def __init__(self, timeout: float = 10.0, client: httpx.Client | None = None) -> None:
-        self.client = client or httpx.Client(timeout=timeout, follow_redirects=False)
+    Unless ``allow_private`` is set (``TRACKER_WEBHOOK_ALLOW_PRIVATE``), every connection
+    goes through :func:`tracker.netguard.guarded_transport`: a tenant's webhook URL cannot
+    reach loopback, private or link-local addresses, even by DNS rebinding.
+    """
+
+    def __init__(
+        self, timeout: float = 10.0, client: httpx.Client | None = None, *, allow_private: bool = False
+    ) -> None:
+        transport = None if allow_private else guarded_transport()
+        self.client = client or httpx.Client(
+            timeout=timeout, follow_redirects=False, transport=transport, trust_env=False
+        )
 
     def post(self, url: str, headers: Mapping[str, str], body: bytes) -> int:
         try:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tracker.digests.model import Cadence, Channel, Created, Subscription, SubscriptionSpec
 from tracker.errors import InvalidInputError, NotFoundError
+from tracker.netguard import check_webhook_url
 from tracker.storage.api_keys import hash_token
 from tracker.storage.api_tables import DeliveryRow, FeedEntryRow, OutboxRow, SubscriptionRow
 
@@ -35,14 +36,16 @@ def new_feed_token() -> str:
     return "feed_" + secrets.token_urlsafe(24)
 
 
-def validate(spec: SubscriptionSpec) -> None:
-    """Refuse a subscription that could never deliver, saying what is missing."""
+def validate(spec: SubscriptionSpec, *, allow_private_webhooks: bool = False) -> None:
+    """Refuse a subscription that could never deliver, or would deliver inward (SSRF)."""
     if not spec.channels:
         raise InvalidInputError("a subscription needs at least one channel", "use email, webhook or atom")
     if Channel.EMAIL in spec.channels and not spec.email_to:
         raise InvalidInputError("the email channel needs at least one address in email_to")
     if Channel.WEBHOOK in spec.channels and not spec.webhook_url.startswith(("http://", "https://")):
         raise InvalidInputError("the webhook channel needs an http(s) webhook_url")
+    if spec.webhook_url:
+        check_webhook_url(spec.webhook_url, allow_private=allow_private_webhooks)
 
 
 def _spec(row: SubscriptionRow) -> SubscriptionSpec:
@@ -90,11 +93,12 @@ def _apply(row: SubscriptionRow, spec: SubscriptionSpec) -> None:
 
 
 class SubscriptionStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, allow_private_webhooks: bool = False) -> None:
         self.engine = engine
+        self.allow_private_webhooks = allow_private_webhooks
 
     def create(self, org_id: int, spec: SubscriptionSpec, since: datetime | None = None) -> Created:
-        validate(spec)
+        validate(spec, allow_private_webhooks=self.allow_private_webhooks)
         now = datetime.now(UTC)
         token = new_feed_token()
         secret = new_webhook_secret() if Channel.WEBHOOK in spec.channels else ""
@@ -139,7 +143,7 @@ class SubscriptionStore:
         with Session(self.engine) as session, session.begin():
             row = self._row(session, org_id, sub_id)
             spec = replace(_spec(row), **changes)
-            validate(spec)
+            validate(spec, allow_private_webhooks=self.allow_private_webhooks)
             _apply(row, spec)
             secret = ""
             if Channel.WEBHOOK in spec.channels and not row.webhook_secret:

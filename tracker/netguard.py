@@ -1,0 +1,169 @@
+"""Which network addresses the service may reach on a user's or operator's behalf (SSRF guard).
+
+Two places take a URL from someone else and fetch it: generic-source spiders (operator
+URLs) and webhook delivery (a tenant's URL). Neither may be turned into a probe of the
+machine's own network: loopback, private, link-local (cloud metadata at 169.254.169.254),
+multicast and reserved addresses are refused.
+
+A check made by resolving the name *before* connecting leaves a window (DNS rebinding: the
+name resolves to a public address for the check and to 127.0.0.1 for the connection).
+:class:`GuardedBackend` closes it for HTTP clients built on httpcore (httpx): it checks the
+address the socket is *actually connected to*, before a byte of the request is sent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+from tracker.errors import InvalidInputError, TrackerError
+
+_FLAGS = (
+    ("is_loopback", "loopback"),
+    ("is_link_local", "link-local"),
+    ("is_unspecified", "unspecified"),
+    ("is_multicast", "multicast"),
+    ("is_private", "private"),
+    ("is_reserved", "reserved"),
+)
+_LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+
+
+def forbidden_address(address: str) -> str:
+    """Why ``address`` must not be reached ('' when it is a public address)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for attr, reason in _FLAGS:
+        if getattr(ip, attr):
+            return reason
+    if not ip.is_global:
+        return "non-global"
+    return ""
+
+
+def check_public_host(host: str, port: int | None = None) -> None:
+    """Resolve ``host`` and refuse it unless every address is public (raises TrackerError)."""
+    try:
+        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise TrackerError(f"cannot resolve {host!r}: {exc}", "check the URL's host name") from exc
+    for info in infos:
+        address = str(info[4][0])
+        reason = forbidden_address(address)
+        if reason:
+            raise TrackerError(
+                f"refused to fetch from {host} ({address} is a {reason} address)",
+                "generic sources may only fetch public addresses (SSRF guard); mirror mode is exempt",
+            )
+
+
+def literal_host_reason(url: str) -> str:
+    """Why a URL's host is refused without resolving anything ('' when it may be public).
+
+    Catches what is visible in the URL itself (an IP literal, ``localhost``), so that a
+    subscription pointing inward is refused when it is created, not at first delivery.
+    Names are only resolved at connection time (see :class:`GuardedBackend`).
+    """
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if not host:
+        return "no host"
+    if host in _LOCAL_NAMES or host.endswith(".localhost"):
+        return "loopback"
+    try:
+        return forbidden_address(host)
+    except ValueError:
+        return ""
+
+
+def check_webhook_url(url: str, *, allow_private: bool) -> None:
+    """Refuse a webhook URL whose host is visibly internal, naming the setting that allows it."""
+    if allow_private:
+        return
+    reason = literal_host_reason(url)
+    if reason:
+        raise InvalidInputError(
+            f"webhook_url {url!r} points at a {reason} address",
+            "use a public https URL; an operator can allow in-house receivers with "
+            "TRACKER_WEBHOOK_ALLOW_PRIVATE=1",
+        )
+
+
+class BlockedAddressError(httpcore.ConnectError):
+    """The connection reached an address the guard refuses; nothing was sent."""
+
+
+class _GuardedStream(httpcore.NetworkStream):
+    """Wraps a connected stream; only exists after the peer address passed the check."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self.inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _GuardedStream(self.inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """httpcore's sync backend, refusing any TCP connection whose peer is not public."""
+
+    def __init__(self, inner: httpcore.NetworkBackend | None = None) -> None:
+        self.inner = inner or httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        sock = stream.get_extra_info("socket")
+        peer = sock.getpeername()[0] if sock is not None else ""
+        reason = forbidden_address(peer) if peer else "unknown"
+        if reason:
+            stream.close()
+            raise BlockedAddressError(f"{host} resolved to {peer or '?'}, a {reason} address (SSRF guard)")
+        return _GuardedStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        raise BlockedAddressError("unix sockets are not reachable through the SSRF guard")
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+def guarded_transport() -> httpx.HTTPTransport:
+    """An httpx transport whose connections pass :class:`GuardedBackend` (no proxy support)."""
+    transport = httpx.HTTPTransport()
+    # httpx exposes no network-backend option; its pool is swapped for one that has it.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        network_backend=GuardedBackend(),
+    )
+    return transport
