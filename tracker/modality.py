@@ -61,6 +61,59 @@ def obligations(statement: str) -> tuple[Obligation, ...]:
     return tuple(found)
 
 
+# Verbs that open an instruction in guidance written as imperatives ("Limit the scope of
+# ...", "Do not store secrets in prompts"). "Consider" is left out: it invites a judgement
+# rather than directing an action.
+_DIRECTIVE_VERBS = frozenset(
+    re.findall(
+        r"\S+",
+        """
+adopt align allow apply assess assign audit authenticate authorise authorize avoid back
+block build check classify communicate comply conduct configure confirm control create
+define delete deny deploy design detect develop disable document do don't educate employ
+enable encrypt enforce ensure establish evaluate filter follow grant harden identify
+implement include incorporate inform inspect integrate isolate keep label limit log
+maintain make manage minimise minimize monitor never patch perform prevent prohibit
+protect provide record reduce remove report require respond restrict retain review
+rotate run sanitise sanitize scan secure segregate separate set sign store test track
+train treat update use validate verify
+""",
+    )
+)
+# A word after the verb that shows it was a noun after all ("Use of ...", "Review is ...").
+_NOUN_FOLLOWERS = frozenset(
+    {"of", "is", "are", "was", "were", "and", "or", "by", "as", "in", "for", "to", "&"}
+)
+_COPULAS = frozenset({"is", "are", "was", "were", "has", "have"})
+_ITEM_MARK = re.compile(r"^(?:[-*\u2022>#]+|\(?[a-z0-9]{1,3}[.)])\s*|\*\*|__")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")
+
+
+def is_imperative(sentence: str) -> bool:
+    """Whether a sentence or list item opens with a directive verb in the imperative."""
+    text = sentence.strip()
+    while True:  # strip list markers and emphasis: "- **Limit** access" -> "Limit access"
+        stripped = _ITEM_MARK.sub("", text, count=1).lstrip()
+        if stripped == text:
+            break
+        text = stripped
+    words = _WORD.findall(text[:80])
+    if not words or not text[:1].isupper():
+        return False
+    verb = words[0].lower().replace("\u2019", "'")
+    if verb not in _DIRECTIVE_VERBS:
+        return False
+    if len(words) > 1 and words[1].lower() in _NOUN_FOLLOWERS:
+        return False
+    # "Log files are kept": a copula right after means the verb opened a noun phrase
+    return not any(w.lower() in _COPULAS for w in words[1:4])
+
+
+def imperatives(statement: str) -> int:
+    """How many sentences or list items of the statement are instructions in the imperative."""
+    return sum(1 for s in sentences(statement) if is_imperative(s))
+
+
 def strongest(items: tuple[Obligation, ...]) -> Strength:
     """The binding force of a statement: the strongest modal it uses."""
     return max((o.strength for o in items), default=Strength.NONE)

@@ -23,9 +23,8 @@ import difflib
 from collections import Counter
 from dataclasses import dataclass
 
-from tracker.diff.features import SCOPE_PROPERTIES, STOPWORDS, Item, numbers, scope_terms
+from tracker.diff.features import SCOPE_PROPERTIES, STOPWORDS, Item, compared_strengths, numbers, scope_terms
 from tracker.diff.types import Tag
-from tracker.model import Strength
 from tracker.redline import DELETE, EQUAL, Redline, redline
 
 _TAG_ORDER = {tag: k for k, tag in enumerate(Tag)}
@@ -108,23 +107,15 @@ def _spelling_only(red: Redline) -> bool:
     return True
 
 
-def _strength_name(strength: Strength) -> str:
-    return {
-        Strength.NONE: "no modal",
-        Strength.MAY: "may",
-        Strength.SHOULD: "should",
-        Strength.MUST: "shall/must",
-    }[strength]
-
-
 def _obligation_tags(old: Item, new: Item, reasons: list[str]) -> list[Tag]:
     tags: list[Tag] = []
-    if new.strength > old.strength:
+    before, after = compared_strengths(old, new)
+    if after > before:
         tags.append(Tag.OBLIGATION_STRENGTHENED)
-        reasons.append(f"obligation strengthened: {_strength_name(old.modal)} -> {_strength_name(new.modal)}")
-    elif new.strength < old.strength:
+        reasons.append(f"obligation strengthened: {old.force} -> {new.force}")
+    elif after < before:
         tags.append(Tag.OBLIGATION_WEAKENED)
-        reasons.append(f"obligation weakened: {_strength_name(old.modal)} -> {_strength_name(new.modal)}")
+        reasons.append(f"obligation weakened: {old.force} -> {new.force}")
     # A prohibition added turns a duty or a permission into a ban: stronger. One dropped: weaker.
     if new.prohibitions > old.prohibitions:
         if Tag.OBLIGATION_STRENGTHENED not in tags:

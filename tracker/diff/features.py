@@ -175,8 +175,25 @@ class Item:
         leak data"), and guidance written as imperatives ("Enforce least privilege") has no
         modal at all; so a move between "may" and no modal says nothing reliable about the
         obligation, while should and shall/must are unambiguous in every drafting style.
+        Imperatives are weighed against the other version in :func:`compared_strengths`.
         """
         return self.modal if self.modal >= Strength.SHOULD else Strength.NONE
+
+    @cached_property
+    def imperatives(self) -> int:
+        return modality.imperatives(self.statement) if self.statement else 0
+
+    @cached_property
+    def force(self) -> str:
+        """How the statement directs, for reasons: its strongest modal, or "imperative"."""
+        if self.modal < Strength.SHOULD and self.imperatives:
+            return "imperative"
+        return {
+            Strength.NONE: "no modal",
+            Strength.MAY: "may",
+            Strength.SHOULD: "should",
+            Strength.MUST: "shall/must",
+        }[self.modal]
 
     @cached_property
     def prohibitions(self) -> int:
@@ -218,3 +235,22 @@ def build_items(reqs: Sequence[Requirement], side: int) -> list[Item]:
         Item(req=r, side=side, index=i, is_group=(r.key in parents and not r.statement.strip()))
         for i, r in enumerate(reqs)
     ]
+
+
+def compared_strengths(old: Item, new: Item) -> tuple[Strength, Strength]:
+    """The binding force of two versions of a statement, imperatives weighed against modals.
+
+    An instruction in the imperative ("Limit the plugin's permissions") directs as much as
+    "should": guidance such as OWASP's mitigations and the NCSC's principles advises in the
+    imperative, and ISO/ETSI drafting gives it no binding force of its own. So against a
+    should/shall on the other side, a statement with imperatives and no modal counts as
+    "should": "X should be limited" -> "Limit X" is no change, "shall" -> "Limit X" is
+    weaker. Between imperatives and no modal at all nothing is concluded: an outcome
+    ("Data is encrypted") recast as an instruction, or a misspelt verb, is not a new duty.
+    """
+    o, n = old.strength, new.strength
+    if o is Strength.NONE and n >= Strength.SHOULD and old.imperatives:
+        o = Strength.SHOULD
+    if n is Strength.NONE and o >= Strength.SHOULD and new.imperatives:
+        n = Strength.SHOULD
+    return o, n
