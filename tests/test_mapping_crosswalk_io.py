@@ -141,7 +141,7 @@ objects:
             "objects:\n  requirement_mapping_sets:\n    - requirement_mappings:\n"
             "        - {source_requirement_urn: 'u:a:1', target_requirement_urn: 'u:b:1',"
             " relationship: equal, strength_of_relationship: 11}\n",
-            "strength_of_relationship 11.0 is outside 0-10",
+            "strength_of_relationship 11 is outside 0 to 10",
         ),
     ],
 )

@@ -23,7 +23,7 @@ from tracker.mapping.mapper import Mapper
 from tracker.mapping.propagate import carry_over
 from tracker.mapping.types import Control, Mapping, ReviewState
 from tracker.storage.archive import Archive
-from tracker.storage.diffs import DiffStore
+from tracker.storage.diffs import DiffStore, StoredDiff
 from tracker.storage.orgs import OrgStore
 
 # Diff kinds whose old→new pairs carry the predecessor's mappings forward (marked for review).
@@ -88,17 +88,25 @@ def compute_impact(
     embedder: Embedder | None,
     *,
     suggestions: int = 5,
+    controls: list[Control] | None = None,
+    old_mappings: list[Mapping] | None = None,
+    stored: StoredDiff | None = None,
 ) -> ImpactReport:
-    """Diff (stored or computed), map, decide an action per affected control, store it."""
+    """Diff (stored or computed), map, decide an action per affected control, store it.
+
+    A caller that has already read the organisation's controls, its mappings onto ``old``
+    or the stored diff (the pipeline, deciding whether the organisation is interested)
+    passes them in rather than having them read twice.
+    """
     archive, orgs = Archive(engine), OrgStore(engine)
-    controls = orgs.controls(org)
+    controls = controls if controls is not None else orgs.controls(org)
     if not controls:
         raise InvalidInputError(
             f"{org} has no controls", f"import some first: `tracker controls import {org} FILE` or --catalog"
         )
-    stored = diff_archived(archive, DiffStore(engine), source, old, new, embedder)
+    stored = stored or diff_archived(archive, DiffStore(engine), source, old, new, embedder)
     result = stored.result
-    old_maps = org_mappings(orgs, org, controls, source, old)
+    old_maps = old_mappings if old_mappings is not None else org_mappings(orgs, org, controls, source, old)
     new_maps = org_mappings(orgs, org, controls, source, new)
     carried = carry_over(old_maps, _lineage(result), side="source", version=f"{source}@{new}")
     new_reqs = archive.requirements(source, new)

@@ -47,8 +47,19 @@ def on_new_version(
     for org in orgs.all():
         controls = orgs.controls(org.slug)
         # An organisation is interested when it has mapped this source onto its controls.
-        if controls and org_mappings(orgs, org.slug, controls, source.slug, previous):
-            result = compute_impact(engine, org.slug, source.slug, previous, version.label, embedder)
+        mapped = org_mappings(orgs, org.slug, controls, source.slug, previous) if controls else []
+        if mapped:
+            result = compute_impact(
+                engine,
+                org.slug,
+                source.slug,
+                previous,
+                version.label,
+                embedder,
+                controls=controls,
+                old_mappings=mapped,
+                stored=stored,
+            )
             report.impacts[org.slug] = result.impact_id
     from tracker.digests.events import enqueue
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -60,41 +61,39 @@ def static(request: Request, name: str) -> Response:
     return static_file(request, name)
 
 
-@router.get("/sources/{slug}", response_class=HTMLResponse)
-def source(request: Request, slug: str, who: ViewerDep) -> HTMLResponse:
+def _source_page(
+    request: Request,
+    slug: str,
+    who: Viewer | None,
+    template: str,
+    extra: Callable[[data.SourceView], dict[str, Any]] | None = None,
+) -> HTMLResponse:
+    """A page about one source as a whole; an unknown slug gets the error page."""
     try:
         view = data.source_view(engine_of(request), slug)
     except TrackerError as err:
         return error_page(request, who, err)
-    return _page(request, "source.html", who, view=view)
+    return _page(request, template, who, view=view, **(extra(view) if extra else {}))
+
+
+def _timeline_charts(view: data.SourceView) -> dict[str, Any]:
+    bars, top = charts.bars(view.steps)
+    return {"axis": charts.dots(view.versions), "bars": bars, "top": top, "chart": charts}
+
+
+@router.get("/sources/{slug}", response_class=HTMLResponse)
+def source(request: Request, slug: str, who: ViewerDep) -> HTMLResponse:
+    return _source_page(request, slug, who, "source.html")
 
 
 @router.get("/sources/{slug}/timeline", response_class=HTMLResponse)
 def timeline(request: Request, slug: str, who: ViewerDep) -> HTMLResponse:
-    try:
-        view = data.source_view(engine_of(request), slug)
-    except TrackerError as err:
-        return error_page(request, who, err)
-    bars, top = charts.bars(view.steps)
-    return _page(
-        request,
-        "timeline.html",
-        who,
-        view=view,
-        axis=charts.dots(view.versions),
-        bars=bars,
-        top=top,
-        chart=charts,
-    )
+    return _source_page(request, slug, who, "timeline.html", _timeline_charts)
 
 
 @router.get("/sources/{slug}/consultation", response_class=HTMLResponse)
 def consultation(request: Request, slug: str, who: ViewerDep) -> HTMLResponse:
-    try:
-        view = data.source_view(engine_of(request), slug)
-    except TrackerError as err:
-        return error_page(request, who, err)
-    return _page(request, "consultation.html", who, view=view)
+    return _source_page(request, slug, who, "consultation.html")
 
 
 @router.get("/sources/{slug}/review/{old}/{new}", response_class=HTMLResponse)

@@ -42,19 +42,24 @@ def relationship_of(value: Any, where: str) -> Relationship:
     return rel
 
 
-def confidence_of(value: Any, where: str) -> float:
-    """A number in [0, 1], or an error naming ``where``."""
+def confidence_of(value: Any, where: str, *, name: str = "confidence", top: float = 1.0) -> float:
+    """A number in [0, ``top``] scaled to [0, 1], or an error naming ``where`` and ``name``.
+
+    ``top`` is the scale the format uses: 1 for our CSV and OSCAL, 10 for the
+    framework-library ``strength_of_relationship``.
+    """
+    scale = f"0 to {top:g}"
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise InvalidInputError(
-            f"{where}: confidence {value!r} is not a number", "give a number from 0 to 1"
+            f"{where}: {name} {value!r} is not a number", f"give a number from {scale}"
         ) from None
-    if not 0.0 <= number <= 1.0:
+    if not 0.0 <= number <= top:
         raise InvalidInputError(
-            f"{where}: confidence {number} is outside [0, 1]", "give a number from 0 to 1"
+            f"{where}: {name} {number:g} is outside {scale}", f"give a number from {scale}"
         )
-    return number
+    return number / top
 
 
 def enum_or_default(cls: type[Provenance] | type[ReviewState], value: str, default: Any) -> Any:

@@ -194,19 +194,11 @@ def read_framework_yaml(data: bytes | str, *, name: str = "mapping.yaml") -> lis
                     raise InvalidInputError(f"{where}.{field_name} is missing", "give the requirement's URN")
             assert isinstance(src, str) and isinstance(tgt, str)
             strength = entry.get("strength_of_relationship", entry.get("strength"))
-            confidence = 1.0
-            if strength is not None:
-                try:
-                    tenths = float(strength)
-                except (TypeError, ValueError):
-                    raise InvalidInputError(
-                        f"{where}.strength_of_relationship {strength!r} is not a number", "give 0 to 10"
-                    ) from None
-                if not 0 <= tenths <= 10:
-                    raise InvalidInputError(
-                        f"{where}.strength_of_relationship {tenths} is outside 0-10", "give 0 to 10"
-                    )
-                confidence = tenths / 10.0
+            confidence = (
+                1.0
+                if strength is None
+                else confidence_of(strength, where, name="strength_of_relationship", top=10.0)
+            )
             out.append(
                 Mapping(
                     source=urn_ref(src),
