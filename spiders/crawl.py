@@ -44,16 +44,26 @@ SPIDERS = {
 }
 
 
+def user_agent(contact: str) -> str:
+    """The crawler's user agent naming the operator's contact (a URL or a mail address)."""
+    from spiders.settings import USER_AGENT
+
+    product = USER_AGENT.split(" (", 1)[0]
+    return f"{product} (standards change monitor; +{contact})"
+
+
 def spider_class(kind: str) -> Any:
     module, name = SPIDERS[kind].split(":")
     return getattr(importlib.import_module(module), name)
 
 
-def scrapy_settings(overrides: dict[str, str], mirror: bool, max_bytes: int) -> Any:
+def scrapy_settings(overrides: dict[str, str], mirror: bool, max_bytes: int, contact: str = "") -> Any:
     from scrapy.settings import Settings as ScrapySettings
 
     settings = ScrapySettings()
     settings.setmodule("spiders.settings", priority="project")
+    if contact:  # publishers see who runs this instance, not only the project
+        settings.set("USER_AGENT", user_agent(contact), priority="project")
     settings.set("DOWNLOAD_MAXSIZE", max_bytes, priority="project")
     if mirror:  # our own loopback server: no need to wait between requests
         settings.set("AUTOTHROTTLE_START_DELAY", 0.0, priority="project")
@@ -144,7 +154,7 @@ def crawl(
             force=force,
             ssrf_guard=spec.kind in ("generic", "eurlex") and not mirror,
         )
-        scrapy = scrapy_settings(overrides, mirror, settings.max_document_bytes)
+        scrapy = scrapy_settings(overrides, mirror, settings.max_document_bytes, settings.crawl_contact)
         ctx.timeout = scrapy.getfloat("DOWNLOAD_TIMEOUT")
         try:
             run_spider(spec, ctx, scrapy)

@@ -37,7 +37,7 @@ class FaultyHandler(MirrorHandler):
         target = urlsplit(self.path).path + (
             f"?{urlsplit(self.path).query}" if urlsplit(self.path).query else ""
         )
-        pub.log(target)
+        pub.log(target, self.headers.get("User-Agent", ""))
         fault = pub.faults.get(target)
         try:
             if fault is None:
@@ -95,6 +95,7 @@ class Publisher:
         self.faults: dict[str, tuple[str, Any]] = {}
         self.ignore_conditional = False
         self.requests: list[str] = []
+        self.agents: list[str] = []  # the User-Agent of every request
         self._lock = threading.Lock()
         self._clock = time.time() - 3600
 
@@ -109,9 +110,10 @@ class Publisher:
     def stop(self) -> None:
         self.server.stop()
 
-    def log(self, target: str) -> None:
+    def log(self, target: str, agent: str = "") -> None:
         with self._lock:
             self.requests.append(target)
+            self.agents.append(agent)
 
     def hits(self, url: str) -> int:
         return self.requests.count(self.path(url))

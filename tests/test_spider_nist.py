@@ -92,3 +92,19 @@ def test_pdf_404_then_html_then_the_pdf(world: World, fixtures_dir: Path) -> Non
     assert ok.outcome == "ok" and ok.new_version is not None, ok.message
     version = world.archive.version("nist-ai-600-1", ok.new_version)
     assert version.parser == "raw" and version.artefacts[0].filename == "NIST.AI.600-1.pdf"
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_user_agent_names_the_operators_contact(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.crawl("nist-ai-600-1")
+    assert world.publisher.agents and all(
+        a.startswith("ai-standards-tracker/") and "+https://github.com/" in a for a in world.publisher.agents
+    )
+    monkeypatch.setenv("TRACKER_CRAWL_CONTACT", "mailto:standards-ops@example.org")
+    world.publisher.agents.clear()
+    world.crawl("nist-ai-600-1")
+    assert world.publisher.agents and all(
+        a.startswith("ai-standards-tracker/")
+        and a.endswith("(standards change monitor; +mailto:standards-ops@example.org)")
+        for a in world.publisher.agents
+    )
