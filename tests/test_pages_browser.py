@@ -161,6 +161,18 @@ def test_reviewer_walks_through_owasp_llm_2023_to_2025(page: Any, world: CorpusW
     page.keyboard.press("j")
     page.keyboard.press("k")
     assert page.evaluate("document.activeElement.id") == ids[1]
+    # the shortcuts can be switched off (WCAG 2.1.4), and the choice survives a reload
+    page.get_by_label("Single-key shortcuts").uncheck()
+    expect(page.locator("#live")).to_contain_text("Single-key shortcuts off")
+    page.locator("h1").click()
+    page.keyboard.press("j")
+    assert page.evaluate("document.activeElement.closest('article.change') === null")  # j did nothing
+    page.reload()
+    expect(page.get_by_label("Single-key shortcuts")).not_to_be_checked()
+    page.get_by_label("Single-key shortcuts").check()
+    page.locator("h1").click()
+    page.keyboard.press("j")
+    assert page.evaluate("document.activeElement.id") == ids[0]
 
     # -- confirm a verdict, from the keyboard: LLM05 moved to LLM03 (supply chain) ------------
     moved = page.locator("article.change", has=page.locator("h2", has_text="LLM05 → LLM03"))

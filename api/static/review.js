@@ -1,5 +1,6 @@
 /* Review page: keyboard navigation (j/k/n) and in-place decisions, announced in #live.
-   Everything here is an enhancement: without script the forms post and redirect back. */
+   Everything here is an enhancement: without script the forms post and redirect back.
+   The single-key shortcuts can be switched off (WCAG 2.1.4) and the choice is remembered. */
 (function () {
   "use strict";
   var live = document.getElementById("live");
@@ -25,8 +26,20 @@
     window.setTimeout(function () { live.textContent = text; }, 30);
   }
 
+  var KEYS = "tracker.review.single-key-shortcuts";
+  var toggle = document.getElementById("keys-on");
+  if (toggle) {
+    try { toggle.checked = window.localStorage.getItem(KEYS) !== "off"; } catch (e) { /* storage blocked */ }
+    document.getElementById("keys-switch").removeAttribute("hidden");
+    toggle.addEventListener("change", function () {
+      try { window.localStorage.setItem(KEYS, toggle.checked ? "on" : "off"); } catch (e) { /* not kept */ }
+      announce(toggle.checked ? "Single-key shortcuts on." : "Single-key shortcuts off.");
+    });
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) { return; }
+    if (toggle && !toggle.checked) { return; }
     var target = event.target;
     if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) { return; }
     var list = articles();
