@@ -15,7 +15,7 @@ from scrapy.http import Request, Response
 
 from tracker.errors import TrackerError
 from tracker.mirror import rewrite
-from tracker.netguard import check_public_host
+from tracker.netguard import check_public_host, forbidden_address
 from tracker.storage.crawl_store import Validator
 
 if TYPE_CHECKING:
@@ -102,6 +102,11 @@ class SsrfGuardMiddleware(_WithContext):
 
     Every request passes here, redirects and robots.txt included, so a public URL that
     redirects inward is refused too. Mirror mode turns the guard off: the mirror is loopback.
+
+    The name is resolved before the request, and the connection resolves it again; a name
+    that answers differently the second time (DNS rebinding) is caught on the way back: the
+    address the response actually came from is checked, and a body from an inward address
+    is dropped before any spider or pipeline sees it.
     """
 
     async def process_request(self, request: Request) -> None:
@@ -115,6 +120,17 @@ class SsrfGuardMiddleware(_WithContext):
             await loop.run_in_executor(None, check_public_host, parts.hostname, parts.port)
         except TrackerError as err:
             raise IgnoreRequest(f"{err.problem} for {request.url}") from err
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if not self.ctx.ssrf_guard or response.ip_address is None:
+            return response
+        reason = forbidden_address(str(response.ip_address))
+        if reason:
+            raise IgnoreRequest(
+                f"refused {request.url}: answered from {response.ip_address}, a {reason} address "
+                "(the name resolved differently when connecting; SSRF guard)"
+            )
+        return response
 
 
 class MirrorOnlyMiddleware(_WithContext):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from tests.conftest import ROOT
 from tests.loopback import World, make_world
 from tracker.errors import TrackerError
 from tracker.netguard import check_public_host, forbidden_address
@@ -122,3 +123,33 @@ def test_json_path_selection(world: World) -> None:
     assert result.outcome == "ok", result.message
     [artefact] = world.archive.version("feed", result.new_version or "").artefacts
     assert json.loads(world.archive.artefact(artefact.sha256)) == [items[0]]
+
+
+def test_guard_drops_a_body_that_came_from_an_inward_address(sqlite_engine: Engine) -> None:
+    """DNS rebinding: the name passed the check, the connection reached loopback anyway."""
+    from ipaddress import ip_address
+    from types import SimpleNamespace
+
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.http import Request, Response
+
+    from spiders.base import CrawlContext
+    from spiders.middlewares import SsrfGuardMiddleware
+    from tracker.crawl_core import CrawlReport
+    from tracker.registry import load
+    from tracker.storage.archive import Archive
+    from tracker.storage.crawl_store import ValidatorStore
+
+    spec = load(ROOT / "data" / "sources.toml").get("ncsc-secure-ai-guidelines")
+    ctx = CrawlContext(
+        spec, Archive(sqlite_engine), ValidatorStore(sqlite_engine), CrawlReport(), ssrf_guard=True
+    )
+    guard = SsrfGuardMiddleware(SimpleNamespace(spider=SimpleNamespace(ctx=ctx)))  # type: ignore[arg-type]
+    request = Request(PAGE)
+    inward = Response(PAGE, body=b"secret", ip_address=ip_address("169.254.169.254"))
+    with pytest.raises(IgnoreRequest, match=r"169\.254\.169\.254, a link-local address"):
+        guard.process_response(request, inward)
+    public = Response(PAGE, body=b"guidance", ip_address=ip_address("8.8.8.8"))
+    assert guard.process_response(request, public) is public
+    ctx.ssrf_guard = False  # mirror mode: the mirror is loopback by design
+    assert guard.process_response(request, inward) is inward
