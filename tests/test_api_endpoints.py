@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from api.schemas.orgs import ImpactLineOut
 from tests.test_api_fixtures import World, client_for, seed, store_impacts
+from tracker.storage.decisions import DecisionStore
 from tracker.storage.org_tables import ControlRow
+from tracker.storage.orgs import OrgStore
 
 PROBLEM = "application/problem+json"
 
@@ -181,6 +183,13 @@ def test_mapping_review_is_recorded(client: TestClient, world: World) -> None:
         body["review"] == "rejected" and body["provenance"] == "reviewer" and body["reviewer"] == "acme write"
     )
     assert body["reviewed_at"] and body["note"] == "wrong"
+    # kept in the decision record, and the stored impact no longer lists the rejected control
+    (decision,) = DecisionStore(world.engine).find(world.orgs["acme"], subject="mapping")
+    assert (decision.mapping_id, decision.after["review"], decision.reason) == (mid, "rejected", "wrong")
+    impact = OrgStore(world.engine).impact("acme", world.diff_id)
+    assert impact is not None
+    (r1,) = [i for i in impact["items"] if "R-1" in i["change"]["new_ids"]]
+    assert "ACME-1" not in [c["control_id"] for c in r1["controls"]]
     _invalid(
         client.patch(
             f"/v1/orgs/acme/mappings/{mid}", headers=world.auth("acme:write"), json={"review": "maybe"}

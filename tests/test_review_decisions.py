@@ -239,3 +239,43 @@ def test_gap_suggestions_survive_a_refresh_unless_rejected(world: World) -> None
     assert refresh_impacts(engine, world.diff_id, change_ids={row.id}, orgs=["acme"]) == ["acme"]
     item = _item(engine, "acme", world.diff_id, "R-4")
     assert item["action"] == "gap" and [c["control_id"] for c in item["controls"]] == ["ACME-2"]
+
+
+def test_a_decision_that_fails_part_way_changes_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verdict or mapping, the decision record and the refreshed impacts commit together:
+    a failure while the second organisation's impact is written leaves all of them as they were."""
+    engine = world.engine
+    row = _change(engine, world.diff_id, "R-1")
+    before_change = (row.kind, row.substantive, list(row.tags or []))
+    impacts = {org: OrgStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")}
+    mapping_id = next(m.id for m in OrgStore(engine).mappings("acme") if m.mapping.target == "ACME-1")
+    real_write = OrgStore.write_impact
+    written: list[str] = []
+
+    def write_then_fail(self: OrgStore, session: Session, org: str, diff_id: int, result: Any) -> int:
+        if written:  # the first organisation's impact is written; the disk fails on the second
+            raise OSError("disk full")
+        written.append(org)
+        return real_write(self, session, org, diff_id, result)
+
+    monkeypatch.setattr(OrgStore, "write_impact", write_then_fail)
+    corrected = Verdict(Kind.MODIFIED, False, ())
+    with pytest.raises(OSError):
+        review_verdict(engine, row.id, _reviewer(world), action="correct", verdict=corrected, reason="x")
+    written.clear()
+    written.append("force failure on the first write")
+    with pytest.raises(OSError):
+        review_mapping(engine, _reviewer(world), mapping_id, ReviewState.REJECTED, reason="y")
+    monkeypatch.undo()
+
+    after = _change(engine, world.diff_id, "R-1")
+    assert (after.kind, after.substantive, list(after.tags or [])) == before_change
+    assert {org: OrgStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")} == impacts
+    stored = next(m for m in OrgStore(engine).mappings("acme") if m.id == mapping_id)
+    assert stored.mapping.review is ReviewState.PROPOSED and stored.reviewer == ""
+    assert DecisionStore(engine).find(world.orgs["acme"]) == []
+    # and the same decision goes through once the fault is gone
+    review_verdict(engine, row.id, _reviewer(world), action="correct", verdict=corrected, reason="x")
+    assert _change(engine, world.diff_id, "R-1").substantive is False

@@ -9,11 +9,13 @@ why, stays in the deciding organisation's own decision record (:mod:`tracker.sto
 
 Every organisation holding a stored impact of the diff then gets the items of that change
 recomputed with the real impact engine (:func:`tracker.mapping.impact.impact`) and stored
-again through :meth:`OrgStore.save_impact`, so the impact API and later digests (which are
-built from stored impacts) carry the correction. A mapping review is recorded through
-:meth:`OrgStore.review_mapping` and recomputes only the deciding organisation's items that
-involve the mapping's requirement. Gap suggestions the mapper made when the impact was first
-computed are carried over, except for controls whose mapping has since been rejected.
+again, so the impact API and later digests (which are built from stored impacts) carry the
+correction. A mapping review is recorded on the mapping and recomputes only the deciding
+organisation's items that involve the mapping's requirement. Each decision is one
+transaction: the verdict or mapping, the decision record and every refreshed impact are
+committed together, so a failure part-way leaves none of them changed. Gap suggestions the
+mapper made when the impact was first computed are carried over, except for controls whose
+mapping has since been rejected.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from tracker.mapping.impact import impact
 from tracker.mapping.types import Mapping, ReviewState
 from tracker.storage.decisions import MAPPING, VERDICT, DecisionStore, Reviewer
 from tracker.storage.org_tables import ImpactRow, MappingRow, OrganisationRow
-from tracker.storage.orgs import OrgStore
+from tracker.storage.orgs import OrgStore, StoredMapping
 from tracker.storage.tables import ChangeRow, DiffRow, SourceRow, VersionRow
 
 _BOTH_SIDES = (Kind.MODIFIED, Kind.MOVED, Kind.UNCHANGED)
@@ -154,7 +156,8 @@ def review_verdict(
             at=now,
         )
         decision_id, diff_id = decision.id, row.diff_id
-    updated = refresh_impacts(engine, diff_id, change_ids={change_id})
+        session.flush()  # the refresh reads the corrected change through this session
+        updated = _refresh(session, OrgStore(engine), diff_id, change_ids={change_id})
     return Outcome(decision_id, diff_id, change_id, before, after, tuple(updated))
 
 
@@ -186,15 +189,15 @@ def review_mapping(
     """Accept, reject or reopen one of the reviewer's organisation's mappings; refresh its impacts."""
     if reviewer.org is None or reviewer.org_id is None:
         raise InvalidInputError("mapping decisions belong to an organisation", "sign in with its API key")
-    with Session(engine) as session:
+    store = OrgStore(engine)
+    with Session(engine) as session, session.begin():
         row = session.get(MappingRow, mapping_id)
         if row is None or row.org_id != reviewer.org_id:
             raise NotFoundError(f"{reviewer.org} has no mapping {mapping_id}", "reload the review page")
         before = {"review": row.review, "provenance": row.provenance, "reviewer": row.reviewer}
         source_key, source_set = row.source_key, row.source_set
-    stored = OrgStore(engine).review_mapping(reviewer.org, mapping_id, state, reviewer.name, reason)
-    after = {"review": stored.mapping.review.value, "provenance": stored.mapping.provenance.value}
-    with Session(engine) as session, session.begin():
+        stored = store.apply_mapping_review(session, reviewer.org, mapping_id, state, reviewer.name, reason)
+        after = {"review": stored.mapping.review.value, "provenance": stored.mapping.provenance.value}
         decision = DecisionStore.add(
             session,
             reviewer,
@@ -216,11 +219,13 @@ def review_mapping(
             )
             query = query.where(SourceRow.slug == source)
         diffs = set(session.scalars(query))
-    if diff_id is not None:
-        diffs.add(diff_id)
-    updated: list[str] = []
-    for each in sorted(diffs):
-        updated += refresh_impacts(engine, each, orgs=[reviewer.org], source_keys={source_key})
+        if diff_id is not None:
+            diffs.add(diff_id)
+        updated: list[str] = []
+        for each in sorted(diffs):
+            updated += _refresh(
+                session, store, each, orgs=[reviewer.org], source_keys={source_key}, reviewed=stored
+            )
     return Outcome(decision_id, diff_id or 0, change_id, before, after, tuple(sorted(set(updated))))
 
 
@@ -249,25 +254,43 @@ def refresh_impacts(
     """Recompute the stored impact items of the chosen changes (by id, or by a requirement key
     they involve) for every organisation (or the ones named) with a stored impact of the diff.
     Returns the organisations whose impact was stored again."""
-    with Session(engine) as session:
-        diff = session.get(DiffRow, diff_id)
-        if diff is None:
-            return []
-        slug = session.scalar(select(SourceRow.slug).where(SourceRow.id == diff.source_id)) or ""
-        new_label = session.scalar(select(VersionRow.label).where(VersionRow.id == diff.new_version_id)) or ""
-        rows = session.scalars(select(ChangeRow).where(ChangeRow.diff_id == diff_id)).all()
-        holders = session.scalars(
-            select(OrganisationRow.slug)
-            .join(ImpactRow, ImpactRow.org_id == OrganisationRow.id)
-            .where(ImpactRow.diff_id == diff_id)
-        ).all()
+    with Session(engine) as session, session.begin():
+        return _refresh(
+            session, OrgStore(engine), diff_id, change_ids=change_ids, source_keys=source_keys, orgs=orgs
+        )
+
+
+def _refresh(
+    session: Session,
+    store: OrgStore,
+    diff_id: int,
+    *,
+    change_ids: set[int] | None = None,
+    source_keys: set[str] | None = None,
+    orgs: list[str] | None = None,
+    reviewed: StoredMapping | None = None,
+) -> list[str]:
+    """:func:`refresh_impacts` inside a decision's transaction: the decision and the impacts it
+    changes are committed together, so a crash between the two cannot leave stale worklists.
+    ``reviewed`` is the mapping this transaction has just reviewed (the organisation's other
+    mappings are read as committed)."""
+    diff = session.get(DiffRow, diff_id)
+    if diff is None:
+        return []
+    slug = session.scalar(select(SourceRow.slug).where(SourceRow.id == diff.source_id)) or ""
+    new_label = session.scalar(select(VersionRow.label).where(VersionRow.id == diff.new_version_id)) or ""
+    rows = session.scalars(select(ChangeRow).where(ChangeRow.diff_id == diff_id)).all()
+    holders = session.scalars(
+        select(OrganisationRow.slug)
+        .join(ImpactRow, ImpactRow.org_id == OrganisationRow.id)
+        .where(ImpactRow.diff_id == diff_id)
+    ).all()
     targets = [
         r
         for r in rows
         if (change_ids is not None and r.id in change_ids)
         or (source_keys is not None and source_keys & set((r.old_keys or []) + (r.new_keys or [])))
     ]
-    store = OrgStore(engine)
     updated: list[str] = []
     for org in holders:
         if orgs is not None and org not in orgs:
@@ -275,7 +298,8 @@ def refresh_impacts(
         result = store.impact(org, diff_id)
         if result is None or not targets:
             continue
-        old_maps, new_maps = split_mappings((m.mapping for m in store.mappings(org)), slug, new_label)
+        mine = [reviewed if reviewed is not None and m.id == reviewed.id else m for m in store.mappings(org)]
+        old_maps, new_maps = split_mappings((m.mapping for m in mine), slug, new_label)
         items = list(result.get("items") or ())
         index = {_ids(dict(item.get("change") or {})): i for i, item in enumerate(items)}
         for row in targets:
@@ -288,7 +312,7 @@ def refresh_impacts(
             elif row.kind != Kind.UNCHANGED.value:
                 index[ids] = len(items)
                 items.append(new_item)
-        store.save_impact(org, diff_id, {**result, "items": items})
+        store.write_impact(session, org, diff_id, {**result, "items": items})
         updated.append(org)
     return updated
 

@@ -14,6 +14,8 @@ from api.problems import ApiProblem, responses
 from api.schemas.orgs import MappingIn, MappingOut, MappingReview
 from tracker.keys import normalise_key
 from tracker.mapping.types import Mapping, Provenance, ReviewState
+from tracker.review import review_mapping as decide_mapping
+from tracker.storage.decisions import Reviewer
 from tracker.storage.org_tables import MappingRow
 from tracker.storage.orgs import OrgStore
 
@@ -122,11 +124,14 @@ def get_mapping(mapping_id: MappingId, tenant: ReadTenant, engine: EngineDep) ->
     "/{mapping_id}",
     operation_id="reviewMapping",
     summary="Accept, reject or reopen a mapping (recorded with reviewer and time)",
+    description="The decision is kept in the organisation's decision record, and its stored "
+    "impacts that involve the mapping's requirement are recomputed in the same transaction.",
 )
 def review_mapping(
     mapping_id: MappingId, body: MappingReview, tenant: WriteTenant, engine: EngineDep
 ) -> MappingOut:
     _get(engine, tenant, mapping_id)
-    reviewer = body.reviewer or tenant.key.name or f"api-key:{tenant.key.key_id}"
-    OrgStore(engine).review_mapping(tenant.org, mapping_id, body.review, reviewer, body.note)
+    name = body.reviewer or tenant.key.name or f"api-key:{tenant.key.key_id}"
+    reviewer = Reviewer(name=name, key_id=tenant.key.key_id, org=tenant.org, org_id=tenant.org_id)
+    decide_mapping(engine, reviewer, mapping_id, body.review, reason=body.note)
     return _get(engine, tenant, mapping_id)

@@ -37,40 +37,45 @@ class ImpactMixin:
     # -- impact --------------------------------------------------------------------------
     def save_impact(self, org: str, diff_id: int, result: dict[str, Any]) -> int:
         """Store an impact worklist (``{"items": [{"change", "controls"}]}``), replacing an older one."""
-        now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
-            org_id = self._org(session, org).id
-            old = session.scalar(
-                select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
-            )
-            if old is not None:
-                session.delete(old)
-                session.flush()
-            row = ImpactRow(org_id=org_id, diff_id=diff_id, created_at=now, result=result)
-            session.add(row)
+            return self.write_impact(session, org, diff_id, result)
+
+    def write_impact(self, session: Session, org: str, diff_id: int, result: dict[str, Any]) -> int:
+        """:meth:`save_impact` inside the caller's transaction (a reviewer's decision and the
+        impacts it changes are committed together or not at all)."""
+        now = datetime.now(UTC)
+        org_id = self._org(session, org).id
+        old = session.scalar(
+            select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
+        )
+        if old is not None:
+            session.delete(old)
             session.flush()
-            for seq, item in enumerate(result.get("items", [])):
-                change = item.get("change", {})
-                # an item with no control (a gap) keeps the item's own action and reason
-                bare = {"action": item.get("action", "none"), "reason": item.get("reason", "")}
-                for control in item.get("controls", []) or [bare]:
-                    session.add(
-                        ImpactItemRow(
-                            impact_id=row.id,
-                            org_id=org_id,
-                            created_at=now,
-                            change_seq=int(change.get("seq", seq)),
-                            change_kind=str(change.get("kind", "")),
-                            control_id=control.get("control_id"),
-                            control_key=normalise_key(control["control_id"])
-                            if control.get("control_id")
-                            else None,
-                            action=str(control.get("action", "none")),
-                            score=float(control.get("score", 0.0)),
-                            reason=str(control.get("reason", "")),
-                        )
+        row = ImpactRow(org_id=org_id, diff_id=diff_id, created_at=now, result=result)
+        session.add(row)
+        session.flush()
+        for seq, item in enumerate(result.get("items", [])):
+            change = item.get("change", {})
+            # an item with no control (a gap) keeps the item's own action and reason
+            bare = {"action": item.get("action", "none"), "reason": item.get("reason", "")}
+            for control in item.get("controls", []) or [bare]:
+                session.add(
+                    ImpactItemRow(
+                        impact_id=row.id,
+                        org_id=org_id,
+                        created_at=now,
+                        change_seq=int(change.get("seq", seq)),
+                        change_kind=str(change.get("kind", "")),
+                        control_id=control.get("control_id"),
+                        control_key=normalise_key(control["control_id"])
+                        if control.get("control_id")
+                        else None,
+                        action=str(control.get("action", "none")),
+                        score=float(control.get("score", 0.0)),
+                        reason=str(control.get("reason", "")),
                     )
-            return row.id
+                )
+        return row.id
 
     def impact(self, org: str, diff_id: int) -> dict[str, Any] | None:
         with Session(self.engine) as session:

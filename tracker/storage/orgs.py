@@ -350,17 +350,23 @@ class OrgStore(ImpactMixin):
     ) -> StoredMapping:
         """Record a reviewer's decision; it then outranks any machine or published assertion."""
         with Session(self.engine) as session, session.begin():
-            org_id = self._org(session, org).id
-            row = session.get(MappingRow, mapping_id)
-            if row is None or row.org_id != org_id:
-                raise NotFoundError(
-                    f"{org} has no mapping {mapping_id}", "list mappings with the API or CLI first"
-                )
-            row.review = state.value
-            row.provenance = Provenance.REVIEWER.value
-            row.reviewer = reviewer
-            row.reviewed_at = _now()
-            if note:
-                row.note = note
-            session.flush()
-            return _mapping(row)
+            return self.apply_mapping_review(session, org, mapping_id, state, reviewer, note)
+
+    def apply_mapping_review(
+        self, session: Session, org: str, mapping_id: int, state: ReviewState, reviewer: str, note: str = ""
+    ) -> StoredMapping:
+        """:meth:`review_mapping` inside the caller's transaction."""
+        org_id = self._org(session, org).id
+        row = session.get(MappingRow, mapping_id, with_for_update=True)
+        if row is None or row.org_id != org_id:
+            raise NotFoundError(
+                f"{org} has no mapping {mapping_id}", "list mappings with the API or CLI first"
+            )
+        row.review = state.value
+        row.provenance = Provenance.REVIEWER.value
+        row.reviewer = reviewer
+        row.reviewed_at = _now()
+        if note:
+            row.note = note
+        session.flush()
+        return _mapping(row)
