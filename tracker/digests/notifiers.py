@@ -63,10 +63,10 @@ class HttpWebhookNotifier:
     def __init__(
         self, timeout: float = 10.0, client: httpx.Client | None = None, *, allow_private: bool = False
     ) -> None:
+        # (an explicit transport also means no proxy from the environment: a proxy would
+        # connect on our behalf, out of the guard's sight)
         transport = None if allow_private else guarded_transport()
-        self.client = client or httpx.Client(
-            timeout=timeout, follow_redirects=False, transport=transport, trust_env=False
-        )
+        self.client = client or httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
 
     def post(self, url: str, headers: Mapping[str, str], body: bytes) -> int:
         try:
