@@ -16,7 +16,8 @@ Enhancements are rolled up into their base control (the mapper's default), so th
 list holds base controls, each carrying its enhancements' evidence; NIST's gold names
 base controls.
 
-Also printed: the figures per CSF function, the leave-one-function-out choice of the
+Also printed: the figures per CSF function, CSF 2.0 scored through the diff's lineage (with
+and without the query's guidance), the leave-one-function-out choice of the
 informed weights, the calibration's reliability (shipped constants, and refits that leave
 one CSF function out, scored on the function left out), and the speed figures the issue
 asks for. Embeddings are cached in ``var/bench-cache/embeddings.sqlite`` (a
@@ -261,6 +262,42 @@ def held_out_choice(
     )
 
 
+def csf2_by_lineage(
+    shared: Path, mapper: Mapper, embedder: CachedEmbedder | None, gold: dict[str, set[str]]
+) -> None:
+    """CSF 2.0 subcategories, each scored with the gold of its CSF 1.1 predecessor.
+
+    A proxy (NIST's 2.0 crosswalk is not in eval/): the predecessor is what the diff engine
+    reports as modified or moved into the 2.0 subcategory. It shows what the query's
+    guidance (CSF 2.0's implementation examples) adds; CSF 1.1 has none, so the main
+    figures above cannot.
+    """
+    from bench.bench_impact import diff_changes
+    from tracker.keys import normalise_key
+    from tracker.mapping.documents import GUIDANCE_CHARS
+
+    csf1 = parse(shared / "corpus/nist-csf/1.1/nist-csf-1.1.yaml")
+    csf2 = parse(shared / "corpus/nist-csf/2.0/nist-csf-2.0.yaml")
+    changes, engine_name = diff_changes(csf1, csf2, embedder)
+    inherited: dict[str, set[str]] = defaultdict(set)
+    for change in changes:
+        if change["kind"] in ("modified", "moved") and len(change["new_ids"]) == 1:
+            for old in change["old_ids"]:
+                inherited[normalise_key(change["new_ids"][0])] |= gold.get(normalise_key(old), set())
+    keys = [u.key for u in mapper.units]
+    sample = [q for q in queries_from_requirements(csf2, guidance_chars=0) if inherited.get(q.key)]
+    print(
+        f"\nCSF 2.0 by lineage ({len(sample)} subcategories modified or moved from a mapped 1.1 one, "
+        f"{engine_name}; gold inherited from the predecessor):"
+    )
+    for name, chars in (
+        ("  statement only", 0),
+        (f"  with guidance ({GUIDANCE_CHARS} chars)", GUIDANCE_CHARS),
+    ):
+        queries = [q for q in queries_from_requirements(csf2, guidance_chars=chars) if inherited.get(q.key)]
+        print(row(name, evaluate(mapper.scores(queries), queries, keys, inherited)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     args.add_argument(
@@ -305,6 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     target = metrics["R@10"] >= 0.5 and metrics["MRR"] >= 0.8
     print(f"target R@10 >= 0.50 and MRR >= 0.80: {'met' if target else 'NOT met'}")
     function_folds(scores, queries, keys, gold)
+    csf2_by_lineage(shared, mapper, embedder, gold)
     held_out_choice(mapper, queries, keys, gold)
     calibration_report(mapper.evidence(queries), queries, keys, gold)
 

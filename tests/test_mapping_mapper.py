@@ -229,3 +229,23 @@ def test_candidates_become_reviewable_machine_mappings(mapper: Mapper) -> None:
     assert suggested and suggested[0].target == "CP-9" and suggested[0].source == "REQ-9"
     assert all(m.needs_review and m.provenance.value == "machine" for m in suggested)
     assert suggested[0].confidence == pytest.approx(ranking.candidates[0].score)
+
+
+def test_query_carries_the_start_of_the_guidance() -> None:
+    """CSF 2.0-style implementation examples join the query; labels and markers do not."""
+    from tracker.mapping.documents import guidance_excerpt, query_text
+
+    req = Requirement(
+        ident="ID.AM-01",
+        key="ID.AM-1",
+        statement="Inventories of hardware managed by the organization are maintained",
+        guidance="Examples:\n1st: 1st Party Risk\nEx1: Maintain inventories for all types of hardware\n"
+        "Ex2: Constantly monitor networks to detect new hardware",
+    )
+    assert query_text(req) == (
+        "Inventories of hardware managed by the organization are maintained. "
+        "Maintain inventories for all types of hardware. Constantly monitor networks to detect new hardware."
+    )
+    assert query_text(req, guidance_chars=0) == req.statement
+    long = guidance_excerpt("word " * 500, limit=100)
+    assert len(long) <= 100 and not long.endswith(" ")

@@ -9,6 +9,7 @@ under its control) keeps that parent as ``Control.parent`` so the mapper can rol
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -77,15 +78,54 @@ def _ancestors(req: Requirement, by_key: dict[str, Requirement]) -> list[Require
 
 
 def requirement_text(req: Requirement) -> str:
-    """Title and statement, the normative part; discussion stays out of the query."""
+    """Title and statement, the normative part."""
     title, statement = req.title.strip(), req.statement.strip()
     if title and statement:
         return f"{title}. {statement}"
     return title or statement
 
 
+# How much of a requirement's guidance joins its query: about three implementation examples.
+GUIDANCE_CHARS = 600
+_LABEL_LINE = re.compile(r"^(?:examples?|discussion|guidance):?$|^\w+: \w+(?: \w+)? party risk$", re.I)
+_EXAMPLE_MARK = re.compile(r"^(?:ex(?:ample)?\s*\d+[:.)]|[-*\u2022])\s*", re.I)
+
+
+def guidance_excerpt(guidance: str, limit: int = GUIDANCE_CHARS) -> str:
+    """The start of a requirement's guidance as plain sentences, labels and markers dropped.
+
+    CSF 2.0's implementation examples ("Ex1: Maintain inventories for all types of
+    hardware ...") name the activities a control implements, which an outcome statement
+    ("Inventories of hardware ... are maintained") leaves implicit; the mapping benchmark
+    scores CSF 2.0 with and without them. Only the start is taken, so a long discussion
+    cannot outweigh the statement it explains.
+    """
+    lines = []
+    for line in guidance.splitlines():
+        line = line.strip()
+        if not line or _LABEL_LINE.match(line):
+            continue
+        line = _EXAMPLE_MARK.sub("", line)
+        lines.append(line if line[-1] in ".;:!?" else f"{line}.")
+    text = " ".join(lines)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return cut[: cut.rfind(" ")] if " " in cut else cut
+
+
+def query_text(req: Requirement, guidance_chars: int = GUIDANCE_CHARS) -> str:
+    """What a requirement is mapped by: title and statement, then the start of its guidance."""
+    text = requirement_text(req)
+    extra = guidance_excerpt(req.guidance, guidance_chars) if guidance_chars > 0 else ""
+    return f"{text.rstrip('.')}. {extra}" if text and extra else text or extra
+
+
 def queries_from_requirements(
-    requirements: Sequence[Requirement], *, only: Iterable[str] | None = None
+    requirements: Sequence[Requirement],
+    *,
+    only: Iterable[str] | None = None,
+    guidance_chars: int = GUIDANCE_CHARS,
 ) -> list[MapQuery]:
     """One :class:`MapQuery` per assessable requirement (or per key in ``only``)."""
     by_key = {r.key: r for r in requirements}
@@ -95,7 +135,8 @@ def queries_from_requirements(
         if wanted is not None and req.key not in wanted:
             continue
         context = tuple(a.title or a.statement for a in _ancestors(req, by_key) if a.title or a.statement)
-        out.append(MapQuery(id=req.ident, text=requirement_text(req), context=context, key=req.key))
+        text = query_text(req, guidance_chars)
+        out.append(MapQuery(id=req.ident, text=text, context=context, key=req.key))
     return out
 
 
