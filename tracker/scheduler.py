@@ -1,8 +1,8 @@
 """The crawl scheduler: APScheduler 3 in its own process, jobs stored in the tracker's database.
 
 One job per registered source, triggered by the source's cron or interval (UTC). Jobs live
-in the ``apscheduler_jobs`` table (APScheduler creates it), so next run times survive a
-restart; a run missed while the scheduler was down starts late if within the source's
+in the ``apscheduler_jobs`` table (made by migration 0006 with the rest of the schema), so
+next run times survive a restart; a run missed while the scheduler was down starts late if within the source's
 ``misfire_grace`` and several missed runs coalesce into one. Each job crawls in a child
 process, and the crawl's database lock (:class:`tracker.storage.crawl_store.CrawlLock`)
 guarantees one crawl per source at a time, across processes and machines; APScheduler's

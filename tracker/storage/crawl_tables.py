@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text
+from sqlalchemy import BigInteger, DateTime, Float, Integer, LargeBinary, String, Text, Unicode
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.storage.tables import Base
@@ -58,3 +58,17 @@ class CrawlLockRow(Base):
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SchedulerJobRow(Base):
+    """APScheduler's job store, declared here so that migrations create it with everything else.
+
+    The columns are APScheduler 3's own (``SQLAlchemyJobStore``), which only creates the table
+    when it is missing: so ``tracker`` can run under a database role without DDL rights, and
+    the table is part of the schema that the migration tests check.
+    """
+
+    __tablename__ = "apscheduler_jobs"
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True, nullable=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)
