@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from api.problems import ApiProblem
 from tracker.settings import Settings
 from tracker.storage.api_keys import ApiKey, KeyCache, Scope
+from tracker.storage.decisions import Reviewer
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -113,6 +114,12 @@ class Tenant:
     org_id: int
     org: str
     key: ApiKey
+
+    def reviewer(self, name: str = "") -> Reviewer:
+        """Who decides through this key: the name given, else the key's name or id."""
+        return Reviewer(
+            name or self.key.name or f"api-key:{self.key.key_id}", self.key.key_id, self.org, self.org_id
+        )
 
 
 OrgPath = Annotated[str, Path(min_length=1, max_length=200, description="organisation name")]

@@ -285,16 +285,14 @@ def csf2_by_lineage(
             for old in change["old_ids"]:
                 inherited[normalise_key(change["new_ids"][0])] |= gold.get(normalise_key(old), set())
     keys = [u.key for u in mapper.units]
-    sample = [q for q in queries_from_requirements(csf2, guidance_chars=0) if inherited.get(q.key)]
-    print(
-        f"\nCSF 2.0 by lineage ({len(sample)} subcategories modified or moved from a mapped 1.1 one, "
-        f"{engine_name}; gold inherited from the predecessor):"
-    )
-    for name, chars in (
-        ("  statement only", 0),
-        (f"  with guidance ({GUIDANCE_CHARS} chars)", GUIDANCE_CHARS),
-    ):
+    variants = [("  statement only", 0), (f"  with guidance ({GUIDANCE_CHARS} chars)", GUIDANCE_CHARS)]
+    for n, (name, chars) in enumerate(variants):
         queries = [q for q in queries_from_requirements(csf2, guidance_chars=chars) if inherited.get(q.key)]
+        if n == 0:
+            print(
+                f"\nCSF 2.0 by lineage ({len(queries)} subcategories modified or moved from a mapped 1.1 "
+                f"one, {engine_name}; gold inherited from the predecessor):"
+            )
         print(row(name, evaluate(mapper.scores(queries), queries, keys, inherited)))
 
 

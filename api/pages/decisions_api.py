@@ -19,7 +19,7 @@ from api.timeutil import Utc
 from tracker.diff.types import Kind, Tag
 from tracker.mapping.types import ReviewState
 from tracker.review import Verdict, review_mapping, review_verdict
-from tracker.storage.decisions import Decision, DecisionStore, Reviewer
+from tracker.storage.decisions import Decision, DecisionStore
 
 router = APIRouter(prefix="/v1/orgs/{org}/review", tags=["review"], responses=responses(401, 403, 404, 422))
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -65,11 +65,6 @@ class MappingDecisionIn(BaseModel):
     reason: str = Field(default="", max_length=2000)
     reviewer: str = Field(default="", max_length=200)
     change_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-
-
-def _reviewer(tenant: Tenant, name: str) -> Reviewer:
-    key = tenant.key
-    return Reviewer(name or key.name or f"api-key:{key.key_id}", key.key_id, tenant.org, tenant.org_id)
 
 
 def _one(engine: EngineDep, tenant: Tenant, decision_id: int) -> DecisionOut:
@@ -119,7 +114,7 @@ def post_verdict(change_id: Id, body: VerdictIn, tenant: WriteTenant, engine: En
     outcome = review_verdict(
         engine,
         change_id,
-        _reviewer(tenant, body.reviewer),
+        tenant.reviewer(body.reviewer),
         action=body.action,
         verdict=verdict,
         reason=body.reason,
@@ -138,7 +133,7 @@ def post_mapping(
 ) -> DecisionOut:
     outcome = review_mapping(
         engine,
-        _reviewer(tenant, body.reviewer),
+        tenant.reviewer(body.reviewer),
         mapping_id,
         body.review,
         reason=body.reason,

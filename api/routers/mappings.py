@@ -15,7 +15,6 @@ from api.schemas.orgs import MappingIn, MappingOut, MappingReview
 from tracker.keys import normalise_key
 from tracker.mapping.types import Mapping, Provenance, ReviewState
 from tracker.review import review_mapping as decide_mapping
-from tracker.storage.decisions import Reviewer
 from tracker.storage.org_tables import MappingRow
 from tracker.storage.orgs import OrgStore
 
@@ -131,7 +130,5 @@ def review_mapping(
     mapping_id: MappingId, body: MappingReview, tenant: WriteTenant, engine: EngineDep
 ) -> MappingOut:
     _get(engine, tenant, mapping_id)
-    name = body.reviewer or tenant.key.name or f"api-key:{tenant.key.key_id}"
-    reviewer = Reviewer(name=name, key_id=tenant.key.key_id, org=tenant.org, org_id=tenant.org_id)
-    decide_mapping(engine, reviewer, mapping_id, body.review, reason=body.note)
+    decide_mapping(engine, tenant.reviewer(body.reviewer), mapping_id, body.review, reason=body.note)
     return _get(engine, tenant, mapping_id)
