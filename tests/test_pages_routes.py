@@ -129,6 +129,22 @@ def test_confirm_without_script_redirects_with_notice(client: TestClient, world:
     assert evil.headers["location"].startswith("/ui#change-")  # no open redirect
 
 
+def test_a_stale_form_without_script_is_refused_with_a_notice(client: TestClient, world: World) -> None:
+    csrf = sign_in(client, world.keys["acme:write"], name="Rita")
+    page = client.get(REVIEW).text
+    change = _ids(page)[0]
+    assert 'name="revision" value="0"' in page
+    form = {"action": "confirm", "csrf": csrf, "revision": "0", "return_to": REVIEW}
+    assert client.post(f"/ui/changes/{change}/verdict", data=form, follow_redirects=False).status_code == 303
+    stale = client.post(f"/ui/changes/{change}/verdict", data=form, follow_redirects=False)
+    assert stale.status_code == 303 and stale.headers["location"] == f"{REVIEW}#change-{change}"
+    shown = client.get(stale.headers["location"]).text
+    live = re.search(r'id="live"[^>]*>([^<]*)<', shown)
+    assert live is not None and live.group(1).startswith("Not recorded: change")
+    assert "&#39;Rita&#39;" in live.group(1) or "'Rita'" in live.group(1)
+    assert len(DecisionStore(world.engine).find(world.orgs["acme"])) == 1
+
+
 def test_correct_and_reject_with_script_return_fragments(client: TestClient, world: World) -> None:
     csrf = sign_in(client, world.keys["acme:write"], name="Rita")
     change = _ids(client.get(REVIEW).text)[0]  # R-1, modified, obligation strengthened

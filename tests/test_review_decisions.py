@@ -16,7 +16,7 @@ from tracker.diff.types import Kind, Tag
 from tracker.digests.events import enqueue
 from tracker.digests.model import SubscriptionSpec
 from tracker.digests.store import SubscriptionStore
-from tracker.errors import InvalidInputError, NotFoundError
+from tracker.errors import ConflictError, InvalidInputError, NotFoundError
 from tracker.mapping.types import Provenance, ReviewState
 from tracker.review import Verdict, allowed_kinds, refresh_impacts, review_mapping, review_verdict
 from tracker.storage.api_tables import OutboxRow
@@ -279,3 +279,77 @@ def test_a_decision_that_fails_part_way_changes_nothing(
     # and the same decision goes through once the fault is gone
     review_verdict(engine, row.id, _reviewer(world), action="correct", verdict=corrected, reason="x")
     assert _change(engine, world.diff_id, "R-1").substantive is False
+
+
+def test_a_decision_on_a_stale_view_is_refused_and_changes_nothing(world: World) -> None:
+    """Two reviewers open the same change; the second to decide is told who decided first
+    (by name only within the same organisation) and nothing of theirs is written."""
+    engine = world.engine
+    row = _change(engine, world.diff_id, "R-1")
+    assert (row.data or {}).get("review") is None  # revision 0: nobody has decided yet
+    review_verdict(engine, row.id, _reviewer(world), action="confirm", reason="ok", expected_revision=0)
+    seen = _change(engine, world.diff_id, "R-1")
+    assert seen.data["review"]["revision"] == 1
+    impacts = {org: OrgStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")}
+
+    stale = Verdict(Kind.MODIFIED, False, ())
+    with pytest.raises(ConflictError) as same_org:
+        review_verdict(
+            engine, row.id, _reviewer(world, name="Sam"), action="correct", verdict=stale, expected_revision=0
+        )
+    assert "'Rita'" in same_org.value.problem and "revision 1" in same_org.value.problem
+    assert "expected_revision 1" in same_org.value.hint
+    with pytest.raises(ConflictError) as other_org:
+        review_verdict(
+            engine, row.id, _reviewer(world, "globex", "Gil"), action="confirm", expected_revision=0
+        )
+    assert "Rita" not in other_org.value.problem and "another organisation" in other_org.value.problem
+
+    after = _change(engine, world.diff_id, "R-1")
+    assert (after.kind, after.substantive, after.tags, after.data) == (
+        seen.kind,
+        seen.substantive,
+        seen.tags,
+        seen.data,
+    )
+    assert {org: OrgStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")} == impacts
+    assert len(DecisionStore(engine).find(world.orgs["acme"])) == 1
+    assert DecisionStore(engine).find(world.orgs["globex"]) == []
+
+    # decided again on the current revision, it goes through; without a revision, last writer wins
+    review_verdict(
+        engine, row.id, _reviewer(world, name="Sam"), action="correct", verdict=stale, expected_revision=1
+    )
+    review_verdict(engine, row.id, _reviewer(world, "globex", "Gil"), action="confirm")
+    final = _change(engine, world.diff_id, "R-1")
+    assert final.substantive is False and final.data["review"]["revision"] == 3
+
+
+def test_the_api_serves_the_revision_and_answers_409_on_a_stale_one(world: World) -> None:
+    engine = world.engine
+    client = client_for(engine)
+    write = world.auth("acme:write")
+
+    def served() -> dict[str, Any]:
+        page = client.get(f"/v1/changes?diff_id={world.diff_id}", headers=world.auth("acme:read")).json()
+        found: dict[str, Any] = next(c for c in page["items"] if c["old_ids"] == ["R-1"])
+        return found
+
+    first = served()
+    assert first["review"] == {"status": "unreviewed", "revision": 0, "decided_at": None, "original": None}
+    url = f"/v1/orgs/acme/review/changes/{first['id']}/verdict"
+    assert (
+        client.post(url, json={"action": "confirm", "expected_revision": 0}, headers=write).status_code == 201
+    )
+    now = served()["review"]
+    assert (now["status"], now["revision"]) == ("confirmed", 1)
+    assert now["original"]["tags"] == ["obligation_strengthened"] and now["decided_at"]
+
+    body = {"action": "correct", "kind": "modified", "substantive": False, "expected_revision": 0}
+    refused = client.post(url, json={**body, "reason": "stale"}, headers=write)
+    assert refused.status_code == 409
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "revision 1" in refused.json()["detail"]
+    assert served()["substantive"] is True  # the correction on the stale view was not applied
+    accepted = client.post(url, json={**body, "expected_revision": 1, "reason": "now"}, headers=write)
+    assert accepted.status_code == 201 and served()["substantive"] is False

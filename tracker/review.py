@@ -16,6 +16,12 @@ transaction: the verdict or mapping, the decision record and every refreshed imp
 committed together, so a failure part-way leaves none of them changed. Gap suggestions the
 mapper made when the impact was first computed are carried over, except for controls whose
 mapping has since been rejected.
+
+Two reviewers may have the same change open. Each decision on a change bumps its
+``review["revision"]`` (0 before the first); a decision that names the revision it was
+taken on (``expected_revision``, which the review page always sends) is refused with a
+:class:`~tracker.errors.ConflictError` if someone else decided in between, instead of
+silently overwriting a verdict its author never saw.
 """
 
 from __future__ import annotations
@@ -30,13 +36,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tracker.diff.types import Kind, Tag
-from tracker.errors import InvalidInputError, NotFoundError
+from tracker.errors import ConflictError, InvalidInputError, NotFoundError
 from tracker.keys import normalise_key
 from tracker.mapping.impact import impact
 from tracker.mapping.types import Mapping, ReviewState
 from tracker.storage.decisions import MAPPING, VERDICT, DecisionStore, Reviewer
 from tracker.storage.org_tables import ImpactRow, MappingRow, OrganisationRow
 from tracker.storage.orgs import OrgStore, StoredMapping
+from tracker.storage.review_tables import ReviewDecisionRow
 from tracker.storage.tables import ChangeRow, DiffRow, SourceRow, VersionRow
 
 _BOTH_SIDES = (Kind.MODIFIED, Kind.MOVED, Kind.UNCHANGED)
@@ -106,8 +113,12 @@ def review_verdict(
     action: str,
     verdict: Verdict | None = None,
     reason: str = "",
+    expected_revision: int | None = None,
 ) -> Outcome:
-    """Confirm the change's current verdict, or correct it to ``verdict``; then refresh impacts."""
+    """Confirm the change's current verdict, or correct it to ``verdict``; then refresh impacts.
+
+    With ``expected_revision``, refuse (:class:`ConflictError`) unless the change is still at
+    the revision the reviewer saw."""
     if action not in ("confirm", "correct"):
         raise InvalidInputError(f"unknown verdict action {action!r}", "use confirm or correct")
     now = datetime.now(UTC)
@@ -119,6 +130,16 @@ def review_verdict(
         assert diff is not None
         data = copy.deepcopy(dict(row.data or {}))
         before = _verdict_of(data)
+        revision = revision_of(data)
+        if expected_revision is not None and expected_revision != revision:
+            raise ConflictError(
+                f"change {change_id} was decided by {_last_decider(session, change_id, reviewer)} at "
+                f"{(data.get('review') or {}).get('decided_at') or 'an unknown time'} after you loaded it "
+                f"(revision {revision}, "
+                f"you saw {expected_revision}); its verdict is now {before['kind']}, "
+                f"{_substance_word(before['substantive'])}, tags {', '.join(before['tags']) or 'none'}",
+                f"reload the change, read its verdict and decide again (expected_revision {revision})",
+            )
         if action == "confirm" or verdict is None:
             if action == "correct":
                 raise InvalidInputError("a correction needs the corrected verdict", "choose kind and tags")
@@ -133,7 +154,11 @@ def review_verdict(
         review = dict(data.get("review") or {})
         original = review.setdefault("original", before)  # the engine's verdict, kept once
         same = {k: original.get(k) for k in ("kind", "substantive", "tags")} == verdict.to_dict()
-        review.update(status="confirmed" if same else "corrected", decided_at=now.isoformat())
+        review.update(
+            status="confirmed" if same else "corrected",
+            decided_at=now.isoformat(),
+            revision=revision + 1,
+        )
         data.update(after, review=review)
         row.kind, row.substantive, row.tags, row.confidence = (
             after["kind"],
@@ -159,6 +184,31 @@ def review_verdict(
         session.flush()  # the refresh reads the corrected change through this session
         updated = _refresh(session, OrgStore(engine), diff_id, change_ids={change_id})
     return Outcome(decision_id, diff_id, change_id, before, after, tuple(updated))
+
+
+def revision_of(data: dict[str, Any]) -> int:
+    """How many decisions a stored change has had (0 for the engine's own verdict)."""
+    review = data.get("review") or {}
+    if "revision" in review:
+        return int(review["revision"])
+    return 1 if review else 0  # decided before revisions were counted
+
+
+def _last_decider(session: Session, change_id: int, reviewer: Reviewer) -> str:
+    """Name the last verdict decider only to their own organisation: reviewers are private."""
+    last = session.scalars(
+        select(ReviewDecisionRow)
+        .where(ReviewDecisionRow.change_id == change_id, ReviewDecisionRow.subject == VERDICT)
+        .order_by(ReviewDecisionRow.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None and last.org_id == reviewer.org_id:
+        return repr(last.reviewer)
+    return "a reviewer of another organisation" if last is not None else "another reviewer"
+
+
+def _substance_word(substantive: Any) -> str:
+    return "substantive" if substantive else "editorial" if substantive is False else "n/a"
 
 
 def _rewrite_diff(diff: DiffRow, seq: int, data: dict[str, Any]) -> None:

@@ -35,7 +35,7 @@ from api.pages.session import (
 from api.pages.views import engine_of, safe_next
 from tracker.compare import diff_archived
 from tracker.diff.types import Kind, Tag
-from tracker.errors import InvalidInputError, NotFoundError, TrackerError
+from tracker.errors import ConflictError, InvalidInputError, NotFoundError, TrackerError
 from tracker.mapping.types import ReviewState
 from tracker.review import Outcome, Verdict, review_mapping, review_verdict
 from tracker.storage.api_keys import ApiKeys
@@ -175,6 +175,7 @@ async def verdict(request: Request, change_id: int, who: ViewerDep) -> Response:
     action = str(form.get("action") or "")
     return_to = safe_next(str(form.get("return_to") or ""))
     reason = str(form.get("reason") or "").strip()[:2000]
+    revision = str(form.get("revision") or "")
     try:
         chosen = None
         if action == "correct":
@@ -194,6 +195,7 @@ async def verdict(request: Request, change_id: int, who: ViewerDep) -> Response:
             action=action,
             verdict=chosen,
             reason=reason,
+            expected_revision=int(revision) if revision.isdigit() else None,
         )
         word = "confirmed" if action == "confirm" else "corrected"
         notice = f"Verdict {word}: {_verdict_words(outcome.after)}"
@@ -201,8 +203,22 @@ async def verdict(request: Request, change_id: int, who: ViewerDep) -> Response:
             notice += f" (was {_verdict_words(outcome.before)})"
         notice += "." + _impacts(who, outcome)
         return await run_in_threadpool(_done, request, who, notice, change_id, return_to)
+    except ConflictError as err:
+        return await run_in_threadpool(_conflict, request, who, change_id, return_to, err)
     except TrackerError as err:
         return _fail(request, who, 404 if isinstance(err, NotFoundError) else 422, str(err))
+
+
+def _conflict(request: Request, who: Viewer, change_id: int, return_to: str, err: ConflictError) -> Response:
+    """Someone decided first: show the change as it is now, with why nothing was recorded."""
+    notice = f"Not recorded: {err.problem}. The change below shows the current verdict; decide again."
+    if _fragment(request):
+        return JSONResponse(
+            {"detail": notice, **_change_html(request, who, change_id, return_to)}, status_code=409
+        )
+    redirect = RedirectResponse(return_to + f"#change-{change_id}", status_code=303)
+    set_flash(request, redirect, notice)
+    return redirect
 
 
 @router.post("/mappings/{mapping_id}/review", response_model=None)

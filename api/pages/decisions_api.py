@@ -57,6 +57,13 @@ class VerdictIn(BaseModel):
     tags: list[Tag] = Field(default=[], max_length=len(Tag))
     reason: str = Field(default="", max_length=2000)
     reviewer: str = Field(default="", max_length=200, description="defaults to the API key's name or id")
+    expected_revision: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**31 - 1,
+        description="the change's `review.revision` when you read it; if another decision came in "
+        "since, this one is refused with 409 instead of overwriting it",
+    )
 
 
 class MappingDecisionIn(BaseModel):
@@ -104,6 +111,7 @@ def get_decision(decision_id: Id, tenant: ReadTenant, engine: EngineDep) -> Deci
     operation_id="reviewVerdict",
     summary="Confirm or correct a change's verdict; the impact is recomputed at once",
     status_code=201,
+    responses=responses(409),
 )
 def post_verdict(change_id: Id, body: VerdictIn, tenant: WriteTenant, engine: EngineDep) -> DecisionOut:
     verdict = None
@@ -118,6 +126,7 @@ def post_verdict(change_id: Id, body: VerdictIn, tenant: WriteTenant, engine: En
         action=body.action,
         verdict=verdict,
         reason=body.reason,
+        expected_revision=body.expected_revision,
     )
     return _one(engine, tenant, outcome.decision_id)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracker.redline import DELETE, INSERT
-from tracker.review import allowed_kinds
+from tracker.review import allowed_kinds, revision_of
 from tracker.storage.decisions import Decision
 
 
@@ -99,6 +99,11 @@ class ChangeView:
     @property
     def kinds(self) -> list[str]:
         return [k.value for k in allowed_kinds(self.old_ids, self.new_ids)]
+
+    @property
+    def revision(self) -> int:
+        """Decisions taken on this change so far; the forms send it back (see tracker.review)."""
+        return revision_of({"review": self.review})
 
     @property
     def original(self) -> dict[str, Any] | None:

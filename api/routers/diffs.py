@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from api.deps import EngineDep, Reader
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
-from api.schemas.archive import ChangeOut, DiffOut
+from api.schemas.archive import ChangeOut, DiffOut, ReviewOut
 from api.timeutil import as_utc
 from tracker.diff.types import Kind, Tag
 from tracker.storage.diffs import DiffStore
@@ -106,6 +106,7 @@ def list_changes(
             new_version=c.new_version,
             created_at=c.created_at,
             seq=c.seq,
+            review=ReviewOut.of(c.review),
             **c.change.to_json_dict(),
         )
         for c in found

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.timeutil import Utc
 from tracker.model import Lifecycle, Requirement, Source, Version
+from tracker.review import revision_of
 
 SLUG = r"^[a-z0-9][a-z0-9._-]{0,127}$"
 
@@ -161,6 +162,29 @@ class DiffOut(BaseModel):
     summary: dict[str, Any] = Field(examples=[{"added": 3, "modified": 10, "unchanged": 90}])
 
 
+class ReviewOut(BaseModel):
+    """Where a change stands with reviewers. ``revision`` counts the decisions taken on it;
+    send it back as ``expected_revision`` so a decision made on a stale view is refused."""
+
+    status: Literal["unreviewed", "confirmed", "corrected"] = "unreviewed"
+    revision: int = 0
+    decided_at: Utc | None = None
+    original: dict[str, Any] | None = Field(
+        default=None, description="the engine's verdict, when a reviewer has decided"
+    )
+
+    @classmethod
+    def of(cls, review: dict[str, Any] | None) -> ReviewOut:
+        if not review:
+            return cls()
+        return cls(
+            status=review.get("status") or "confirmed",
+            revision=revision_of({"review": review}),
+            decided_at=review.get("decided_at"),
+            original=review.get("original"),
+        )
+
+
 class ChangeOut(BaseModel):
     id: int = Field(examples=[42])
     diff_id: int = Field(examples=[3])
@@ -179,3 +203,4 @@ class ChangeOut(BaseModel):
         default=None, examples=[{"statement": "Identities [-are-]{+shall be+} managed"}]
     )
     created_at: Utc = Field(description="when the diff was stored")
+    review: ReviewOut = Field(default_factory=ReviewOut)

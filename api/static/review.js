@@ -76,7 +76,7 @@
       return response.json().then(function (data) { return { ok: response.ok, data: data }; });
     }).then(function (result) {
       Array.prototype.forEach.call(buttons, function (b) { b.removeAttribute("aria-disabled"); });
-      if (!result.ok) { announce("Not recorded: " + (result.data.detail || "the server refused it")); return; }
+      if (!result.ok && !result.data.html) { announce("Not recorded: " + (result.data.detail || "the server refused it")); return; }
       var article = form.closest("article.change");
       if (article && result.data.html) {
         var holder = document.createElement("div");
@@ -91,7 +91,7 @@
         var label = document.querySelector("label[for=progress]");
         if (label) { label.textContent = "Reviewed " + result.data.reviewed + " of " + result.data.total + " changed requirements"; }
       }
-      announce(result.data.notice);
+      announce(result.ok ? result.data.notice : result.data.detail);
     }).catch(function () {
       Array.prototype.forEach.call(buttons, function (b) { b.removeAttribute("aria-disabled"); });
       announce("Network error: the decision was not recorded.");

@@ -8,8 +8,13 @@ The rule, applied to the normalised texts (so noise never reaches it):
    (``obligation_strengthened``/``_weakened``), parameter values (``parameters_changed``),
    numbers, scope words or applicability properties (``scope_changed``): substantive.
 3. Otherwise the edit is editorial when it keeps at least ``EDITORIAL_MIN_SIMILARITY`` of
-   the words, or when every edit is a spelling-level replacement (a typo fix, British vs
-   American spelling); any larger rewording is substantive.
+   the words, when every edit is a spelling-level replacement (a typo fix, British vs
+   American spelling), or when the statement was only *recast*: the same content words in
+   the same order except one that moved, which is how a passive duty becomes an instruction
+   ("The permissions should be limited to ..." -> "Limit the permissions to ..."). Rule 2
+   has already ruled out a change of modal strength. Any larger rewording is substantive,
+   and so is a recast that swaps who does what to whom ("administrators approve developers'
+   changes" -> "developers approve administrators' changes": two words move).
 
 A title change alone is editorial (``title_changed``): the obligation lives in the statement.
 Where a requirement has no statement at all, its title *is* the requirement and is judged
@@ -23,14 +28,24 @@ import difflib
 from collections import Counter
 from dataclasses import dataclass
 
-from tracker.diff.features import SCOPE_PROPERTIES, STOPWORDS, Item, compared_strengths, numbers, scope_terms
+from tracker.diff.features import (
+    SCOPE_PROPERTIES,
+    STOPWORDS,
+    Item,
+    compared_strengths,
+    content_words,
+    numbers,
+    scope_terms,
+)
 from tracker.diff.types import Tag
 from tracker.redline import DELETE, EQUAL, Redline, redline
+from tracker.text import fold
 
 _TAG_ORDER = {tag: k for k, tag in enumerate(Tag)}
 EDITORIAL_MIN_SIMILARITY = 0.9
 SPELLING_MIN_RATIO = 0.8
 QUALIFIER_MAX_WORDS = 4
+RECAST_MAX_WORDS = 120  # longer statements are not checked for a recast (quadratic, and rare)
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,25 @@ def _spelling_only(red: Redline) -> bool:
         if any(w and w not in STOPWORDS for w in words):
             return False
     return True
+
+
+def _common_subsequence(a: list[str], b: list[str]) -> int:
+    """Length of the longest common subsequence of two word lists."""
+    previous = [0] * (len(b) + 1)
+    for word in a:
+        current = [0]
+        for j, other in enumerate(b):
+            current.append(previous[j] + 1 if word == other else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+def _recast(old: str, new: str) -> bool:
+    """Same stemmed content words, same order but for one word that moved (voice or mood change)."""
+    a, b = content_words(fold(old, normalised=True)), content_words(fold(new, normalised=True))
+    if not a or len(a) > RECAST_MAX_WORDS or Counter(a) != Counter(b):
+        return False
+    return len(a) - _common_subsequence(a, b) <= 1
 
 
 def _obligation_tags(old: Item, new: Item, reasons: list[str]) -> list[Tag]:
@@ -193,6 +227,11 @@ def analyse(old: Item, new: Item) -> Verdict:
             )
         elif _spelling_only(red):
             reasons.append(f"statement spelling fixes only (similarity {similarity:.2f})")
+        elif _recast(text_old, text_new):
+            reasons.append(
+                f"statement recast with the same content words (similarity {similarity:.2f}); "
+                "no change of modal, scope or numbers"
+            )
         else:
             substantive = True
             reasons.append(f"statement rewritten (similarity {similarity:.2f})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine, String, cast, select
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ class StoredChange:
     created_at: datetime
     seq: int
     change: Change
+    review: dict[str, Any] | None = None  # reviewer state: status, decided_at, revision, original
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ class DiffStore:
                         old_keys=tuple(row.old_keys),
                         new_keys=tuple(row.new_keys),
                     ),
+                    review=dict((row.data or {}).get("review") or {}) or None,
                 )
                 for row, created, slug, old_label, new_label in rows
             ]
