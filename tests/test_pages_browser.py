@@ -94,14 +94,15 @@ def page(request: pytest.FixtureRequest, base_url: str) -> Iterator[Any]:
         )
         tab = context.new_page()
         errors: list[str] = []
-        tab.expected_errors = []  # console errors a test provokes on purpose (substrings)
+        tab.expected_errors = []  # type: ignore[attr-defined]  # console errors a test provokes (substrings)
         tab.on("pageerror", lambda exc: errors.append(str(exc)))
         tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         tab.set_default_timeout(15_000)
         yield tab
         context.close()
         browser.close()
-        unexpected = [e for e in errors if not any(x in e for x in tab.expected_errors)]
+        expected: list[str] = tab.expected_errors  # type: ignore[attr-defined]
+        unexpected = [e for e in errors if not any(x in e for x in expected)]
         assert unexpected == [], unexpected  # no script error, no CSP violation, no failed request
 
 

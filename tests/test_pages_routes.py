@@ -145,6 +145,27 @@ def test_a_stale_form_without_script_is_refused_with_a_notice(client: TestClient
     assert len(DecisionStore(world.engine).find(world.orgs["acme"])) == 1
 
 
+def test_a_stale_mapping_form_gets_the_current_change_back(client: TestClient, world: World) -> None:
+    csrf = sign_in(client, world.keys["acme:write"], name="Rita")
+    change = _ids(client.get(REVIEW).text)[0]
+    mapping = OrgStore(world.engine).mappings("acme")[0]
+    assert 'name="expected" value="proposed"' in client.get(REVIEW).text
+    form = {"csrf": csrf, "change_id": str(change), "expected": "proposed", "return_to": REVIEW}
+    url = f"/ui/mappings/{mapping.id}/review"
+    assert (
+        client.post(url, headers={"X-Fragment": "1"}, data={**form, "state": "accepted"}).status_code == 200
+    )
+    stale = client.post(url, headers={"X-Fragment": "1"}, data={**form, "state": "rejected"})
+    assert stale.status_code == 409
+    body = stale.json()
+    assert (
+        body["detail"].startswith(f"Not recorded: mapping {mapping.id}")
+        and "accepted by 'Rita'" in body["detail"]
+    )
+    assert 'value="accepted" disabled' in body["html"]  # the article as it is now
+    assert len(DecisionStore(world.engine).find(world.orgs["acme"])) == 1
+
+
 def test_correct_and_reject_with_script_return_fragments(client: TestClient, world: World) -> None:
     csrf = sign_in(client, world.keys["acme:write"], name="Rita")
     change = _ids(client.get(REVIEW).text)[0]  # R-1, modified, obligation strengthened

@@ -353,3 +353,45 @@ def test_the_api_serves_the_revision_and_answers_409_on_a_stale_one(world: World
     assert served()["substantive"] is True  # the correction on the stale view was not applied
     accepted = client.post(url, json={**body, "expected_revision": 1, "reason": "now"}, headers=write)
     assert accepted.status_code == 201 and served()["substantive"] is False
+
+
+def test_a_mapping_decision_on_a_stale_view_is_refused(world: World) -> None:
+    engine = world.engine
+    client = client_for(engine)
+    mapping_id = next(m.id for m in OrgStore(engine).mappings("acme") if m.mapping.target == "ACME-1")
+    impacts = OrgStore(engine).impact("acme", world.diff_id)
+    review_mapping(
+        engine,
+        _reviewer(world),
+        mapping_id,
+        ReviewState.ACCEPTED,
+        reason="fits",
+        expected=ReviewState.PROPOSED,
+    )
+    with pytest.raises(ConflictError) as stale:
+        review_mapping(
+            engine,
+            _reviewer(world, name="Sam"),
+            mapping_id,
+            ReviewState.REJECTED,
+            expected=ReviewState.PROPOSED,
+        )
+    assert "accepted by 'Rita'" in stale.value.problem and "expected_review accepted" in stale.value.hint
+    stored = next(m for m in OrgStore(engine).mappings("acme") if m.id == mapping_id)
+    assert stored.mapping.review is ReviewState.ACCEPTED and stored.reviewer == "Rita"
+    assert len(DecisionStore(engine).find(world.orgs["acme"])) == 1
+
+    url = f"/v1/orgs/acme/mappings/{mapping_id}"
+    write = world.auth("acme:write")
+    refused = client.patch(url, json={"review": "rejected", "expected_review": "proposed"}, headers=write)
+    assert refused.status_code == 409 and "accepted by 'Rita'" in refused.json()["detail"]
+    decisions = f"/v1/orgs/acme/review/mappings/{mapping_id}"
+    assert (
+        client.post(
+            decisions, json={"review": "rejected", "expected_review": "proposed"}, headers=write
+        ).status_code
+        == 409
+    )
+    assert OrgStore(engine).impact("acme", world.diff_id) != impacts  # only the accepted decision's refresh
+    patched = client.patch(url, json={"review": "rejected", "expected_review": "accepted"}, headers=write)
+    assert patched.status_code == 200 and patched.json()["review"] == "rejected"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -19,12 +21,12 @@ def _parsed(*reqs: Requirement, profiles: tuple[Profile, ...] = ()) -> ParsedVer
     )
 
 
-def _req(ident: str, statement: str = "", **kw: object) -> Requirement:
+def _req(ident: str, statement: str = "", **kw: Any) -> Requirement:
     from tracker.keys import normalise_key
 
     return Requirement(
         ident=ident, key=normalise_key(ident), statement=statement, obligations=obligations(statement), **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 SRC = Source(slug="demo", title="Demo standard")

@@ -235,15 +235,26 @@ def review_mapping(
     reason: str = "",
     diff_id: int | None = None,
     change_id: int | None = None,
+    expected: ReviewState | None = None,
 ) -> Outcome:
-    """Accept, reject or reopen one of the reviewer's organisation's mappings; refresh its impacts."""
+    """Accept, reject or reopen one of the reviewer's organisation's mappings; refresh its impacts.
+
+    With ``expected`` (the review state the reviewer saw), refuse (:class:`ConflictError`) if
+    a colleague has decided on the mapping since."""
     if reviewer.org is None or reviewer.org_id is None:
         raise InvalidInputError("mapping decisions belong to an organisation", "sign in with its API key")
     store = OrgStore(engine)
     with Session(engine) as session, session.begin():
-        row = session.get(MappingRow, mapping_id)
+        row = session.get(MappingRow, mapping_id, with_for_update=True)
         if row is None or row.org_id != reviewer.org_id:
             raise NotFoundError(f"{reviewer.org} has no mapping {mapping_id}", "reload the review page")
+        if expected is not None and row.review != expected.value:
+            raise ConflictError(
+                f"mapping {mapping_id} ({row.source_id} -> {row.target_id}) was {row.review} by "
+                f"{row.reviewer or 'another reviewer'!r} at {row.reviewed_at or 'an unknown time'} after "
+                f"you loaded it (you saw it {expected.value})",
+                f"reload it, read why and decide again (expected_review {row.review})",
+            )
         before = {"review": row.review, "provenance": row.provenance, "reviewer": row.reviewer}
         source_key, source_set = row.source_key, row.source_set
         stored = store.apply_mapping_review(session, reviewer.org, mapping_id, state, reviewer.name, reason)

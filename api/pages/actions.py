@@ -211,7 +211,7 @@ async def verdict(request: Request, change_id: int, who: ViewerDep) -> Response:
 
 def _conflict(request: Request, who: Viewer, change_id: int, return_to: str, err: ConflictError) -> Response:
     """Someone decided first: show the change as it is now, with why nothing was recorded."""
-    notice = f"Not recorded: {err.problem}. The change below shows the current verdict; decide again."
+    notice = f"Not recorded: {err.problem}. The change below shows where it stands now; decide again."
     if _fragment(request):
         return JSONResponse(
             {"detail": notice, **_change_html(request, who, change_id, return_to)}, status_code=409
@@ -232,6 +232,7 @@ async def mapping(request: Request, mapping_id: int, who: ViewerDep) -> Response
     try:
         state = ReviewState(str(form.get("state") or ""))
         change_id = int(str(form.get("change_id") or "0")) or None
+        expected = ReviewState(str(form["expected"])) if form.get("expected") else None
     except ValueError:
         return _fail(request, who, 422, "unknown review state; use accepted, rejected or proposed")
     try:
@@ -249,8 +250,13 @@ async def mapping(request: Request, mapping_id: int, who: ViewerDep) -> Response
                 reason=reason,
                 diff_id=diff_id,
                 change_id=change_id,
+                expected=expected,
             )
         )
+    except ConflictError as err:
+        if change_id is None:
+            return _fail(request, who, 409, str(err))
+        return await run_in_threadpool(_conflict, request, who, change_id, return_to, err)
     except TrackerError as err:
         return _fail(request, who, 404 if isinstance(err, NotFoundError) else 422, str(err))
     notice = f"Mapping suggestion {state.value}." + _impacts(who, outcome)

@@ -72,6 +72,9 @@ class MappingDecisionIn(BaseModel):
     reason: str = Field(default="", max_length=2000)
     reviewer: str = Field(default="", max_length=200)
     change_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    expected_review: ReviewState | None = Field(
+        default=None, description="the mapping's `review` when you read it; a stale one is refused with 409"
+    )
 
 
 def _one(engine: EngineDep, tenant: Tenant, decision_id: int) -> DecisionOut:
@@ -136,6 +139,7 @@ def post_verdict(change_id: Id, body: VerdictIn, tenant: WriteTenant, engine: En
     operation_id="reviewMappingSuggestion",
     summary="Accept or reject a mapping suggestion, recorded with why; the impact is recomputed",
     status_code=201,
+    responses=responses(409),
 )
 def post_mapping(
     mapping_id: Id, body: MappingDecisionIn, tenant: WriteTenant, engine: EngineDep
@@ -147,5 +151,6 @@ def post_mapping(
         body.review,
         reason=body.reason,
         change_id=body.change_id,
+        expected=body.expected_review,
     )
     return _one(engine, tenant, outcome.decision_id)

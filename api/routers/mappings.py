@@ -125,10 +125,18 @@ def get_mapping(mapping_id: MappingId, tenant: ReadTenant, engine: EngineDep) ->
     summary="Accept, reject or reopen a mapping (recorded with reviewer and time)",
     description="The decision is kept in the organisation's decision record, and its stored "
     "impacts that involve the mapping's requirement are recomputed in the same transaction.",
+    responses=responses(409),
 )
 def review_mapping(
     mapping_id: MappingId, body: MappingReview, tenant: WriteTenant, engine: EngineDep
 ) -> MappingOut:
     _get(engine, tenant, mapping_id)
-    decide_mapping(engine, tenant.reviewer(body.reviewer), mapping_id, body.review, reason=body.note)
+    decide_mapping(
+        engine,
+        tenant.reviewer(body.reviewer),
+        mapping_id,
+        body.review,
+        reason=body.note,
+        expected=body.expected_review,
+    )
     return _get(engine, tenant, mapping_id)

@@ -143,6 +143,11 @@ class MappingReview(BaseModel):
     review: ReviewState = Field(examples=["accepted"])
     note: str = Field(default="", max_length=2000, examples=["confirmed in the Q3 control review"])
     reviewer: str = Field(default="", max_length=200, description="defaults to the API key's name or id")
+    expected_review: ReviewState | None = Field(
+        default=None,
+        description="the mapping's `review` when you read it; if a colleague decided since, "
+        "this decision is refused with 409 instead of overwriting theirs",
+    )
 
 
 class ImpactChange(BaseModel):
