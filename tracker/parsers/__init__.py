@@ -26,6 +26,7 @@ _MODULES: tuple[str, ...] = (
     "latex_checklist",
     "owasp_top10",
     "ai_exchange",
+    "eurlex",
     "govuk_html",
     "govuk_content_api",
     "etsi_pdf",
