@@ -165,19 +165,26 @@ EURLEX = """<!DOCTYPE html>
 <p class="oj-doc-ti">REGULATION (EU) 2024/1689 OF THE EUROPEAN PARLIAMENT AND OF THE COUNCIL
 (mirror sample)</p></div>
 <div class="eli-subdivision" id="pbl_1"><p class="oj-normal">Whereas:</p>
-<div class="eli-subdivision" id="rct_1"><table><tbody><tr><td><p class="oj-normal">(1)</p></td>
-<td><p class="oj-normal">A sample recital standing where the first recital is published.</p></td></tr></tbody></table></div>
+<div class="eli-subdivision" id="rct_1"><table><tbody><tr>
+<td><p class="oj-normal">(1)</p></td>
+<td><p class="oj-normal">A sample recital standing where the first recital is published.</p></td>
+</tr></tbody></table></div>
 </div>
 <div id="enc_1"><div id="cpt_III">
 <p class="oj-ti-section-1">CHAPTER III</p>
-<div class="eli-title" id="cpt_III.tit_1"><p class="oj-ti-section-2">HIGH-RISK AI SYSTEMS (SAMPLE)</p></div>
+<div class="eli-title" id="cpt_III.tit_1">
+<p class="oj-ti-section-2">HIGH-RISK AI SYSTEMS (SAMPLE)</p></div>
 <div class="eli-subdivision" id="art_15">
 <p class="oj-ti-art">Article 15</p>
-<div class="eli-title" id="art_15.tit_1"><p class="oj-sti-art">Accuracy, robustness and cybersecurity</p></div>
-<div id="015.001"><p class="oj-normal">1.   A sample paragraph standing where the first paragraph is published.</p></div>
+<div class="eli-title" id="art_15.tit_1">
+<p class="oj-sti-art">Accuracy, robustness and cybersecurity</p></div>
+<div id="015.001">
+<p class="oj-normal">1.   A sample paragraph standing where the first paragraph is published.</p></div>
 <div id="015.005"><p class="oj-normal">5.   Sample systems shall be resilient against:</p>
-<table><tbody><tr><td><p class="oj-normal">(a)</p></td><td><p class="oj-normal">a sample attack on training data;</p></td></tr></tbody></table>
-<table><tbody><tr><td><p class="oj-normal">(b)</p></td><td><p class="oj-normal">a sample attack on model inputs.</p></td></tr></tbody></table>
+<table><tbody><tr><td><p class="oj-normal">(a)</p></td>
+<td><p class="oj-normal">a sample attack on training data;</p></td></tr></tbody></table>
+<table><tbody><tr><td><p class="oj-normal">(b)</p></td>
+<td><p class="oj-normal">a sample attack on model inputs.</p></td></tr></tbody></table>
 </div></div></div></div>
 </div></div></body></html>
 """
