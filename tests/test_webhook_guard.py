@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.test_api_fixtures import World, client_for, seed
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import Receiver, serve_proxy
 from tracker.digests.model import Channel, SubscriptionSpec
 from tracker.digests.notifiers import DeliveryError, HttpWebhookNotifier
 from tracker.digests.store import SubscriptionStore
@@ -98,3 +98,37 @@ def test_delivery_never_reaches_an_inward_address(receiver: Receiver) -> None:
     finally:
         allowed.close()
     assert len(receiver.requests) == 1
+
+
+def test_deliveries_through_the_operators_proxy(receiver: Receiver) -> None:
+    """With TRACKER_WEBHOOK_PROXY every POST goes through the proxy; a receiver host that is
+    visibly internal, or resolves inward here, is refused before the proxy sees anything."""
+    with serve_proxy(receiver.port) as proxy:
+        notifier = HttpWebhookNotifier(timeout=5, proxy=proxy.url)
+        try:
+            for url in (receiver.url, f"http://localhost:{receiver.port}/x", "http://10.0.0.7/x"):
+                with pytest.raises(DeliveryError) as caught:
+                    notifier.post(url, {"content-type": "application/json"}, b"{}")
+                assert "SSRF guard" in str(caught.value) and "nothing was sent" in str(caught.value)
+            assert proxy.seen == [] and receiver.requests == []
+            # a name this machine cannot resolve is the proxy's to resolve (and to police)
+            status = notifier.post(
+                "http://hooks.invalid/tracker", {"content-type": "application/json"}, b"{}"
+            )
+        finally:
+            notifier.close()
+    assert status == 200 and proxy.seen == ["POST http://hooks.invalid/tracker"]
+    assert len(receiver.requests) == 1 and receiver.requests[0][1] == b"{}"
+
+
+def test_environment_proxies_are_never_used(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An HTTP_PROXY left in the environment must not carry deliveries out of the guard's sight."""
+    with serve_proxy(receiver.port) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("http_proxy", proxy.url)
+        allowed = HttpWebhookNotifier(timeout=5, allow_private=True)
+        try:
+            assert allowed.post(receiver.url, {"content-type": "application/json"}, b"{}") == 200
+        finally:
+            allowed.close()
+    assert proxy.seen == [] and len(receiver.requests) == 1  # straight to the receiver

@@ -43,3 +43,47 @@ def serve_receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@dataclass
+class Proxy:
+    """A forward HTTP proxy on loopback: records each request line and relays it upstream."""
+
+    url: str = ""
+    upstream: str = ""  # "127.0.0.1:PORT": where every request is relayed, whatever its host
+    seen: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def serve_proxy(upstream_port: int) -> Iterator[Proxy]:
+    import http.client
+
+    state = Proxy(upstream=f"127.0.0.1:{upstream_port}")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            state.seen.append(f"{self.command} {self.path}")  # absolute form: "POST http://host/path"
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            path = "/" + self.path.split("://", 1)[-1].split("/", 1)[-1]
+            upstream = http.client.HTTPConnection(state.upstream, timeout=5)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "host")}
+            upstream.request("POST", path, body=body, headers=headers)
+            answer = upstream.getresponse()
+            answer.read()
+            self.send_response(answer.status)
+            self.send_header("content-length", "0")
+            self.end_headers()
+            upstream.close()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -95,6 +95,32 @@ def check_webhook_url(url: str, *, allow_private: bool) -> None:
         )
 
 
+def proxied_target_reason(url: str) -> str:
+    """Why a webhook sent through the operator's proxy must not go to ``url`` ('' if it may).
+
+    Behind a proxy the socket reaches the proxy, not the receiver, so the connect-time check
+    of :class:`GuardedBackend` cannot see the receiver's address. The URL's host is judged
+    instead: visibly internal hosts are refused, and a name that resolves here must resolve
+    to public addresses only. A name that does not resolve here (proxied networks often have
+    no outside DNS) is left to the proxy, whose own egress rules then decide; the window
+    between this resolution and the proxy's is the residual risk of proxied delivery.
+    """
+    reason = literal_host_reason(url)
+    if reason:
+        return reason
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return ""
+    for info in infos:
+        found = forbidden_address(str(info[4][0]))
+        if found:
+            return f"{found} ({host} resolves to {info[4][0]})"
+    return ""
+
+
 class BlockedAddressError(httpcore.ConnectError):
     """The connection reached an address the guard refuses; nothing was sent."""
 
@@ -159,7 +185,8 @@ class GuardedBackend(httpcore.NetworkBackend):
 
 
 def guarded_transport() -> httpx.HTTPTransport:
-    """An httpx transport whose connections pass :class:`GuardedBackend` (no proxy support)."""
+    """An httpx transport whose connections pass :class:`GuardedBackend` (direct connections;
+    behind a proxy see :func:`proxied_target_reason`)."""
     transport = httpx.HTTPTransport()
     # httpx exposes no network-backend option; its pool is swapped for one that has it.
     transport._pool = httpcore.ConnectionPool(

@@ -37,6 +37,8 @@ class Settings:
     # webhooks to loopback/private addresses are refused (SSRF guard) unless an operator
     # running in-house receivers turns this on
     webhook_allow_private: bool = False
+    # send webhooks through this HTTP(S) proxy (networks whose egress needs one)
+    webhook_proxy: str = ""
     # who runs this instance, shown to publishers in the crawler's user agent (URL or email)
     crawl_contact: str = ""
     extra: dict[str, str] = field(default_factory=dict)
@@ -66,5 +68,6 @@ class Settings:
             tag_authority=_env("TAG_AUTHORITY", "tracker.invalid"),
             session_secret=_env("SESSION_SECRET", ""),
             webhook_allow_private=_env("WEBHOOK_ALLOW_PRIVATE", "0") in ("1", "true", "yes"),
+            webhook_proxy=_env("WEBHOOK_PROXY", ""),
             crawl_contact=_env("CRAWL_CONTACT", ""),
         )

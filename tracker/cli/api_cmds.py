@@ -91,7 +91,7 @@ def digests_send(ctx: Context, interval: float, fmt: str) -> None:
     from tracker.digests.notifiers import HttpWebhookNotifier, SmtpEmailNotifier
 
     settings = ctx.settings
-    webhook = HttpWebhookNotifier(allow_private=settings.webhook_allow_private)
+    webhook = HttpWebhookNotifier(allow_private=settings.webhook_allow_private, proxy=settings.webhook_proxy)
     dispatcher = Dispatcher(
         ctx.engine,
         email=SmtpEmailNotifier(settings.smtp_host, settings.smtp_port),

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import httpx
 
-from tracker.netguard import guarded_transport
+from tracker.netguard import guarded_transport, proxied_target_reason
 
 
 class DeliveryError(Exception):
@@ -55,20 +55,41 @@ class SmtpEmailNotifier:
 class HttpWebhookNotifier:
     """POST with a timeout and no redirects (a redirect would re-send the body elsewhere).
 
-    Unless ``allow_private`` is set (``TRACKER_WEBHOOK_ALLOW_PRIVATE``), every connection
-    goes through :func:`tracker.netguard.guarded_transport`: a tenant's webhook URL cannot
-    reach loopback, private or link-local addresses, even by DNS rebinding.
+    Unless ``allow_private`` is set (``TRACKER_WEBHOOK_ALLOW_PRIVATE``), a tenant's webhook
+    URL cannot reach loopback, private or link-local addresses: direct connections go
+    through :func:`tracker.netguard.guarded_transport`, which checks the address actually
+    reached, even after DNS rebinding. With ``proxy`` (``TRACKER_WEBHOOK_PROXY``, for
+    networks whose egress goes through one) every POST goes through that proxy and the
+    receiver's host is checked before sending (:func:`tracker.netguard.proxied_target_reason`).
+    Proxy variables of the environment are never used: they would route deliveries out of
+    the guard's sight.
     """
 
     def __init__(
-        self, timeout: float = 10.0, client: httpx.Client | None = None, *, allow_private: bool = False
+        self,
+        timeout: float = 10.0,
+        client: httpx.Client | None = None,
+        *,
+        allow_private: bool = False,
+        proxy: str = "",
     ) -> None:
-        # (an explicit transport also means no proxy from the environment: a proxy would
-        # connect on our behalf, out of the guard's sight)
-        transport = None if allow_private else guarded_transport()
-        self.client = client or httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
+        self.allow_private = allow_private
+        self.proxy = proxy
+        if client is not None:
+            self.client = client
+        elif proxy:
+            self.client = httpx.Client(timeout=timeout, follow_redirects=False, proxy=proxy, trust_env=False)
+        else:
+            transport = None if allow_private else guarded_transport()
+            self.client = httpx.Client(
+                timeout=timeout, follow_redirects=False, transport=transport, trust_env=False
+            )
 
     def post(self, url: str, headers: Mapping[str, str], body: bytes) -> int:
+        if self.proxy and not self.allow_private:
+            reason = proxied_target_reason(url)
+            if reason:
+                raise DeliveryError(f"POST {url} refused: a {reason} address (SSRF guard); nothing was sent")
         try:
             response = self.client.post(url, headers=dict(headers), content=body)
         except httpx.HTTPError as exc:
