@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from tests.test_pages_fixtures import NEW, OLD, OWASP, RC, CorpusWorld, build_world
-from tracker.review import review_verdict
+from tracker.review import reading_of, review_verdict
 from tracker.settings import Settings
 from tracker.storage.decisions import DecisionStore, Reviewer
 from tracker.storage.orgs import OrgStore
@@ -185,7 +185,7 @@ def test_reviewer_walks_through_owasp_llm_2023_to_2025(page: Any, world: CorpusW
     note.fill("Supply chain moved to LLM03: verdict right")
     note.press("Enter")
     expect(page.locator("#live")).to_contain_text("Verdict confirmed: moved, substantive")
-    expect(moved).to_contain_text("confirmed by a reviewer")
+    expect(moved).to_contain_text("confirmed by your organisation")
     expect(page.locator("label[for=progress]")).to_have_text("Reviewed 1 of 14 changed requirements")
     page.keyboard.press("n")  # from the confirmed change, on to the next unreviewed one
     focused = page.evaluate("document.activeElement.id")
@@ -248,11 +248,16 @@ def test_reviewer_walks_through_owasp_llm_2023_to_2025(page: Any, world: CorpusW
         rows = session.scalars(select(ChangeRow).where(ChangeRow.diff_id == world.diff_id)).all()
         corrected = next(r for r in rows if r.old_ids == ["LLM01"])
         confirmed = next(r for r in rows if r.old_ids == ["LLM05"])
-    assert corrected.tags == [] and corrected.data["review"]["status"] == "corrected"
-    assert corrected.data["review"]["original"]["tags"] == ["scope_changed"]
-    assert confirmed.data["review"]["status"] == "confirmed" and confirmed.confidence == 1.0
+    # acme's reviewer decided for acme: the shared change and globex's worklist are untouched
+    assert corrected.tags == ["scope_changed"] and "review" not in (corrected.data or {})
+    acme_id = OrgStore(engine).get("acme").id
+    mine = reading_of(engine, corrected.id, acme_id)
+    assert mine["tags"] == [] and mine["review"]["status"] == "corrected"
+    assert mine["review"]["original"]["tags"] == ["scope_changed"]
+    confirmed_reading = reading_of(engine, confirmed.id, acme_id)
+    assert confirmed_reading["review"]["status"] == "confirmed" and confirmed_reading["confidence"] == 1.0
     assert _controls(engine, "acme", world.diff_id, "LLM01") == (["AI-01"], [])
-    assert _controls(engine, "globex", world.diff_id, "LLM01") == (["AI-01", "AI-04"], [])
+    assert _controls(engine, "globex", world.diff_id, "LLM01") == (["AI-01", "AI-04"], ["scope_changed"])
 
     # -- and what the API serves, from the same running server --------------------------------
     with httpx.Client(
@@ -260,7 +265,13 @@ def test_reviewer_walks_through_owasp_llm_2023_to_2025(page: Any, world: CorpusW
     ) as api:
         changes = api.get("/v1/changes", params={"diff_id": world.diff_id, "limit": 100}).json()["items"]
         served = next(c for c in changes if c["old_ids"] == ["LLM01"])
-        assert (served["tags"], served["confidence"]) == ([], 1.0)
+        assert served["tags"] == ["scope_changed"]  # the shared verdict
+        reading = api.get(f"/v1/orgs/acme/review/changes/{served['id']}").json()
+        assert (reading["tags"], reading["confidence"], reading["review"]["scope"]) == (
+            [],
+            1.0,
+            "organisation",
+        )
         lines = api.get("/v1/orgs/acme/impact", params={"diff_id": world.diff_id, "limit": 100}).json()[
             "items"
         ]
@@ -286,7 +297,7 @@ def test_decisions_work_without_script(page: Any, world: CorpusWorld) -> None:
     first.get_by_role("button", name=re.compile("^Confirm verdict")).click()
     expect(page.locator("#live")).to_contain_text("Verdict confirmed: moved")
     assert page.url.split("#")[0].endswith(world.review_path + "?kind=moved")
-    expect(page.locator("article.change").first).to_contain_text("confirmed by a reviewer")
+    expect(page.locator("article.change").first).to_contain_text("confirmed by your organisation")
     shot(page, "14-no-script-confirmed", full=False)
     (decision,) = DecisionStore(world.engine).find(OrgStore(world.engine).get("acme").id)
     assert (decision.action, decision.reason, decision.reviewer) == ("confirm", "fine", "acme write key")
@@ -317,7 +328,7 @@ def test_a_stale_decision_is_refused_and_the_current_verdict_shown(page: Any, wo
     expect(page.locator("#live")).to_contain_text("Not recorded")
     expect(page.locator("#live")).to_contain_text("'Olga'")
     fresh = page.locator(f"#change-{change_id}")
-    expect(fresh).to_contain_text("confirmed by a reviewer")
+    expect(fresh).to_contain_text("confirmed by your organisation")
     expect(fresh.locator("input[name=revision]").first).to_have_value("1")
     shot(page, "15-stale-decision-refused", full=False)
     decisions = DecisionStore(world.engine).find(acme.id)

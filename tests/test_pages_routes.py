@@ -119,7 +119,7 @@ def test_confirm_without_script_redirects_with_notice(client: TestClient, world:
     page = client.get(response.headers["location"]).text
     live = re.search(r'id="live"[^>]*>([^<]*)<', page)
     assert live is not None and live.group(1).startswith("Verdict confirmed")
-    assert "confirmed by a reviewer" in page and "Rita" in page and "“checked”" in page
+    assert "confirmed by your organisation" in page and "Rita" in page and "“checked”" in page
     assert "Verdict confirmed" not in client.get(REVIEW).text  # the notice is shown once
     evil = client.post(
         f"/ui/changes/{change}/verdict",

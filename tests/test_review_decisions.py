@@ -18,7 +18,14 @@ from tracker.digests.model import SubscriptionSpec
 from tracker.digests.store import SubscriptionStore
 from tracker.errors import ConflictError, InvalidInputError, NotFoundError
 from tracker.mapping.types import Provenance, ReviewState
-from tracker.review import Verdict, allowed_kinds, refresh_impacts, review_mapping, review_verdict
+from tracker.review import (
+    Verdict,
+    allowed_kinds,
+    reading_of,
+    refresh_impacts,
+    review_mapping,
+    review_verdict,
+)
 from tracker.storage.api_tables import OutboxRow
 from tracker.storage.decisions import DecisionStore, Reviewer
 from tracker.storage.diffs import DiffStore
@@ -30,6 +37,9 @@ def _change(engine: Engine, diff_id: int, ident: str) -> ChangeRow:
     with Session(engine) as session:
         rows = session.scalars(select(ChangeRow).where(ChangeRow.diff_id == diff_id)).all()
         return next(r for r in rows if ident in (r.old_ids or []) + (r.new_ids or []))
+
+
+OPERATOR = Reviewer(name="Olive", key_id="op")  # the operator's key: no organisation
 
 
 def _reviewer(world: World, org: str = "acme", name: str = "Rita") -> Reviewer:
@@ -65,7 +75,8 @@ def test_allowed_kinds_never_invent_identifiers() -> None:
     assert allowed_kinds(["A"], ["A"]) == (Kind.MODIFIED, Kind.MOVED, Kind.UNCHANGED)
 
 
-def test_confirm_keeps_the_verdict_records_who_when_why(world: World) -> None:
+def test_an_organisations_confirmation_is_its_own(world: World) -> None:
+    """Who, when and why stay with the deciding organisation; the shared change is untouched."""
     engine = world.engine
     row = _change(engine, world.diff_id, "R-1")
     before = datetime.now(UTC)
@@ -73,9 +84,12 @@ def test_confirm_keeps_the_verdict_records_who_when_why(world: World) -> None:
         engine, row.id, _reviewer(world), action="confirm", reason="should -> shall is right"
     )
     after = _change(engine, world.diff_id, "R-1")
-    assert (after.kind, after.substantive, after.tags) == (row.kind, row.substantive, row.tags)
-    assert after.confidence == 1.0 and after.data["review"]["status"] == "confirmed"
-    assert after.data["review"]["original"]["tags"] == ["obligation_strengthened"]
+    assert (after.kind, after.substantive, after.tags, after.data) == (
+        row.kind,
+        row.substantive,
+        row.tags,
+        row.data,
+    )
     (decision,) = DecisionStore(engine).find(world.orgs["acme"])
     assert decision.id == outcome.decision_id and decision.action == "confirm"
     assert (decision.reviewer, decision.reason, decision.change_id) == (
@@ -84,69 +98,114 @@ def test_confirm_keeps_the_verdict_records_who_when_why(world: World) -> None:
         row.id,
     )
     assert before <= decision.created_at <= datetime.now(UTC)
-    assert set(outcome.impacts_updated) == {"acme", "globex"}
+    assert outcome.impacts_updated == ("acme",)  # one tenant never rewrites another's worklist
     assert DecisionStore(engine).find(world.orgs["globex"]) == []  # the record stays with acme
+    mine, theirs = (
+        reading_of(engine, row.id, world.orgs["acme"]),
+        reading_of(engine, row.id, world.orgs["globex"]),
+    )
+    assert (mine["review"]["status"], mine["review"]["revision"], mine["review"]["scope"]) == (
+        "confirmed",
+        1,
+        "organisation",
+    )
+    assert mine["confidence"] == 1.0 and mine["review"]["original"]["tags"] == ["obligation_strengthened"]
+    assert (theirs["review"]["status"], theirs["review"]["revision"]) == ("unreviewed", 0)
+    assert _item(engine, "acme", world.diff_id, "R-1")["change"]["confidence"] == 1.0
 
 
-def test_correction_reaches_change_diff_api_impact_and_digests(world: World) -> None:
+def test_an_organisations_correction_reaches_its_impact_api_and_digests_only(world: World) -> None:
     engine = world.engine
     row = _change(engine, world.diff_id, "R-1")
+    globex_before = _item(engine, "globex", world.diff_id, "R-1")
     corrected = Verdict(Kind.MODIFIED, False, (Tag.SCOPE_CHANGED,))
     review_verdict(engine, row.id, _reviewer(world), action="correct", verdict=corrected, reason="same duty")
 
     stored = _change(engine, world.diff_id, "R-1")
+    assert (stored.kind, stored.substantive, stored.tags) == (row.kind, row.substantive, row.tags)
+    assert DiffStore(engine).get(world.diff_id).result.changes[row.seq].substantive is True
+    item = _item(engine, "acme", world.diff_id, "R-1")
+    assert item["change"]["tags"] == ["scope_changed"] and item["action"] == "none"  # editorial for acme
+    assert _item(engine, "globex", world.diff_id, "R-1") == globex_before
+
+    api = client_for(engine)
+    shared = api.get(f"/v1/changes?diff_id={world.diff_id}", headers=world.auth("acme:read")).json()["items"]
+    served = next(c for c in shared if c["old_ids"] == ["R-1"])
+    assert (served["substantive"], served["review"]["status"]) == (True, "unreviewed")  # the shared verdict
+    lines = api.get("/v1/orgs/acme/impact", headers=world.auth("acme:read")).json()["items"]
+    assert {ln["change"]["substantive"] for ln in lines if ln["change"]["old_ids"] == ["R-1"]} == {False}
+    reading = api.get(f"/v1/orgs/acme/review/changes/{row.id}", headers=world.auth("acme:read")).json()
+    assert (reading["substantive"], reading["tags"], reading["review"]["scope"]) == (
+        False,
+        ["scope_changed"],
+        "organisation",
+    )
+    assert (
+        api.get(f"/v1/orgs/acme/review/changes/{row.id}", headers=world.auth("globex:read")).status_code
+        == 404
+    )
+
+    digests = {}
+    for org in ("acme", "globex"):
+        sub = SubscriptionStore(engine).create(
+            world.orgs[org], SubscriptionSpec(), since=datetime.now(UTC) - timedelta(days=1)
+        )
+        digests[org] = sub.subscription.id
+    assert enqueue(engine) >= 2
+    with Session(engine) as session:
+        for org, substantive in (("acme", False), ("globex", True)):
+            payload = session.scalar(
+                select(OutboxRow.payload).where(OutboxRow.subscription_id == digests[org])
+            )
+            assert payload is not None
+            digest = next(c for c in payload["changes"] if c["old_ids"] == ["R-1"])
+            assert digest["substantive"] is substantive, org
+
+
+def test_the_operators_correction_is_shared_except_where_an_org_decided(world: World) -> None:
+    engine = world.engine
+    row = _change(engine, world.diff_id, "R-1")
+    review_verdict(engine, row.id, _reviewer(world), action="confirm", reason="acme keeps it")
+    corrected = Verdict(Kind.MODIFIED, False, (Tag.SCOPE_CHANGED,))
+    outcome = review_verdict(engine, row.id, OPERATOR, action="correct", verdict=corrected, reason="curated")
+    assert set(outcome.impacts_updated) == {"acme", "globex"}
+    stored = _change(engine, world.diff_id, "R-1")
     assert (stored.kind, stored.substantive, stored.tags) == ("modified", False, ["scope_changed"])
-    original = stored.data["review"]["original"]
-    assert (original["substantive"], original["tags"]) == (True, ["obligation_strengthened"])
+    review = stored.data["review"]
+    assert review["status"] == "corrected" and review["revision"] == 1
+    assert (review["original"]["substantive"], review["original"]["tags"]) == (
+        True,
+        ["obligation_strengthened"],
+    )
     result = DiffStore(engine).get(world.diff_id).result
     assert (
         result.changes[row.seq].tags == (Tag.SCOPE_CHANGED,) and result.changes[row.seq].substantive is False
     )
-
-    api = client_for(engine).get(f"/v1/changes?diff_id={world.diff_id}", headers=world.auth("acme:read"))
+    api = client_for(engine).get(f"/v1/changes?diff_id={world.diff_id}", headers=world.auth("globex:read"))
     served = next(c for c in api.json()["items"] if c["old_ids"] == ["R-1"])
     assert (served["substantive"], served["tags"], served["confidence"]) == (False, ["scope_changed"], 1.0)
-
-    for org in ("acme", "globex"):  # the change is shared: every stored impact of the diff follows
-        item = _item(engine, org, world.diff_id, "R-1")
-        assert item["change"]["tags"] == ["scope_changed"] and item["action"] == "none"  # editorial now
-
-    sub = SubscriptionStore(engine).create(
-        world.orgs["acme"], SubscriptionSpec(), since=datetime.now(UTC) - timedelta(days=1)
-    )
-    assert enqueue(engine) >= 1
-    with Session(engine) as session:
-        payload = session.scalar(
-            select(OutboxRow.payload).where(OutboxRow.subscription_id == sub.subscription.id)
-        )
-    assert payload is not None
-    digest = next(c for c in payload["changes"] if c["old_ids"] == ["R-1"])
-    assert (digest["substantive"], digest["tags"]) == (False, ["scope_changed"])
+    assert (served["review"]["status"], served["review"]["scope"]) == ("corrected", "shared")
+    assert _item(engine, "globex", world.diff_id, "R-1")["action"] == "none"  # follows the operator
+    acme = _item(engine, "acme", world.diff_id, "R-1")  # acme confirmed the engine's reading: kept
+    assert acme["change"]["tags"] == ["obligation_strengthened"] and acme["change"]["substantive"] is True
+    assert reading_of(engine, row.id, world.orgs["acme"])["review"]["revision"] == 2  # shared 1 + its own 1
+    assert DecisionStore(engine).find(None)[0].reason == "curated"  # the operator's own record
 
 
-def test_second_correction_keeps_the_engines_original(world: World) -> None:
+def test_a_second_operator_correction_keeps_the_engines_original(world: World) -> None:
     engine = world.engine
     row = _change(engine, world.diff_id, "R-1")
+    review_verdict(engine, row.id, OPERATOR, action="correct", verdict=Verdict(Kind.MODIFIED, False, ()))
     review_verdict(
         engine,
         row.id,
-        _reviewer(world),
-        action="correct",
-        verdict=Verdict(Kind.MODIFIED, False, ()),
-        reason="a",
-    )
-    review_verdict(
-        engine,
-        row.id,
-        _reviewer(world, "globex", "Gus"),
+        OPERATOR,
         action="correct",
         verdict=Verdict(Kind.MODIFIED, True, (Tag.OBLIGATION_STRENGTHENED,)),
-        reason="b",
     )
     review = _change(engine, world.diff_id, "R-1").data["review"]
     assert review["original"]["tags"] == ["obligation_strengthened"] and review["status"] == "confirmed"
-    assert [d.reason for d in DecisionStore(engine).find(world.orgs["acme"])] == ["a"]
-    assert [d.reviewer for d in DecisionStore(engine).find(world.orgs["globex"])] == ["Gus"]
+    assert review["revision"] == 2
 
 
 def test_kind_corrections_that_would_invent_ids_are_refused(world: World) -> None:
@@ -177,6 +236,13 @@ def test_unchanged_corrected_to_modified_enters_the_impact(world: World) -> None
     )
     item = _item(engine, "acme", world.diff_id, "R-2")
     assert item["change"]["kind"] == "modified" and item["action"] == "gap"
+    assert DiffStore(engine).get(world.diff_id).result.summary["unchanged"] == 1  # acme's reading only
+    # and recomputing acme's impact from scratch keeps acme's reading
+    from tracker.impacting import compute_impact
+
+    compute_impact(engine, "acme", "demo-std", "v1", "v2", None)
+    assert _item(engine, "acme", world.diff_id, "R-2")["change"]["kind"] == "modified"
+    review_verdict(engine, row.id, OPERATOR, action="correct", verdict=Verdict(Kind.MODIFIED, True, ()))
     assert DiffStore(engine).get(world.diff_id).result.summary["unchanged"] == 0
 
 
@@ -262,8 +328,8 @@ def test_a_decision_that_fails_part_way_changes_nothing(
 
     monkeypatch.setattr(OrgStore, "write_impact", write_then_fail)
     corrected = Verdict(Kind.MODIFIED, False, ())
-    with pytest.raises(OSError):
-        review_verdict(engine, row.id, _reviewer(world), action="correct", verdict=corrected, reason="x")
+    with pytest.raises(OSError):  # the operator's decision refreshes every organisation's impact
+        review_verdict(engine, row.id, OPERATOR, action="correct", verdict=corrected, reason="x")
     written.clear()
     written.append("force failure on the first write")
     with pytest.raises(OSError):
@@ -275,21 +341,19 @@ def test_a_decision_that_fails_part_way_changes_nothing(
     assert {org: OrgStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")} == impacts
     stored = next(m for m in OrgStore(engine).mappings("acme") if m.id == mapping_id)
     assert stored.mapping.review is ReviewState.PROPOSED and stored.reviewer == ""
-    assert DecisionStore(engine).find(world.orgs["acme"]) == []
+    assert DecisionStore(engine).find(world.orgs["acme"]) == [] and DecisionStore(engine).find(None) == []
     # and the same decision goes through once the fault is gone
-    review_verdict(engine, row.id, _reviewer(world), action="correct", verdict=corrected, reason="x")
+    review_verdict(engine, row.id, OPERATOR, action="correct", verdict=corrected, reason="x")
     assert _change(engine, world.diff_id, "R-1").substantive is False
 
 
 def test_a_decision_on_a_stale_view_is_refused_and_changes_nothing(world: World) -> None:
-    """Two reviewers open the same change; the second to decide is told who decided first
-    (by name only within the same organisation) and nothing of theirs is written."""
+    """Two reviewers of one organisation open the same change; the second to decide is told
+    who decided first and nothing of theirs is written. Another organisation's decisions are
+    not in its view and never conflict; the operator's are, and do."""
     engine = world.engine
     row = _change(engine, world.diff_id, "R-1")
-    assert (row.data or {}).get("review") is None  # revision 0: nobody has decided yet
     review_verdict(engine, row.id, _reviewer(world), action="confirm", reason="ok", expected_revision=0)
-    seen = _change(engine, world.diff_id, "R-1")
-    assert seen.data["review"]["revision"] == 1
     impacts = {org: OrgStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")}
 
     stale = Verdict(Kind.MODIFIED, False, ())
@@ -297,62 +361,72 @@ def test_a_decision_on_a_stale_view_is_refused_and_changes_nothing(world: World)
         review_verdict(
             engine, row.id, _reviewer(world, name="Sam"), action="correct", verdict=stale, expected_revision=0
         )
-    assert "'Rita'" in same_org.value.problem and "revision 1" in same_org.value.problem
+    assert "'Rita' at " in same_org.value.problem and "revision 1" in same_org.value.problem
     assert "expected_revision 1" in same_org.value.hint
-    with pytest.raises(ConflictError) as other_org:
-        review_verdict(
-            engine, row.id, _reviewer(world, "globex", "Gil"), action="confirm", expected_revision=0
-        )
-    assert "Rita" not in other_org.value.problem and "another organisation" in other_org.value.problem
-
-    after = _change(engine, world.diff_id, "R-1")
-    assert (after.kind, after.substantive, after.tags, after.data) == (
-        seen.kind,
-        seen.substantive,
-        seen.tags,
-        seen.data,
-    )
     assert {org: OrgStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")} == impacts
     assert len(DecisionStore(engine).find(world.orgs["acme"])) == 1
-    assert DecisionStore(engine).find(world.orgs["globex"]) == []
+
+    # globex has its own view, still at revision 0: acme's decision is no conflict for it
+    review_verdict(engine, row.id, _reviewer(world, "globex", "Gil"), action="confirm", expected_revision=0)
+    # the operator's shared decision moves every organisation's view on
+    review_verdict(engine, row.id, OPERATOR, action="confirm", expected_revision=0)
+    with pytest.raises(ConflictError) as after_operator:
+        review_verdict(
+            engine, row.id, _reviewer(world, "globex", "Gil"), action="confirm", expected_revision=1
+        )
+    assert "the operator at " in after_operator.value.problem and "Olive" not in after_operator.value.problem
 
     # decided again on the current revision, it goes through; without a revision, last writer wins
     review_verdict(
-        engine, row.id, _reviewer(world, name="Sam"), action="correct", verdict=stale, expected_revision=1
+        engine, row.id, _reviewer(world, name="Sam"), action="correct", verdict=stale, expected_revision=2
     )
-    review_verdict(engine, row.id, _reviewer(world, "globex", "Gil"), action="confirm")
-    final = _change(engine, world.diff_id, "R-1")
-    assert final.substantive is False and final.data["review"]["revision"] == 3
+    review_verdict(engine, row.id, _reviewer(world), action="confirm")
+    reading = reading_of(engine, row.id, world.orgs["acme"])
+    assert reading["substantive"] is False and reading["review"]["revision"] == 4  # 1 shared + 3 acme
 
 
 def test_the_api_serves_the_revision_and_answers_409_on_a_stale_one(world: World) -> None:
     engine = world.engine
     client = client_for(engine)
     write = world.auth("acme:write")
+    change_id = _change(engine, world.diff_id, "R-1").id
+    url = f"/v1/orgs/acme/review/changes/{change_id}"
 
-    def served() -> dict[str, Any]:
-        page = client.get(f"/v1/changes?diff_id={world.diff_id}", headers=world.auth("acme:read")).json()
-        found: dict[str, Any] = next(c for c in page["items"] if c["old_ids"] == ["R-1"])
+    def review() -> dict[str, Any]:
+        found: dict[str, Any] = client.get(url, headers=world.auth("acme:read")).json()
         return found
 
-    first = served()
-    assert first["review"] == {"status": "unreviewed", "revision": 0, "decided_at": None, "original": None}
-    url = f"/v1/orgs/acme/review/changes/{first['id']}/verdict"
+    first = review()
+    assert first["review"] == {
+        "status": "unreviewed",
+        "revision": 0,
+        "scope": "shared",
+        "decided_at": None,
+        "original": None,
+    }
     assert (
-        client.post(url, json={"action": "confirm", "expected_revision": 0}, headers=write).status_code == 201
+        client.post(
+            f"{url}/verdict", json={"action": "confirm", "expected_revision": 0}, headers=write
+        ).status_code
+        == 201
     )
-    now = served()["review"]
-    assert (now["status"], now["revision"]) == ("confirmed", 1)
+    now = review()["review"]
+    assert (now["status"], now["revision"], now["scope"]) == ("confirmed", 1, "organisation")
     assert now["original"]["tags"] == ["obligation_strengthened"] and now["decided_at"]
 
     body = {"action": "correct", "kind": "modified", "substantive": False, "expected_revision": 0}
-    refused = client.post(url, json={**body, "reason": "stale"}, headers=write)
+    refused = client.post(f"{url}/verdict", json={**body, "reason": "stale"}, headers=write)
     assert refused.status_code == 409
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert "revision 1" in refused.json()["detail"]
-    assert served()["substantive"] is True  # the correction on the stale view was not applied
-    accepted = client.post(url, json={**body, "expected_revision": 1, "reason": "now"}, headers=write)
-    assert accepted.status_code == 201 and served()["substantive"] is False
+    assert review()["substantive"] is True  # the correction on the stale view was not applied
+    accepted = client.post(
+        f"{url}/verdict", json={**body, "expected_revision": 1, "reason": "now"}, headers=write
+    )
+    assert accepted.status_code == 201 and review()["substantive"] is False
+    assert (
+        client.get("/v1/orgs/acme/review/changes/999999", headers=world.auth("acme:read")).status_code == 404
+    )
 
 
 def test_a_mapping_decision_on_a_stale_view_is_refused(world: World) -> None:
@@ -395,3 +469,27 @@ def test_a_mapping_decision_on_a_stale_view_is_refused(world: World) -> None:
     assert OrgStore(engine).impact("acme", world.diff_id) != impacts  # only the accepted decision's refresh
     patched = client.patch(url, json={"review": "rejected", "expected_review": "accepted"}, headers=write)
     assert patched.status_code == 200 and patched.json()["review"] == "rejected"
+
+
+def test_the_operator_corrects_the_shared_verdict_through_the_api(world: World) -> None:
+    engine = world.engine
+    client = client_for(engine)
+    change_id = _change(engine, world.diff_id, "R-1").id
+    url = f"/v1/changes/{change_id}/verdict"
+    body = {"action": "correct", "kind": "modified", "substantive": False, "reason": "curated"}
+    refused = client.post(url, json=body, headers=world.auth("acme:admin"))  # an organisation's key
+    assert refused.status_code == 403
+    stale = client.post(url, json={**body, "expected_revision": 3}, headers=world.auth("operator"))
+    assert stale.status_code == 409
+    made = client.post(url, json={**body, "expected_revision": 0}, headers=world.auth("operator"))
+    assert made.status_code == 201, made.text
+    assert (made.json()["subject"], made.json()["after"]["substantive"]) == ("verdict", False)
+    shared = client.get(f"/v1/changes?diff_id={world.diff_id}", headers=world.auth("globex:read")).json()
+    served = next(c for c in shared["items"] if c["id"] == change_id)
+    assert (served["substantive"], served["review"]["revision"], served["review"]["scope"]) == (
+        False,
+        1,
+        "shared",
+    )
+    assert _item(engine, "globex", world.diff_id, "R-1")["change"]["substantive"] is False
+    assert DecisionStore(engine).find(world.orgs["acme"]) == []  # the operator's record is its own

@@ -22,6 +22,7 @@ from tracker.mapping.impact import impact
 from tracker.mapping.mapper import Mapper
 from tracker.mapping.propagate import carry_over
 from tracker.mapping.types import Control, Mapping, ReviewState
+from tracker.review import own_reading
 from tracker.storage.archive import Archive
 from tracker.storage.diffs import DiffStore, StoredDiff
 from tracker.storage.orgs import OrgStore
@@ -105,7 +106,8 @@ def compute_impact(
             f"{org} has no controls", f"import some first: `tracker controls import {org} FILE` or --catalog"
         )
     stored = stored or diff_archived(archive, DiffStore(engine), source, old, new, embedder)
-    result = stored.result
+    # the organisation's reviewers may have corrected verdicts of this diff: theirs count here
+    result = own_reading(engine, orgs.get(org).id, stored.id, stored.result)
     old_maps = old_mappings if old_mappings is not None else org_mappings(orgs, org, controls, source, old)
     new_maps = org_mappings(orgs, org, controls, source, new)
     carried = carry_over(old_maps, _lineage(result), side="source", version=f"{source}@{new}")

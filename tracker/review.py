@@ -1,46 +1,56 @@
 """Applying reviewer decisions: corrected verdicts and mapping reviews, reflected at once.
 
-A verdict (kind, substantive, tags) is a statement about the *text* of a standard, shared by
-every organisation, so a confirmed or corrected verdict is written onto the stored change
-itself (the ``changes`` row and the diff's JSON, which the API, the pages and the impact
-engine all read), with the engine's original verdict kept under ``data["review"]``. The
-reviewer's confidence replaces the engine's (1.0): a person has looked. Who decided, and
-why, stays in the deciding organisation's own decision record (:mod:`tracker.storage.decisions`).
+A verdict (kind, substantive, tags) is a reading of the *text* of a standard, but what it
+drives is an organisation's worklist, so whose reading counts follows who may change
+whose worklist:
 
-Every organisation holding a stored impact of the diff then gets the items of that change
-recomputed with the real impact engine (:func:`tracker.mapping.impact.impact`) and stored
-again, so the impact API and later digests (which are built from stored impacts) carry the
-correction. A mapping review is recorded on the mapping and recomputes only the deciding
+* a reviewer signed in with an organisation's key decides *for that organisation*: the
+  decision (with who, when and why; :mod:`tracker.storage.decisions`) becomes the
+  organisation's own verdict on the change, which its review pages, impact API and digests
+  show, and only its stored impact is recomputed. One tenant can never change another's
+  worklist;
+* the operator's decision is the *shared* verdict: it is written onto the stored change
+  itself (the ``changes`` row and the diff's JSON, which ``/v1/changes`` and every
+  organisation without a reading of its own see), with the engine's original verdict kept
+  under ``data["review"]``, and every organisation's stored impact is recomputed (an
+  organisation's own reading still wins for it).
+
+Either way the reviewer's confidence replaces the engine's (1.0): a person has looked.
+Impacts are recomputed with the real impact engine (:func:`tracker.mapping.impact.impact`)
+and stored again, so the impact API and later digests (built from stored impacts) carry the
+decision. A mapping review is recorded on the mapping and recomputes only the deciding
 organisation's items that involve the mapping's requirement. Each decision is one
 transaction: the verdict or mapping, the decision record and every refreshed impact are
 committed together, so a failure part-way leaves none of them changed. Gap suggestions the
 mapper made when the impact was first computed are carried over, except for controls whose
 mapping has since been rejected.
 
-Two reviewers may have the same change open. Each decision on a change bumps its
-``review["revision"]`` (0 before the first); a decision that names the revision it was
-taken on (``expected_revision``, which the review page always sends) is refused with a
-:class:`~tracker.errors.ConflictError` if someone else decided in between, instead of
-silently overwriting a verdict its author never saw.
+Two reviewers may have the same change open. The revision a reviewer sees counts the
+decisions behind the verdict shown to them: the shared ``review["revision"]`` plus their
+organisation's own verdict decisions on the change. A decision that names the revision it
+was taken on (``expected_revision``, which the review page always sends) is refused with a
+:class:`~tracker.errors.ConflictError` if a colleague or the operator decided in between,
+instead of silently overwriting a verdict its author never saw.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
-from tracker.diff.types import Kind, Tag
+from tracker.diff.types import DiffResult, Kind, Tag
 from tracker.errors import ConflictError, InvalidInputError, NotFoundError
 from tracker.keys import normalise_key
 from tracker.mapping.impact import impact
 from tracker.mapping.types import Mapping, ReviewState
-from tracker.storage.decisions import MAPPING, VERDICT, DecisionStore, Reviewer
+from tracker.storage.decisions import MAPPING, VERDICT, DecisionStore, OrgVerdict, Reviewer, org_verdicts
 from tracker.storage.org_tables import ImpactRow, MappingRow, OrganisationRow
 from tracker.storage.orgs import OrgStore, StoredMapping
 from tracker.storage.review_tables import ReviewDecisionRow
@@ -115,7 +125,9 @@ def review_verdict(
     reason: str = "",
     expected_revision: int | None = None,
 ) -> Outcome:
-    """Confirm the change's current verdict, or correct it to ``verdict``; then refresh impacts.
+    """Confirm the change's verdict as the reviewer sees it, or correct it to ``verdict``; then
+    refresh the impacts it drives: the reviewer's organisation's only, or, for the operator,
+    those of every organisation that has not decided on the change itself.
 
     With ``expected_revision``, refuse (:class:`ConflictError`) unless the change is still at
     the revision the reviewer saw."""
@@ -123,27 +135,27 @@ def review_verdict(
         raise InvalidInputError(f"unknown verdict action {action!r}", "use confirm or correct")
     now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
-        row = session.get(ChangeRow, change_id, with_for_update=True)
+        row = session.get(ChangeRow, change_id, with_for_update=True)  # serialises deciders
         if row is None:
             raise NotFoundError(f"no change {change_id}", "open the change from a review page")
         diff = session.get(DiffRow, row.diff_id, with_for_update=True)
         assert diff is not None
         data = copy.deepcopy(dict(row.data or {}))
-        before = _verdict_of(data)
-        revision = revision_of(data)
+        own = org_verdicts(session, reviewer.org_id, change_ids=[change_id]).get(change_id)
+        before = dict(own.verdict) if own is not None else _verdict_of(data)
+        revision = seen_revision(data, own)
         if expected_revision is not None and expected_revision != revision:
             raise ConflictError(
-                f"change {change_id} was decided by {_last_decider(session, change_id, reviewer)} at "
-                f"{(data.get('review') or {}).get('decided_at') or 'an unknown time'} after you loaded it "
-                f"(revision {revision}, "
-                f"you saw {expected_revision}); its verdict is now {before['kind']}, "
-                f"{_substance_word(before['substantive'])}, tags {', '.join(before['tags']) or 'none'}",
+                f"change {change_id} was decided by {_last_decider(session, change_id, reviewer)} after "
+                f"you loaded it (revision {revision}, you saw {expected_revision}); its verdict is now "
+                f"{before['kind']}, {_substance_word(before.get('substantive'))}, "
+                f"tags {', '.join(before.get('tags') or ()) or 'none'}",
                 f"reload the change, read its verdict and decide again (expected_revision {revision})",
             )
         if action == "confirm" or verdict is None:
             if action == "correct":
                 raise InvalidInputError("a correction needs the corrected verdict", "choose kind and tags")
-            verdict = Verdict.of(data)
+            verdict = Verdict.of(before)
         if verdict.kind not in allowed_kinds(row.old_ids or (), row.new_ids or ()):
             raise InvalidInputError(
                 f"a change from {row.old_ids or 'nothing'} to {row.new_ids or 'nothing'} cannot be "
@@ -151,23 +163,8 @@ def review_verdict(
                 "allowed: " + ", ".join(k.value for k in allowed_kinds(row.old_ids or (), row.new_ids or ())),
             )
         after = {**verdict.to_dict(), "confidence": 1.0}
-        review = dict(data.get("review") or {})
-        original = review.setdefault("original", before)  # the engine's verdict, kept once
-        same = {k: original.get(k) for k in ("kind", "substantive", "tags")} == verdict.to_dict()
-        review.update(
-            status="confirmed" if same else "corrected",
-            decided_at=now.isoformat(),
-            revision=revision + 1,
-        )
-        data.update(after, review=review)
-        row.kind, row.substantive, row.tags, row.confidence = (
-            after["kind"],
-            after["substantive"],
-            after["tags"],
-            1.0,
-        )
-        row.data = data
-        _rewrite_diff(diff, row.seq, data)
+        if reviewer.org_id is None:
+            _write_shared(row, diff, data, before, verdict, after, revision_of(data), now)
         decision = DecisionStore.add(
             session,
             reviewer,
@@ -181,9 +178,101 @@ def review_verdict(
             at=now,
         )
         decision_id, diff_id = decision.id, row.diff_id
-        session.flush()  # the refresh reads the corrected change through this session
-        updated = _refresh(session, OrgStore(engine), diff_id, change_ids={change_id})
+        session.flush()  # the refresh reads the decision and the change through this session
+        orgs = None if reviewer.org is None else [reviewer.org]
+        updated = _refresh(session, OrgStore(engine), diff_id, change_ids={change_id}, orgs=orgs)
     return Outcome(decision_id, diff_id, change_id, before, after, tuple(updated))
+
+
+def _write_shared(
+    row: ChangeRow,
+    diff: DiffRow,
+    data: dict[str, Any],
+    before: dict[str, Any],
+    verdict: Verdict,
+    after: dict[str, Any],
+    revision: int,
+    now: datetime,
+) -> None:
+    """The operator's decision becomes the change's shared verdict (the engine's kept once)."""
+    review = dict(data.get("review") or {})
+    original = review.setdefault("original", before)
+    same = {k: original.get(k) for k in ("kind", "substantive", "tags")} == verdict.to_dict()
+    review.update(
+        status="confirmed" if same else "corrected", decided_at=now.isoformat(), revision=revision + 1
+    )
+    data.update(after, review=review)
+    row.kind, row.substantive, row.tags, row.confidence = (
+        after["kind"],
+        after["substantive"],
+        after["tags"],
+        1.0,
+    )
+    row.data = data
+    _rewrite_diff(diff, row.seq, data)
+
+
+def own_reading(engine: Engine, org_id: int | None, diff_id: int, result: DiffResult) -> DiffResult:
+    """The stored diff as this organisation reads it: its own verdicts on its changes applied."""
+    with Session(engine) as session:
+        own = org_verdicts(session, org_id, diff_id=diff_id)
+        if not own:
+            return result
+        query = select(ChangeRow.id, ChangeRow.seq).where(ChangeRow.diff_id == diff_id, ChangeRow.id.in_(own))
+        seqs = {change_id: seq for change_id, seq in session.execute(query)}
+    changes = list(result.changes)
+    for change_id, reading in own.items():
+        seq = seqs.get(change_id)
+        if seq is None or not 0 <= seq < len(changes):
+            continue
+        verdict = reading.verdict
+        changes[seq] = replace(
+            changes[seq],
+            kind=Kind(verdict["kind"]),
+            substantive=verdict.get("substantive"),
+            tags=tuple(Tag(t) for t in verdict.get("tags") or ()),
+            confidence=float(verdict.get("confidence", 1.0)),
+        )
+    return replace(result, changes=tuple(changes))
+
+
+def reading_of(engine: Engine, change_id: int, org_id: int | None) -> dict[str, Any]:
+    """The verdict of a change as an organisation (or, with ``None``, the operator) sees it,
+    with where it stands: ``status``, the ``revision`` to send back, the engine's ``original``
+    once someone decided, and ``scope`` (``shared`` or ``organisation``)."""
+    with Session(engine) as session:
+        row = session.get(ChangeRow, change_id)
+        if row is None:
+            raise NotFoundError(f"no change {change_id}", "list changes with GET /v1/changes")
+        data = dict(row.data or {})
+        own = org_verdicts(session, org_id, change_ids=[change_id]).get(change_id)
+    shared = dict(data.get("review") or {})
+    if own is None:
+        verdict = _verdict_of(data)
+        review = {
+            "status": shared.get("status") or "unreviewed",
+            "revision": revision_of(data),
+            "decided_at": shared.get("decided_at"),
+            "original": shared.get("original"),
+            "scope": "shared",
+        }
+    else:
+        verdict = {**_verdict_of(data), **own.verdict}
+        original = shared.get("original") or _verdict_of(data)
+        same = all(original.get(k) == verdict.get(k) for k in ("kind", "substantive", "tags"))
+        review = {
+            "status": "confirmed" if same else "corrected",
+            "revision": seen_revision(data, own),
+            "decided_at": own.decided_at.isoformat(),
+            "original": original,
+            "scope": "organisation",
+        }
+    return {"change_id": change_id, **verdict, "review": review}
+
+
+def seen_revision(data: dict[str, Any], own: OrgVerdict | None) -> int:
+    """The revision a reviewer sees: the shared one plus their organisation's own decisions."""
+    return revision_of(data) + (own.decisions if own is not None else 0)
 
 
 def revision_of(data: dict[str, Any]) -> int:
@@ -195,16 +284,24 @@ def revision_of(data: dict[str, Any]) -> int:
 
 
 def _last_decider(session: Session, change_id: int, reviewer: Reviewer) -> str:
-    """Name the last verdict decider only to their own organisation: reviewers are private."""
+    """Who took the latest decision this reviewer sees (their organisation's or the operator's)."""
+    shown: list[ColumnElement[bool]] = [ReviewDecisionRow.org_id.is_(None)]
+    if reviewer.org_id is not None:
+        shown.append(ReviewDecisionRow.org_id == reviewer.org_id)
     last = session.scalars(
         select(ReviewDecisionRow)
-        .where(ReviewDecisionRow.change_id == change_id, ReviewDecisionRow.subject == VERDICT)
+        .where(ReviewDecisionRow.change_id == change_id, ReviewDecisionRow.subject == VERDICT, or_(*shown))
         .order_by(ReviewDecisionRow.id.desc())
         .limit(1)
     ).first()
-    if last is not None and last.org_id == reviewer.org_id:
-        return repr(last.reviewer)
-    return "a reviewer of another organisation" if last is not None else "another reviewer"
+    if last is None:
+        return "another reviewer"
+    who = repr(last.reviewer) if last.org_id == reviewer.org_id else "the operator"
+    return f"{who} at {_decision_time(last.created_at)}"
+
+
+def _decision_time(at: datetime) -> str:
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _substance_word(substantive: Any) -> str:
@@ -341,8 +438,8 @@ def _refresh(
     slug = session.scalar(select(SourceRow.slug).where(SourceRow.id == diff.source_id)) or ""
     new_label = session.scalar(select(VersionRow.label).where(VersionRow.id == diff.new_version_id)) or ""
     rows = session.scalars(select(ChangeRow).where(ChangeRow.diff_id == diff_id)).all()
-    holders = session.scalars(
-        select(OrganisationRow.slug)
+    holders = session.execute(
+        select(OrganisationRow.slug, OrganisationRow.id)
         .join(ImpactRow, ImpactRow.org_id == OrganisationRow.id)
         .where(ImpactRow.diff_id == diff_id)
     ).all()
@@ -353,9 +450,10 @@ def _refresh(
         or (source_keys is not None and source_keys & set((r.old_keys or []) + (r.new_keys or [])))
     ]
     updated: list[str] = []
-    for org in holders:
+    for org, org_id in holders:
         if orgs is not None and org not in orgs:
             continue
+        own = org_verdicts(session, org_id, diff_id=diff_id)  # its own reading wins over the shared
         result = store.impact(org, diff_id)
         if result is None or not targets:
             continue
@@ -367,10 +465,10 @@ def _refresh(
             ids = (tuple(row.old_ids or ()), tuple(row.new_ids or ()))
             at = index.get(ids)
             old_item = dict(items[at]) if at is not None else None
-            new_item = _recompute(row, old_maps, new_maps, old_item)
+            new_item = _recompute(row, old_maps, new_maps, old_item, own.get(row.id))
             if at is not None:
                 items[at] = new_item
-            elif row.kind != Kind.UNCHANGED.value:
+            elif new_item["change"]["kind"] != Kind.UNCHANGED.value:
                 index[ids] = len(items)
                 items.append(new_item)
         store.write_impact(session, org, diff_id, {**result, "items": items})
@@ -379,7 +477,11 @@ def _refresh(
 
 
 def _recompute(
-    row: ChangeRow, old_maps: list[Mapping], new_maps: list[Mapping], old_item: dict[str, Any] | None
+    row: ChangeRow,
+    old_maps: list[Mapping],
+    new_maps: list[Mapping],
+    old_item: dict[str, Any] | None,
+    own: OrgVerdict | None = None,
 ) -> dict[str, Any]:
     data = dict(row.data or {})
     old_change = dict((old_item or {}).get("change") or {})
@@ -394,6 +496,10 @@ def _recompute(
         "reasons": list(data.get("reasons") or ()),
         "redline": redline if isinstance(redline, str) else "",
     }
+    if own is not None:
+        change.update(
+            {k: own.verdict[k] for k in ("kind", "substantive", "tags", "confidence") if k in own.verdict}
+        )
     (item,) = impact([change], old_maps, new_mappings=new_maps, include_unchanged=True)
     out = item.to_dict()
     out["change"] = {**old_change, **out["change"]}

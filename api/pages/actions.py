@@ -123,7 +123,9 @@ def _change_html(request: Request, who: Viewer, change_id: int, return_to: str) 
     diff's review progress (for the page's progress bar)."""
     engine = engine_of(request)
     slug, old, new = _pair(request, change_id)
-    model = review_data.load(engine, slug, old, new, review_data.Filters(kind="all"), only=change_id)
+    model = review_data.load(
+        engine, slug, old, new, review_data.Filters(kind="all"), only=change_id, org_id=who.key.org_id
+    )
     assert model is not None
     attach_decisions(engine, model, who.key.org_id)
     if who.org is not None:

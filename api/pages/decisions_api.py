@@ -1,8 +1,11 @@
 """JSON API of review decisions (issue 7), for tooling: list an organisation's decisions,
 and take the same decisions the review pages take, with the same effects.
 
-Verdict decisions change the shared stored change (see :mod:`tracker.review`); their record
-(who, when, why) stays with the deciding organisation, like mapping decisions.
+Verdict decisions taken here are the organisation's own reading of a change (see
+:mod:`tracker.review`): they drive its impact, digests and pages and no other tenant's; the
+record (who, when, why) stays with the organisation, like mapping decisions.
+``GET .../changes/{change_id}`` serves the verdict as the organisation reads it, with the
+revision to send back as ``expected_revision``.
 """
 
 from __future__ import annotations
@@ -12,14 +15,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import EngineDep, ReadTenant, Tenant, WriteTenant
+from api.deps import EngineDep, OperatorDep, ReadTenant, Tenant, WriteTenant
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
+from api.schemas.archive import ReviewOut
 from api.timeutil import Utc
 from tracker.diff.types import Kind, Tag
 from tracker.mapping.types import ReviewState
-from tracker.review import Verdict, review_mapping, review_verdict
-from tracker.storage.decisions import Decision, DecisionStore
+from tracker.review import Verdict, reading_of, review_mapping, review_verdict
+from tracker.storage.decisions import Decision, DecisionStore, Reviewer
 
 router = APIRouter(prefix="/v1/orgs/{org}/review", tags=["review"], responses=responses(401, 403, 404, 422))
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -61,8 +65,8 @@ class VerdictIn(BaseModel):
         default=None,
         ge=0,
         le=2**31 - 1,
-        description="the change's `review.revision` when you read it; if another decision came in "
-        "since, this one is refused with 409 instead of overwriting it",
+        description="the `review.revision` of GET .../review/changes/{change_id} when you read it; "
+        "if another decision came in since, this one is refused with 409 instead of overwriting it",
     )
 
 
@@ -75,6 +79,14 @@ class MappingDecisionIn(BaseModel):
     expected_review: ReviewState | None = Field(
         default=None, description="the mapping's `review` when you read it; a stale one is refused with 409"
     )
+
+
+def _verdict(body: VerdictIn) -> Verdict | None:
+    if body.action != "correct":
+        return None
+    if body.kind is None:
+        raise ApiProblem(422, "a correction needs `kind`", slug="invalid-input")
+    return Verdict(body.kind, body.substantive, tuple(dict.fromkeys(body.tags)))
 
 
 def _one(engine: EngineDep, tenant: Tenant, decision_id: int) -> DecisionOut:
@@ -109,6 +121,28 @@ def get_decision(decision_id: Id, tenant: ReadTenant, engine: EngineDep) -> Deci
     return _one(engine, tenant, decision_id)
 
 
+class ReadingOut(BaseModel):
+    """A change's verdict as your organisation reads it: its own decision where its reviewers
+    took one, else the shared verdict."""
+
+    change_id: int
+    kind: Kind
+    substantive: bool | None = None
+    tags: list[Tag] = []
+    confidence: float = 1.0
+    review: ReviewOut
+
+
+@router.get(
+    "/changes/{change_id}",
+    operation_id="getChangeReading",
+    summary="A change's verdict as the organisation reads it, with the revision to decide on",
+)
+def get_reading(change_id: Id, tenant: ReadTenant, engine: EngineDep) -> ReadingOut:
+    found = reading_of(engine, change_id, tenant.org_id)
+    return ReadingOut.model_validate({**found, "review": ReviewOut.of(found["review"])})
+
+
 @router.post(
     "/changes/{change_id}/verdict",
     operation_id="reviewVerdict",
@@ -117,17 +151,12 @@ def get_decision(decision_id: Id, tenant: ReadTenant, engine: EngineDep) -> Deci
     responses=responses(409),
 )
 def post_verdict(change_id: Id, body: VerdictIn, tenant: WriteTenant, engine: EngineDep) -> DecisionOut:
-    verdict = None
-    if body.action == "correct":
-        if body.kind is None:
-            raise ApiProblem(422, "a correction needs `kind`", slug="invalid-input")
-        verdict = Verdict(body.kind, body.substantive, tuple(dict.fromkeys(body.tags)))
     outcome = review_verdict(
         engine,
         change_id,
         tenant.reviewer(body.reviewer),
         action=body.action,
-        verdict=verdict,
+        verdict=_verdict(body),
         reason=body.reason,
         expected_revision=body.expected_revision,
     )
@@ -154,3 +183,31 @@ def post_mapping(
         expected=body.expected_review,
     )
     return _one(engine, tenant, outcome.decision_id)
+
+
+shared = APIRouter(prefix="/v1/changes", tags=["review"], responses=responses(401, 403, 404, 422))
+
+
+@shared.post(
+    "/{change_id}/verdict",
+    operation_id="reviewSharedVerdict",
+    summary="The operator confirms or corrects a change's shared verdict",
+    description="Operator key only. The shared verdict is what `/v1/changes` serves and what every "
+    "organisation without a decision of its own reads; their stored impacts are recomputed in the "
+    "same transaction. `expected_revision` is the change's `review.revision` from `/v1/changes`.",
+    status_code=201,
+    responses=responses(409),
+)
+def post_shared_verdict(change_id: Id, body: VerdictIn, key: OperatorDep, engine: EngineDep) -> DecisionOut:
+    outcome = review_verdict(
+        engine,
+        change_id,
+        Reviewer(body.reviewer or key.name or f"api-key:{key.key_id}", key.key_id),
+        action=body.action,
+        verdict=_verdict(body),
+        reason=body.reason,
+        expected_revision=body.expected_revision,
+    )
+    found = DecisionStore(engine).get(outcome.decision_id, None)
+    assert found is not None
+    return DecisionOut.of(found)

@@ -102,7 +102,10 @@ class ChangeView:
 
     @property
     def revision(self) -> int:
-        """Decisions taken on this change so far; the forms send it back (see tracker.review)."""
+        """Decisions behind the verdict shown; the forms send it back (see tracker.review)."""
+        review = self.review or {}
+        if review.get("scope") == "organisation":
+            return int(review.get("revision", 0))
         return revision_of({"review": self.review})
 
     @property

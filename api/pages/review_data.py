@@ -24,6 +24,8 @@ from api.pages.data import CHANGED_KINDS, DiffView, stored_diff
 from api.pages.models import ChangeView, FieldView, ReqView
 from tracker.diff.types import Kind, Tag
 from tracker.redline import parse_text
+from tracker.review import seen_revision
+from tracker.storage.decisions import org_verdicts
 from tracker.storage.review_tables import ReviewDecisionRow
 from tracker.storage.tables import ChangeRow, DiffRow, RequirementRow
 
@@ -216,10 +218,19 @@ def _views(engine: Engine, diff_id: int) -> tuple[int, int, tuple[ChangeView, ..
 
 
 def load(
-    engine: Engine, slug: str, old: str, new: str, filters: Filters, *, only: int | None = None
+    engine: Engine,
+    slug: str,
+    old: str,
+    new: str,
+    filters: Filters,
+    *,
+    only: int | None = None,
+    org_id: int | None = None,
 ) -> ReviewModel | None:
     """The filtered page of the newest stored diff of ``old`` -> ``new``; ``None`` if not diffed.
-    ``only`` keeps just one change (to re-render it after a decision)."""
+    ``only`` keeps just one change (to re-render it after a decision). With ``org_id`` the
+    changes show that organisation's own verdicts where its reviewers decided (filters,
+    progress and "next unreviewed" follow them too)."""
     diff = stored_diff(engine, slug, old, new)
     if diff is None:
         return None
@@ -230,6 +241,7 @@ def load(
             if held is not None:
                 diff = DiffView(held.id, old, new, held.engine, held.model_id, dict(held.summary or {}))
     old_vid, new_vid, views = _views(engine, diff.id)
+    views = _as_read_by(engine, org_id, diff.id, views)
     counts = {k.value: 0 for k in Kind}
     for view in views:
         counts[view.kind] = counts.get(view.kind, 0) + 1
@@ -259,6 +271,49 @@ def load(
         next_unreviewed=_locate(matched, start + len(page), filters.per),
         first_unreviewed=_locate(matched, 0, filters.per),
     )
+
+
+def _as_read_by(
+    engine: Engine, org_id: int | None, diff_id: int, views: tuple[ChangeView, ...]
+) -> tuple[ChangeView, ...]:
+    """The cached shared views with the organisation's own verdicts laid over (copies)."""
+    with Session(engine) as session:
+        own = org_verdicts(session, org_id, diff_id=diff_id)
+    if not own:
+        return views
+    out = []
+    for view in views:
+        reading = own.get(view.id)
+        if reading is None:
+            out.append(view)
+            continue
+        shared = view.review or {}
+        original = shared.get("original") or {
+            "kind": view.kind,
+            "substantive": view.substantive,
+            "tags": list(view.tags),
+            "confidence": view.confidence,
+        }
+        verdict = reading.verdict
+        same = all(original.get(k) == verdict.get(k) for k in ("kind", "substantive", "tags"))
+        review = {
+            "status": "confirmed" if same else "corrected",
+            "original": original,
+            "decided_at": reading.decided_at.isoformat(),
+            "revision": seen_revision({"review": view.review}, reading),
+            "scope": "organisation",
+        }
+        out.append(
+            replace(
+                view,
+                kind=str(verdict.get("kind", view.kind)),
+                substantive=verdict.get("substantive"),
+                tags=list(verdict.get("tags") or ()),
+                confidence=float(verdict.get("confidence", 1.0)),
+                review=review,
+            )
+        )
+    return tuple(out)
 
 
 def _enrich(engine: Engine, page: list[ChangeView], old_vid: int, new_vid: int) -> None:

@@ -105,7 +105,8 @@ def review(request: Request, slug: str, old: str, new: str, who: ViewerDep) -> H
     filters = review_data.Filters.parse(request.query_params)
     try:
         source = Archive(engine).source(slug)
-        model = review_data.load(engine, slug, old, new, filters)
+        org_id = who.key.org_id if who is not None else None
+        model = review_data.load(engine, slug, old, new, filters, org_id=org_id)
     except TrackerError as err:
         return error_page(request, who, err)
     consult = request.query_params.get("view") == "consultation"

@@ -163,11 +163,15 @@ class DiffOut(BaseModel):
 
 
 class ReviewOut(BaseModel):
-    """Where a change stands with reviewers. ``revision`` counts the decisions taken on it;
-    send it back as ``expected_revision`` so a decision made on a stale view is refused."""
+    """Where a change stands with reviewers. ``revision`` counts the decisions behind the
+    verdict shown; send it back as ``expected_revision`` so a decision made on a stale view is
+    refused. ``scope`` says whose verdict it is: ``shared`` (the engine's, or the operator's
+    correction) or ``organisation`` (your organisation's own; see
+    ``GET /v1/orgs/{org}/review/changes/{change_id}``)."""
 
     status: Literal["unreviewed", "confirmed", "corrected"] = "unreviewed"
     revision: int = 0
+    scope: Literal["shared", "organisation"] = "shared"
     decided_at: Utc | None = None
     original: dict[str, Any] | None = Field(
         default=None, description="the engine's verdict, when a reviewer has decided"
@@ -179,7 +183,8 @@ class ReviewOut(BaseModel):
             return cls()
         return cls(
             status=review.get("status") or "confirmed",
-            revision=revision_of({"review": review}),
+            revision=int(review["revision"]) if "revision" in review else revision_of({"review": review}),
+            scope=review.get("scope") or "shared",
             decided_at=review.get("decided_at"),
             original=review.get("original"),
         )

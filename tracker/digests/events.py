@@ -36,18 +36,16 @@ def event_key(diff_id: int) -> str:
 def impact_changes(session: Session, impact: ImpactRow) -> dict[int, dict[str, Any]]:
     """The stored impact's items by ``change_seq`` (numbered exactly as the org store numbers
     them), each ``{"change", "action", "reason", "controls"}``, with the change enriched from
-    the stored diff (change id, redline per field, tags) where it can be matched by kind and ids."""
+    the stored diff (change id, redline per field) where it can be matched by ids. The verdict
+    (kind, substantive, tags) stays the impact's: it is the organisation's reading, which a
+    decision of its reviewers may have made differ from the shared one (see tracker.review)."""
     rows = session.scalars(select(ChangeRow).where(ChangeRow.diff_id == impact.diff_id)).all()
-    by_ids = {(r.kind, tuple(r.old_ids or ()), tuple(r.new_ids or ())): r for r in rows}
+    by_ids = {(tuple(r.old_ids or ()), tuple(r.new_ids or ())): r for r in rows}
     out: dict[int, dict[str, Any]] = {}
     for index, item in enumerate((impact.result or {}).get("items", [])):
         change = dict(item.get("change") or {})
         seq = int(change.get("seq", index))
-        ids = (
-            str(change.get("kind", "")),
-            tuple(change.get("old_ids") or ()),
-            tuple(change.get("new_ids") or ()),
-        )
+        ids = (tuple(change.get("old_ids") or ()), tuple(change.get("new_ids") or ()))
         row = by_ids.get(ids)
         redline = change.get("redline")
         change.update(
@@ -57,11 +55,9 @@ def impact_changes(session: Session, impact: ImpactRow) -> dict[int, dict[str, A
             else redline
             if isinstance(redline, dict)
             else None,
-            old_keys=list(row.old_keys or ()) if row is not None else [normalise_key(i) for i in ids[1]],
-            new_keys=list(row.new_keys or ()) if row is not None else [normalise_key(i) for i in ids[2]],
+            old_keys=list(row.old_keys or ()) if row is not None else [normalise_key(i) for i in ids[0]],
+            new_keys=list(row.new_keys or ()) if row is not None else [normalise_key(i) for i in ids[1]],
         )
-        if row is not None:
-            change.update(tags=list(row.tags or ()), substantive=row.substantive)
         out[seq] = {
             "change": change,
             "action": item.get("action", ""),

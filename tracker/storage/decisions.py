@@ -176,3 +176,48 @@ class DecisionStore:
                     assert row.change_id is not None
                     out.setdefault(row.change_id, []).append(_decision(row))
         return out
+
+
+@dataclass(frozen=True)
+class OrgVerdict:
+    """An organisation's own reading of one change: its latest verdict decision (kind,
+    substantive, tags, confidence), how many verdict decisions it has taken on the change,
+    and when the latest was taken."""
+
+    verdict: dict[str, Any]
+    decisions: int
+    decided_at: datetime
+
+
+def org_verdicts(
+    session: Session, org_id: int | None, *, diff_id: int | None = None, change_ids: Iterable[int] = ()
+) -> dict[int, OrgVerdict]:
+    """The organisation's verdicts on a diff's changes (or on the changes named), by change id.
+
+    Verdict decisions taken with an organisation's key apply to that organisation only (see
+    :mod:`tracker.review`); the operator's (``org_id`` None) are written onto the shared
+    change instead, so this returns nothing for the operator.
+    """
+    if org_id is None:
+        return {}
+    query = select(ReviewDecisionRow).where(
+        ReviewDecisionRow.org_id == org_id, ReviewDecisionRow.subject == VERDICT
+    )
+    if diff_id is not None:
+        query = query.where(ReviewDecisionRow.diff_id == diff_id)
+    ids = sorted(set(change_ids))
+    if ids:
+        query = query.where(ReviewDecisionRow.change_id.in_(ids))
+    elif diff_id is None:
+        return {}
+    counts: dict[int, int] = {}
+    latest: dict[int, ReviewDecisionRow] = {}
+    for row in session.scalars(query.order_by(ReviewDecisionRow.id)):
+        if row.change_id is None:
+            continue
+        counts[row.change_id] = counts.get(row.change_id, 0) + 1
+        latest[row.change_id] = row
+    return {
+        cid: OrgVerdict(dict(row.after or {}), counts[cid], _decision(row).created_at)
+        for cid, row in latest.items()
+    }
