@@ -24,6 +24,12 @@ from tracker.model import Strength
         ("The model should be limited.", False),
         ("Data is destroyed according to policy.", False),
         ("limit the scope", False),  # not the start of a sentence
+        ("Uniquely identify and authenticate devices.", True),  # an adverb before the verb
+        ("Notify regulators of serious incidents.", True),
+        ("Review and approve changes before release.", True),  # two verbs paired
+        ("Review and approval are recorded.", False),
+        ("Quickly is how attackers adapt.", False),  # an adverb, but no directive verb after it
+        ("Plan of action and milestones.", False),  # a title, not an instruction
     ],
 )
 def test_is_imperative(sentence: str, expected: bool) -> None:

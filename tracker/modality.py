@@ -62,21 +62,28 @@ def obligations(statement: str) -> tuple[Obligation, ...]:
 
 
 # Verbs that open an instruction in guidance written as imperatives ("Limit the scope of
-# ...", "Do not store secrets in prompts"). "Consider" is left out: it invites a judgement
-# rather than directing an action.
+# ...", "Do not store secrets in prompts"), gathered from how control catalogs (SP 800-53
+# Rev 5) and AI security guidance open their instructions; an adverb may come first
+# ("Uniquely identify ..."). "Consider" is left out: it invites a judgement rather than
+# directing an action.
 _DIRECTIVE_VERBS = frozenset(
     re.findall(
         r"\S+",
         """
-adopt align allow apply assess assign audit authenticate authorise authorize avoid back
-block build check classify communicate comply conduct configure confirm control create
-define delete deny deploy design detect develop disable document do don't educate employ
-enable encrypt enforce ensure establish evaluate filter follow grant harden identify
-implement include incorporate inform inspect integrate isolate keep label limit log
-maintain make manage minimise minimize monitor never patch perform prevent prohibit
-protect provide record reduce remove report require respond restrict retain review
-rotate run sanitise sanitize scan secure segregate separate set sign store test track
-train treat update use validate verify
+accept address adjust adopt alert align allow analyse analyze apply appoint approve
+archive assess assign attach audit authenticate authorise authorize avoid back benchmark
+block build change check classify collect communicate comply conduct configure confirm
+control coordinate correct correlate create decommission define delete deny deploy
+describe design designate detect determine develop disable display distribute do don't
+downgrade educate employ enable encrypt enforce ensure escalate establish evaluate exercise
+filter follow generate grant harden identify implement include incorporate inform initiate
+inspect integrate invoke isolate issue keep label limit log maintain make manage mark
+measure minimise minimize mitigate modify monitor never notify obtain patch perform permit
+plan prepare prevent prioritise prioritize produce prohibit protect provide receive record
+reduce remove report require respond restrict retain retire review revoke rotate route run
+sanitise sanitize scan secure segment segregate select separate set share sign simulate
+specify store support take terminate test track train transfer treat update use validate
+verify
 """,
     )
 )
@@ -101,9 +108,13 @@ def is_imperative(sentence: str) -> bool:
     if not words or not text[:1].isupper():
         return False
     verb = words[0].lower().replace("\u2019", "'")
+    if verb.endswith("ly") and len(words) > 1 and words[1].lower() in _DIRECTIVE_VERBS:
+        words, verb = words[1:], words[1].lower()  # "Uniquely identify ...", "Automatically alert ..."
     if verb not in _DIRECTIVE_VERBS:
         return False
-    if len(words) > 1 and words[1].lower() in _NOUN_FOLLOWERS:
+    follower = words[1].lower() if len(words) > 1 else ""
+    paired = follower in ("and", "or") and len(words) > 2 and words[2].lower() in _DIRECTIVE_VERBS
+    if follower in _NOUN_FOLLOWERS and not paired:  # "Identify and authenticate ..." pairs two verbs
         return False
     # "Log files are kept": a copula right after means the verb opened a noun phrase
     return not any(w.lower() in _COPULAS for w in words[1:4])
