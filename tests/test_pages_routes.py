@@ -121,6 +121,14 @@ def test_confirm_without_script_redirects_with_notice(client: TestClient, world:
     assert live is not None and live.group(1).startswith("Verdict confirmed")
     assert "confirmed by your organisation" in page and "Rita" in page and "“checked”" in page
     assert "Verdict confirmed" not in client.get(REVIEW).text  # the notice is shown once
+    # the decision is acme's reading: reviewed for acme, still unreviewed for globex and anonymous
+    assert _ids(client.get(REVIEW + "?status=reviewed").text) == [change]
+    sign_in(client, world.keys["globex:read"])
+    assert _ids(client.get(REVIEW + "?status=reviewed").text) == []
+    assert change in _ids(client.get(REVIEW + "?status=unreviewed").text)
+    client.cookies.clear()
+    assert "confirmed by" not in client.get(REVIEW).text
+    csrf = sign_in(client, world.keys["acme:write"], name="Rita")
     evil = client.post(
         f"/ui/changes/{change}/verdict",
         data={"action": "confirm", "csrf": csrf, "return_to": "//evil.example/ui"},
