@@ -47,7 +47,7 @@ class UnknownFormatError(ParseError):
             "not a recognised standards format",
             "supported: OSCAL catalog/profile (JSON, YAML, XML), MITRE ATLAS.yaml, framework-library YAML, "
             "AI RMF playbook JSON, OWASP Top 10 Markdown, OWASP AI Exchange Markdown, LaTeX checklist, "
-            "GOV.UK publication HTML, EUR-Lex act HTML, ETSI-style PDF",
+            "GOV.UK publication HTML, EUR-Lex act HTML, ETSI-style PDF, any HTML page with headings",
         )
 
 

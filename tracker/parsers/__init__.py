@@ -30,6 +30,7 @@ _MODULES: tuple[str, ...] = (
     "govuk_html",
     "govuk_content_api",
     "etsi_pdf",
+    "html_outline",  # last: the fallback for any HTML page with headings
 )
 
 
