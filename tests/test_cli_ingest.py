@@ -122,3 +122,14 @@ def test_corpus_folder_with_a_bad_file_stores_nothing_of_that_version(
     with Session(db_env) as session:
         labels = session.scalars(select(VersionRow.label)).all()
     assert labels == ["v0.1-draft"]
+
+
+def test_ingest_with_a_named_parser(db_env: Engine, tmp_path: Path) -> None:
+    page = Path(__file__).parent / "fixtures" / "outline" / "guide-v1.html"
+    args = ("ingest", str(page), "--version", "v1", "--parser")
+    code, out, _ = invoke(*args, "html-outline", "--source", "guide")
+    assert code == 0 and "parser html-outline" in out
+    code, _, err = invoke(*args, "nope", "--source", "guide2")
+    assert code == 2 and "no parser named 'nope'" in err and "html-outline" in err
+    code, out, _ = invoke("sources", "--format", "json")
+    assert "guide2" not in out  # nothing stored

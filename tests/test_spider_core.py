@@ -85,6 +85,12 @@ def test_parse_as_insists_on_the_registry_format(fixtures_dir: Path) -> None:
         )
     with pytest.raises(TrackerError, match="unknown format 'nope'"):
         parse_as([("a.pdf", pdf)], "nope", "x", 10**8, "t")
+    # a generic page with numbered headings: detection would take it for a GOV.UK code of
+    # practice; the registry's html-outline is what it is read as
+    page = (fixtures_dir / "outline" / "guide-v1.html").read_bytes()
+    assert parse_as([("index.html", page)], "auto", "x", 10**8, "t").parser == "govuk-html"
+    outline = parse_as([("index.html", page)], "html-outline", "x", 10**8, "t")
+    assert outline.parser == "html-outline" and outline.requirements[1].ident == "1"
     raw = parse_as([("a.html", b"<p>anything</p>")], "raw", "x", 10**8, "Title")
     assert (raw.parser, raw.requirements, raw.title) == ("raw", (), "Title")
     with pytest.raises(ParseError, match="over the 10-byte limit"):

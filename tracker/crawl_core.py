@@ -152,6 +152,10 @@ def parse_as(
     if fmt != "auto" and len(files) == 1 and known[fmt].sniff(files[0][0], files[0][1]) == 0:
         name, data = files[0]
         raise ParseError(f"{where}/{name}", f"expected {fmt} but got {describe_bytes(data)}")
+    if fmt != "auto" and all(known[fmt].sniff(name, data) > 0 for name, data in files):
+        # the registry's word beats detection when its parser accepts every file: a generic
+        # page with numbered headings is an html-outline source, not a GOV.UK code of practice
+        return parse_files(files, where, max_bytes, known[fmt])
     parsed = parse_files(files, where, max_bytes)
     if fmt != "auto" and fmt not in parsed.formats:
         raise ParseError(

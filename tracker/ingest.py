@@ -12,7 +12,8 @@ from typing import Any
 
 from tracker.errors import DocumentTooLargeError, NoDocumentsError, ParseError, TrackerError
 from tracker.model import Lifecycle, ParsedDocument, ParsedVersion, Source, Version
-from tracker.parsers import assemble, parse_document
+from tracker.parsers import assemble, parse_document, parser_named
+from tracker.parsers.base import Parser
 from tracker.storage.archive import Archive, content_hash
 
 _SKIP = re.compile(r"^(\.|README|LICEN[CS]E|MANIFEST\.json$)", re.IGNORECASE)
@@ -78,13 +79,16 @@ def read_files(paths: Sequence[Path], max_bytes: int) -> list[tuple[str, bytes]]
     return files
 
 
-def parse_files(files: Sequence[tuple[str, bytes]], where: str, max_bytes: int) -> ParsedVersion:
-    """Parse and assemble; every error names the file it came from."""
+def parse_files(
+    files: Sequence[tuple[str, bytes]], where: str, max_bytes: int, parser: Parser | None = None
+) -> ParsedVersion:
+    """Parse (with ``parser``, else each file's detected format) and assemble; every error
+    names the file it came from."""
     docs: list[tuple[str, ParsedDocument]] = []
     folder = where if not where.endswith(tuple(n for n, _ in files)) else str(Path(where).parent)
     for name, data in files:
         try:
-            docs.append((name, parse_document(name, data, max_bytes)))
+            docs.append((name, parse_document(name, data, max_bytes, parser)))
         except ParseError as err:
             raise err.located(str(Path(folder) / name)) from err
     return assemble(docs, where)
@@ -100,7 +104,11 @@ def ingest_files(
     status: Lifecycle | None = None,
     published: date | None = None,
     ordinal: int | None = None,
+    parser: str | None = None,
 ) -> IngestResult:
+    """Archive one version from files; ``parser`` names the format when detection would pick
+    another (a page that several parsers could read)."""
+    chosen = parser_named(parser) if parser else None
     files = read_files(collect_files(paths), max_bytes)
     where = str(paths[0]) if len(paths) == 1 else f"{source.slug} {label}"
     if not files:
@@ -109,7 +117,7 @@ def ingest_files(
     known = archive.existing(source.slug, label)
     if known is not None and known.content_hash == digest:
         return IngestResult(known, False)  # same bytes already archived: nothing to parse or store
-    parsed = parse_files(files, where, max_bytes)
+    parsed = parse_files(files, where, max_bytes, chosen)
     version, created = archive.add_version(
         source,
         label,

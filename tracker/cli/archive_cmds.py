@@ -51,6 +51,12 @@ def _req_dict(req: Requirement, full: bool = False) -> dict[str, Any]:
     help="lifecycle status (guessed from the label if omitted)",
 )
 @click.option("--published", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option(
+    "--parser",
+    "parser_name",
+    default=None,
+    help="read the files with this parser (e.g. html-outline, eurlex-html) instead of detecting it",
+)
 @FORMAT_OPTION
 @click.pass_obj
 def ingest(
@@ -61,6 +67,7 @@ def ingest(
     title: str,
     status: str | None,
     published: Any,
+    parser_name: str | None,
     fmt: str,
 ) -> None:
     """Archive the files (or folders of files) of one version of a source."""
@@ -72,6 +79,7 @@ def ingest(
         max_bytes=ctx.settings.max_document_bytes,
         status=Lifecycle(status) if status else None,
         published=published.date() if published else None,
+        parser=parser_name,
     )
     data = result.to_dict()
     emit(

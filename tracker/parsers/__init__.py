@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from functools import cache
 
 from tracker import modality
-from tracker.errors import DocumentTooLargeError, NoDocumentsError, ParseError, UnknownFormatError
+from tracker.errors import (
+    DocumentTooLargeError,
+    InvalidInputError,
+    NoDocumentsError,
+    ParseError,
+    UnknownFormatError,
+)
 from tracker.keys import normalise_key
 from tracker.model import DocumentRole, ParsedDocument, ParsedVersion, Profile, Requirement
 from tracker.parsers.base import Parser
@@ -56,12 +62,25 @@ def detect(filename: str, data: bytes) -> Parser:
     return best
 
 
-def parse_document(filename: str, data: bytes, max_bytes: int | None = None) -> ParsedDocument:
+def parse_document(
+    filename: str, data: bytes, max_bytes: int | None = None, parser: Parser | None = None
+) -> ParsedDocument:
+    """Parse one file with ``parser``, or with the parser most confident it can read it."""
     if max_bytes is not None and len(data) > max_bytes:
         raise DocumentTooLargeError(filename, len(data), max_bytes)
     if not data.strip():
         raise ParseError(filename, "the file is empty")
-    return _finish(detect(filename, data).parse(filename, data))
+    return _finish((parser or detect(filename, data)).parse(filename, data))
+
+
+def parser_named(name: str) -> Parser:
+    """The parser called ``name`` (as the registry and ``tracker ingest --parser`` spell it)."""
+    for parser in parsers():
+        if parser.name == name:
+            return parser
+    raise InvalidInputError(
+        f"no parser named {name!r}", "parsers: " + ", ".join(sorted(p.name for p in parsers()))
+    )
 
 
 def _finish(doc: ParsedDocument) -> ParsedDocument:
