@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from tests.test_pages_fixtures import NEW, OLD, OWASP, RC, CorpusWorld, build_world
-from tracker.review import reading_of, review_verdict
+from tracker.readings import reading_of
+from tracker.review import review_verdict
 from tracker.settings import Settings
 from tracker.storage.decisions import DecisionStore, Reviewer
 from tracker.storage.orgs import OrgStore

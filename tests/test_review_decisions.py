@@ -18,10 +18,10 @@ from tracker.digests.model import SubscriptionSpec
 from tracker.digests.store import SubscriptionStore
 from tracker.errors import ConflictError, InvalidInputError, NotFoundError
 from tracker.mapping.types import Provenance, ReviewState
+from tracker.readings import reading_of
 from tracker.review import (
     Verdict,
     allowed_kinds,
-    reading_of,
     refresh_impacts,
     review_mapping,
     review_verdict,

@@ -22,7 +22,7 @@ from tracker.mapping.impact import impact
 from tracker.mapping.mapper import Mapper
 from tracker.mapping.propagate import carry_over
 from tracker.mapping.types import Control, Mapping, ReviewState
-from tracker.review import own_reading
+from tracker.readings import own_reading
 from tracker.storage.archive import Archive
 from tracker.storage.diffs import DiffStore, StoredDiff
 from tracker.storage.orgs import OrgStore

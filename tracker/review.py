@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,11 +45,12 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from tracker.diff.types import DiffResult, Kind, Tag
+from tracker.diff.types import Kind, Tag
 from tracker.errors import ConflictError, InvalidInputError, NotFoundError
 from tracker.keys import normalise_key
 from tracker.mapping.impact import impact
 from tracker.mapping.types import Mapping, ReviewState
+from tracker.readings import revision_of, seen_revision, shared_verdict
 from tracker.storage.decisions import MAPPING, VERDICT, DecisionStore, OrgVerdict, Reviewer, org_verdicts
 from tracker.storage.org_tables import ImpactRow, MappingRow, OrganisationRow
 from tracker.storage.orgs import OrgStore, StoredMapping
@@ -106,15 +107,6 @@ class Outcome:
     impacts_updated: tuple[str, ...]
 
 
-def _verdict_of(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "kind": data.get("kind"),
-        "substantive": data.get("substantive"),
-        "tags": list(data.get("tags") or ()),
-        "confidence": data.get("confidence", 1.0),
-    }
-
-
 def review_verdict(
     engine: Engine,
     change_id: int,
@@ -142,7 +134,7 @@ def review_verdict(
         assert diff is not None
         data = copy.deepcopy(dict(row.data or {}))
         own = org_verdicts(session, reviewer.org_id, change_ids=[change_id]).get(change_id)
-        before = dict(own.verdict) if own is not None else _verdict_of(data)
+        before = dict(own.verdict) if own is not None else shared_verdict(data)
         revision = seen_revision(data, own)
         if expected_revision is not None and expected_revision != revision:
             raise ConflictError(
@@ -210,77 +202,6 @@ def _write_shared(
     )
     row.data = data
     _rewrite_diff(diff, row.seq, data)
-
-
-def own_reading(engine: Engine, org_id: int | None, diff_id: int, result: DiffResult) -> DiffResult:
-    """The stored diff as this organisation reads it: its own verdicts on its changes applied."""
-    with Session(engine) as session:
-        own = org_verdicts(session, org_id, diff_id=diff_id)
-        if not own:
-            return result
-        query = select(ChangeRow.id, ChangeRow.seq).where(ChangeRow.diff_id == diff_id, ChangeRow.id.in_(own))
-        seqs = {change_id: seq for change_id, seq in session.execute(query)}
-    changes = list(result.changes)
-    for change_id, reading in own.items():
-        seq = seqs.get(change_id)
-        if seq is None or not 0 <= seq < len(changes):
-            continue
-        verdict = reading.verdict
-        changes[seq] = replace(
-            changes[seq],
-            kind=Kind(verdict["kind"]),
-            substantive=verdict.get("substantive"),
-            tags=tuple(Tag(t) for t in verdict.get("tags") or ()),
-            confidence=float(verdict.get("confidence", 1.0)),
-        )
-    return replace(result, changes=tuple(changes))
-
-
-def reading_of(engine: Engine, change_id: int, org_id: int | None) -> dict[str, Any]:
-    """The verdict of a change as an organisation (or, with ``None``, the operator) sees it,
-    with where it stands: ``status``, the ``revision`` to send back, the engine's ``original``
-    once someone decided, and ``scope`` (``shared`` or ``organisation``)."""
-    with Session(engine) as session:
-        row = session.get(ChangeRow, change_id)
-        if row is None:
-            raise NotFoundError(f"no change {change_id}", "list changes with GET /v1/changes")
-        data = dict(row.data or {})
-        own = org_verdicts(session, org_id, change_ids=[change_id]).get(change_id)
-    shared = dict(data.get("review") or {})
-    if own is None:
-        verdict = _verdict_of(data)
-        review = {
-            "status": shared.get("status") or "unreviewed",
-            "revision": revision_of(data),
-            "decided_at": shared.get("decided_at"),
-            "original": shared.get("original"),
-            "scope": "shared",
-        }
-    else:
-        verdict = {**_verdict_of(data), **own.verdict}
-        original = shared.get("original") or _verdict_of(data)
-        same = all(original.get(k) == verdict.get(k) for k in ("kind", "substantive", "tags"))
-        review = {
-            "status": "confirmed" if same else "corrected",
-            "revision": seen_revision(data, own),
-            "decided_at": own.decided_at.isoformat(),
-            "original": original,
-            "scope": "organisation",
-        }
-    return {"change_id": change_id, **verdict, "review": review}
-
-
-def seen_revision(data: dict[str, Any], own: OrgVerdict | None) -> int:
-    """The revision a reviewer sees: the shared one plus their organisation's own decisions."""
-    return revision_of(data) + (own.decisions if own is not None else 0)
-
-
-def revision_of(data: dict[str, Any]) -> int:
-    """How many decisions a stored change has had (0 for the engine's own verdict)."""
-    review = data.get("review") or {}
-    if "revision" in review:
-        return int(review["revision"])
-    return 1 if review else 0  # decided before revisions were counted
 
 
 def _last_decider(session: Session, change_id: int, reviewer: Reviewer) -> str:

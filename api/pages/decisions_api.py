@@ -22,7 +22,8 @@ from api.schemas.archive import ReviewOut
 from api.timeutil import Utc
 from tracker.diff.types import Kind, Tag
 from tracker.mapping.types import ReviewState
-from tracker.review import Verdict, reading_of, review_mapping, review_verdict
+from tracker.readings import reading_of
+from tracker.review import Verdict, review_mapping, review_verdict
 from tracker.storage.decisions import Decision, DecisionStore, Reviewer
 
 router = APIRouter(prefix="/v1/orgs/{org}/review", tags=["review"], responses=responses(401, 403, 404, 422))

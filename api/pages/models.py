@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracker.readings import revision_of
 from tracker.redline import DELETE, INSERT
-from tracker.review import allowed_kinds, revision_of
+from tracker.review import allowed_kinds
 from tracker.storage.decisions import Decision
 
 

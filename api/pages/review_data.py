@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from api.pages.data import CHANGED_KINDS, DiffView, stored_diff
 from api.pages.models import ChangeView, FieldView, ReqView
 from tracker.diff.types import Kind, Tag
+from tracker.readings import seen_revision
 from tracker.redline import parse_text
-from tracker.review import seen_revision
 from tracker.storage.decisions import org_verdicts
 from tracker.storage.review_tables import ReviewDecisionRow
 from tracker.storage.tables import ChangeRow, DiffRow, RequirementRow

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.timeutil import Utc
 from tracker.model import Lifecycle, Requirement, Source, Version
-from tracker.review import revision_of
+from tracker.readings import revision_of
 
 SLUG = r"^[a-z0-9][a-z0-9._-]{0,127}$"
 
