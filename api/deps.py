@@ -116,10 +116,13 @@ class Tenant:
     key: ApiKey
 
     def reviewer(self, name: str = "") -> Reviewer:
-        """Who decides through this key: the name given, else the key's name or id."""
-        return Reviewer(
-            name or self.key.name or f"api-key:{self.key.key_id}", self.key.key_id, self.org, self.org_id
-        )
+        """Who decides through this key for this organisation (see :func:`key_reviewer`)."""
+        return key_reviewer(self.key, name, self.org, self.org_id)
+
+
+def key_reviewer(key: ApiKey, name: str = "", org: str | None = None, org_id: int | None = None) -> Reviewer:
+    """Who decides through ``key``: the name given, else the key's name or id."""
+    return Reviewer(name or key.name or f"api-key:{key.key_id}", key.key_id, org, org_id)
 
 
 OrgPath = Annotated[str, Path(min_length=1, max_length=200, description="organisation name")]

@@ -17,6 +17,7 @@ from tracker.digests.events import enqueue
 from tracker.digests.model import SubscriptionSpec
 from tracker.digests.store import SubscriptionStore
 from tracker.errors import ConflictError, InvalidInputError, NotFoundError
+from tracker.impacting import compute_impact
 from tracker.mapping.types import Provenance, ReviewState
 from tracker.readings import reading_of
 from tracker.review import (
@@ -238,8 +239,6 @@ def test_unchanged_corrected_to_modified_enters_the_impact(world: World) -> None
     assert item["change"]["kind"] == "modified" and item["action"] == "gap"
     assert DiffStore(engine).get(world.diff_id).result.summary["unchanged"] == 1  # acme's reading only
     # and recomputing acme's impact from scratch keeps acme's reading
-    from tracker.impacting import compute_impact
-
     compute_impact(engine, "acme", "demo-std", "v1", "v2", None)
     assert _item(engine, "acme", world.diff_id, "R-2")["change"]["kind"] == "modified"
     review_verdict(engine, row.id, OPERATOR, action="correct", verdict=Verdict(Kind.MODIFIED, True, ()))

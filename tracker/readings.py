@@ -74,16 +74,22 @@ def reading_of(engine: Engine, change_id: int, org_id: int | None) -> dict[str, 
         }
     else:
         verdict = {**shared_verdict(data), **own.verdict}
-        original = shared.get("original") or shared_verdict(data)
-        same = all(original.get(k) == verdict.get(k) for k in ("kind", "substantive", "tags"))
-        review = {
-            "status": "confirmed" if same else "corrected",
-            "revision": seen_revision(data, own),
-            "decided_at": own.decided_at.isoformat(),
-            "original": original,
-            "scope": "organisation",
-        }
+        review = own_review(data, own)
     return {"change_id": change_id, **verdict, "review": review}
+
+
+def own_review(data: dict[str, Any], own: OrgVerdict) -> dict[str, Any]:
+    """Where an organisation's own decision leaves a change (``data`` is the stored change:
+    its shared verdict and ``review``): confirmed or corrected against the engine's verdict."""
+    original = (data.get("review") or {}).get("original") or shared_verdict(data)
+    same = all(original.get(k) == own.verdict.get(k) for k in ("kind", "substantive", "tags"))
+    return {
+        "status": "confirmed" if same else "corrected",
+        "revision": seen_revision(data, own),
+        "decided_at": own.decided_at.isoformat(),
+        "original": original,
+        "scope": "organisation",
+    }
 
 
 def seen_revision(data: dict[str, Any], own: OrgVerdict | None) -> int:

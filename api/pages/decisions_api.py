@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import EngineDep, OperatorDep, ReadTenant, Tenant, WriteTenant
+from api.deps import EngineDep, OperatorDep, ReadTenant, Tenant, WriteTenant, key_reviewer
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.archive import ReviewOut
@@ -82,12 +82,23 @@ class MappingDecisionIn(BaseModel):
     )
 
 
-def _verdict(body: VerdictIn) -> Verdict | None:
-    if body.action != "correct":
-        return None
-    if body.kind is None:
-        raise ApiProblem(422, "a correction needs `kind`", slug="invalid-input")
-    return Verdict(body.kind, body.substantive, tuple(dict.fromkeys(body.tags)))
+def _decide(engine: EngineDep, change_id: int, body: VerdictIn, reviewer: Reviewer) -> int:
+    """Take the verdict decision the body asks for; its decision id."""
+    verdict = None
+    if body.action == "correct":
+        if body.kind is None:
+            raise ApiProblem(422, "a correction needs `kind`", slug="invalid-input")
+        verdict = Verdict(body.kind, body.substantive, tuple(dict.fromkeys(body.tags)))
+    outcome = review_verdict(
+        engine,
+        change_id,
+        reviewer,
+        action=body.action,
+        verdict=verdict,
+        reason=body.reason,
+        expected_revision=body.expected_revision,
+    )
+    return outcome.decision_id
 
 
 def _one(engine: EngineDep, tenant: Tenant, decision_id: int) -> DecisionOut:
@@ -152,16 +163,7 @@ def get_reading(change_id: Id, tenant: ReadTenant, engine: EngineDep) -> Reading
     responses=responses(409),
 )
 def post_verdict(change_id: Id, body: VerdictIn, tenant: WriteTenant, engine: EngineDep) -> DecisionOut:
-    outcome = review_verdict(
-        engine,
-        change_id,
-        tenant.reviewer(body.reviewer),
-        action=body.action,
-        verdict=_verdict(body),
-        reason=body.reason,
-        expected_revision=body.expected_revision,
-    )
-    return _one(engine, tenant, outcome.decision_id)
+    return _one(engine, tenant, _decide(engine, change_id, body, tenant.reviewer(body.reviewer)))
 
 
 @router.post(
@@ -200,15 +202,8 @@ shared = APIRouter(prefix="/v1/changes", tags=["review"], responses=responses(40
     responses=responses(409),
 )
 def post_shared_verdict(change_id: Id, body: VerdictIn, key: OperatorDep, engine: EngineDep) -> DecisionOut:
-    outcome = review_verdict(
-        engine,
-        change_id,
-        Reviewer(body.reviewer or key.name or f"api-key:{key.key_id}", key.key_id),
-        action=body.action,
-        verdict=_verdict(body),
-        reason=body.reason,
-        expected_revision=body.expected_revision,
+    found = DecisionStore(engine).get(
+        _decide(engine, change_id, body, key_reviewer(key, body.reviewer)), None
     )
-    found = DecisionStore(engine).get(outcome.decision_id, None)
     assert found is not None
     return DecisionOut.of(found)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from api.pages.data import CHANGED_KINDS, DiffView, stored_diff
 from api.pages.models import ChangeView, FieldView, ReqView
 from tracker.diff.types import Kind, Tag
-from tracker.readings import seen_revision
+from tracker.readings import own_review
 from tracker.redline import parse_text
 from tracker.storage.decisions import org_verdicts
 from tracker.storage.review_tables import ReviewDecisionRow
@@ -287,22 +287,15 @@ def _as_read_by(
         if reading is None:
             out.append(view)
             continue
-        shared = view.review or {}
-        original = shared.get("original") or {
+        stored = {
             "kind": view.kind,
             "substantive": view.substantive,
             "tags": list(view.tags),
             "confidence": view.confidence,
+            "review": view.review,
         }
         verdict = reading.verdict
-        same = all(original.get(k) == verdict.get(k) for k in ("kind", "substantive", "tags"))
-        review = {
-            "status": "confirmed" if same else "corrected",
-            "original": original,
-            "decided_at": reading.decided_at.isoformat(),
-            "revision": seen_revision({"review": view.review}, reading),
-            "scope": "organisation",
-        }
+        review = own_review(stored, reading)
         out.append(
             replace(
                 view,

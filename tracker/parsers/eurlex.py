@@ -62,8 +62,6 @@ _ANNEX_PART = re.compile(r"^(SECTION|PART)\s+([A-Z0-9]{1,3})\b(.*)$", re.IGNOREC
 _DASH = re.compile(r"^[\u2014\u2013\u2012-]$")
 _RECITAL = re.compile(r"^\((\d+)\)$")
 _BEFORE_PUNCTUATION = re.compile(r"\s+([.,;:])(?=\s|$)")
-_DIVISION_CLASS_RE = re.compile(r"\b(oj-)?ti-section-1\b")
-_DIVISION_TITLE_CLASS_RE = re.compile(r"\b(oj-)?ti-section-2\b")
 
 
 @dataclass
@@ -239,7 +237,7 @@ class _Reader:
 
     def _recitals(self, body: Tag, first_article: Tag) -> None:
         """Tables "(N)" | text before the first article (or the division that opens it)."""
-        stop = first_article.find_previous("p", class_=_DIVISION_CLASS_RE) or first_article
+        stop = first_article.find_previous("p", class_=sorted(_DIVISION_CLASSES)) or first_article
         for element in body.descendants:
             if element is stop:
                 break
@@ -416,7 +414,7 @@ def _division_title(anchor: Tag) -> str:
             found = (
                 sibling
                 if _classes(sibling) & _DIVISION_TITLE_CLASSES
-                else sibling.find("p", class_=_DIVISION_TITLE_CLASS_RE)
+                else sibling.find("p", class_=sorted(_DIVISION_TITLE_CLASSES))
             )
             return _text(found) if isinstance(found, Tag) else ""
         if _opens_next(sibling):
