@@ -1,6 +1,6 @@
 """RFC 9457 problem details for every error the API can return.
 
-One mapping from the tracker's error hierarchy (:mod:`tracker.errors`) to HTTP statuses,
+One mapping from the tracker's error hierarchy (:mod:`tracker.domain.errors`) to HTTP statuses,
 plus handlers for what Starlette and FastAPI raise themselves (unknown routes, wrong
 methods, request validation) and a last-resort handler that answers 500 without leaking
 the exception. ``type`` URIs are relative references to ``/problems/<slug>``, which
@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tracker.errors import ConflictError, InvalidInputError, NotFoundError, ParseError, TrackerError
+from tracker.domain.errors import ConflictError, InvalidInputError, NotFoundError, ParseError, TrackerError
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("api")

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from api.timeutil import as_utc
 from tracker.digests.events import impact_changes
-from tracker.keys import normalise_key
-from tracker.storage.org_tables import ImpactItemRow, ImpactRow, OrganisationRow
-from tracker.storage.tables import DiffRow, SourceRow, VersionRow
+from tracker.domain.keys import normalise_key
+from tracker.storage.tables.archive import DiffRow, SourceRow, VersionRow
+from tracker.storage.tables.orgs import ImpactItemRow, ImpactRow, OrganisationRow
 
 _ORG_BY_SLUG = select(OrganisationRow.id, OrganisationRow.slug).where(
     OrganisationRow.slug == bindparam("slug")

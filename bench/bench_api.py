@@ -36,9 +36,9 @@ from pathlib import Path
 import httpx
 
 from tracker.diff.types import ENGINE_VERSION, Change, DiffResult, Kind, Tag
-from tracker.keys import normalise_key
+from tracker.domain.keys import normalise_key
+from tracker.domain.model import ParsedVersion, Requirement, Source
 from tracker.mapping.types import Control
-from tracker.model import ParsedVersion, Requirement, Source
 from tracker.storage.api_keys import ApiKeys, Scope
 from tracker.storage.archive import Archive
 from tracker.storage.db import make_engine, upgrade

@@ -22,11 +22,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tracker import registry as registry_mod
-from tracker.crawl_runner import CrawlResult, run_many
-from tracker.mirror import MirrorServer
-from tracker.mirror_build import build_mirror, default_samples
+from tracker.crawl.launcher import CrawlResult, run_many
+from tracker.demo.mirror import MirrorServer
+from tracker.demo.mirror_build import build_mirror, default_samples
 from tracker.settings import Settings
+from tracker.sources import registry as registry_mod
 from tracker.storage.db import make_engine, upgrade
 
 

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from tracker.model import ParsedVersion
+from tracker.domain.model import ParsedVersion
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,8 +25,8 @@ def eval_dir() -> Path:
 
 def load_version(source: str, label: str) -> ParsedVersion:
     """Parse and assemble every file of ``<corpus>/<source>/<label>/`` (parsers' choice of files)."""
-    from tracker.errors import UnknownFormatError
-    from tracker.parsers import assemble, parse_document
+    from tracker.domain.errors import UnknownFormatError
+    from tracker.sources.formats import assemble, parse_document
 
     folder = corpus_dir() / source / label
     if not folder.is_dir():

@@ -26,8 +26,8 @@ from bench.bench_diff_common import Timer, corpus_dir, eval_dir, load_version, l
 from embeddings.cache import CachedEmbedder, MemoryVectorStore
 from embeddings.protocol import Embedder
 from tracker.diff import DiffResult, Kind, Tag, diff_versions
-from tracker.keys import normalise_key
-from tracker.model import ParsedVersion
+from tracker.domain.keys import normalise_key
+from tracker.domain.model import ParsedVersion
 
 _CACHE: dict[tuple[str, str], ParsedVersion] = {}
 
@@ -233,7 +233,7 @@ def main() -> None:
     embedder: Embedder | None = None
     if not args.lexical:
         from embeddings.sentence_transformer import SentenceTransformerEmbedder
-        from tracker.text import normalise
+        from tracker.domain.text import normalise
 
         embedder = CachedEmbedder(SentenceTransformerEmbedder(), MemoryVectorStore(), normalise=normalise)
     log(f"corpus: {corpus_dir()}; embedder: {embedder.model_id if embedder else 'none'}")

@@ -28,7 +28,7 @@ import numpy as np
 from bench.bench_diff_common import Timer, load_version
 from embeddings.cache import CachedEmbedder, MemoryVectorStore
 from tracker.diff import diff_versions
-from tracker.text import normalise
+from tracker.domain.text import normalise
 
 
 class NpzVectorStore(MemoryVectorStore):
@@ -56,7 +56,7 @@ class NpzVectorStore(MemoryVectorStore):
 def _fresh() -> None:
     """Forget in-process memoisation so each timing is what a new process would pay."""
     from tracker.diff.features import stem
-    from tracker.text import normalise
+    from tracker.domain.text import normalise
 
     normalise.cache_clear()
     stem.cache_clear()

@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from embeddings.protocol import Embedder
-from tracker.keys import normalise_key
-from tracker.mapping.crosswalk_io import read_csv
+from tracker.domain.keys import normalise_key
+from tracker.domain.model import Requirement
+from tracker.domain.text import normalise
+from tracker.impact.rules import ImpactItem, impact
+from tracker.mapping.crosswalks.files import read_csv
 from tracker.mapping.documents import assessable, controls_from_requirements, queries_from_requirements
-from tracker.mapping.impact import ImpactItem, impact
 from tracker.mapping.mapper import Mapper
 from tracker.mapping.propagate import LINEAGE, carry_over
 from tracker.mapping.types import Control
-from tracker.model import Requirement
-from tracker.text import normalise
 
 
 def crude_changes(old: Sequence[Requirement], new: Sequence[Requirement]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from tracker.ingest import ingest_corpus
+from tracker.sources.ingest import ingest_corpus
 from tracker.storage.archive import Archive
 from tracker.storage.db import make_engine, upgrade
 

@@ -39,12 +39,12 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.cache import CachedEmbedder
-from tracker.mapping.crosswalk_io import read_csv
+from tracker.domain.model import Requirement
+from tracker.mapping.crosswalks.files import read_csv
 from tracker.mapping.documents import MapQuery, controls_from_requirements, queries_from_requirements
 from tracker.mapping.mapper import Mapper, MapperConfig
 from tracker.mapping.scoring import calibrate
 from tracker.mapping.types import Control
-from tracker.model import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "var" / "bench-cache" / "embeddings.sqlite"
@@ -66,9 +66,9 @@ def shared_dir() -> Path:
 
 def parse(path: Path) -> tuple[Requirement, ...]:
     """Parse one corpus file with the project's parsers."""
-    from tracker.parsers import _finish
-    from tracker.parsers.framework_yaml import PARSER as FRAMEWORK
-    from tracker.parsers.oscal import PARSER as OSCAL
+    from tracker.sources.formats import _finish
+    from tracker.sources.parsers.framework_yaml import PARSER as FRAMEWORK
+    from tracker.sources.parsers.oscal import PARSER as OSCAL
 
     parser = OSCAL if path.suffix == ".json" else FRAMEWORK
     return _finish(parser.parse(path.name, path.read_bytes())).requirements
@@ -90,9 +90,9 @@ def load_gold(shared: Path) -> dict[str, set[str]]:
 def cached_embedder() -> CachedEmbedder:
     """MiniLM behind a persistent SQLite vector cache (``var/bench-cache/``), so reruns are warm."""
     from embeddings.sentence_transformer import SentenceTransformerEmbedder
+    from tracker.domain.text import normalise
     from tracker.storage.db import make_engine, upgrade
     from tracker.storage.vectors import SqlVectorStore
-    from tracker.text import normalise
 
     CACHE.parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(f"sqlite:///{CACHE}")
@@ -273,7 +273,7 @@ def csf2_by_lineage(
     figures above cannot.
     """
     from bench.bench_impact import diff_changes
-    from tracker.keys import normalise_key
+    from tracker.domain.keys import normalise_key
     from tracker.mapping.documents import GUIDANCE_CHARS
 
     csf1 = parse(shared / "corpus/nist-csf/1.1/nist-csf-1.1.yaml")

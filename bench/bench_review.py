@@ -34,8 +34,8 @@ LIMIT = 64 * 1024 * 1024
 
 
 def _prepare(engine: Engine, root: Path) -> tuple[int, float, float]:
-    from tracker.compare import diff_archived
-    from tracker.ingest import corpus_entries, ingest_files
+    from tracker.diff.service import diff_archived
+    from tracker.sources.ingest import corpus_entries, ingest_files
     from tracker.storage.archive import Archive
     from tracker.storage.diffs import DiffStore
 
@@ -55,9 +55,9 @@ def _prepare(engine: Engine, root: Path) -> tuple[int, float, float]:
 
 def _organisation(engine: Engine, diff_id: int) -> str:
     """256 controls mapped from the Rev 4 base controls; the impact stored as the pipeline would."""
-    from tracker.mapping.impact import impact
+    from tracker.impact.rules import impact
     from tracker.mapping.types import Control, Mapping, Provenance, Relationship, ReviewState
-    from tracker.review import split_mappings
+    from tracker.review.decisions import split_mappings
     from tracker.storage.api_keys import ApiKeys, Scope
     from tracker.storage.archive import Archive
     from tracker.storage.diffs import DiffStore

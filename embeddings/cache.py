@@ -5,7 +5,7 @@ share one vector; the cache key is the SHA-256 of that form, scoped by the embed
 ``model_id``. The normalised form is also what gets embedded, so a vector never depends on
 which spelling happened to be seen first. The default form is Unicode NFKC with runs of
 whitespace collapsed; the tracker passes its fuller noise normalisation
-(:func:`tracker.text.normalise`), keeping this package free of imports from ``tracker``.
+(:func:`tracker.domain.text.normalise`), keeping this package free of imports from ``tracker``.
 """
 
 from __future__ import annotations

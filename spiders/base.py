@@ -27,11 +27,11 @@ from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from tracker.crawl_core import CrawlReport, archived_versions
-from tracker.mirror import rewrite
-from tracker.registry import SourceSpec
+from tracker.crawl.archiving import CrawlReport, archived_versions
+from tracker.crawl.mirror import rewrite
+from tracker.sources.registry import SourceSpec
 from tracker.storage.archive import Archive
-from tracker.storage.crawl_store import ValidatorStore
+from tracker.storage.crawls import ValidatorStore
 
 
 @dataclass

@@ -19,13 +19,13 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker import registry as registry_mod
-from tracker.crawl_core import CrawlReport
-from tracker.errors import TrackerError
-from tracker.registry import SourceSpec
+from tracker.crawl.archiving import CrawlReport
+from tracker.domain.errors import TrackerError
 from tracker.settings import Settings
+from tracker.sources import registry as registry_mod
+from tracker.sources.registry import SourceSpec
 from tracker.storage.archive import Archive
-from tracker.storage.crawl_store import CrawlLock, RunStore, ValidatorStore
+from tracker.storage.crawls import CrawlLock, RunStore, ValidatorStore
 from tracker.storage.db import make_engine, upgrade
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another live crawl of this source holds the lock

@@ -17,8 +17,8 @@ from scrapy.http import Request, Response
 
 from spiders.base import TrackerSpider, filename_of
 from spiders.pipelines import VersionItem
-from tracker.crawl_core import FetchedVersion, describe_bytes
-from tracker.model import Lifecycle
+from tracker.crawl.archiving import FetchedVersion, describe_bytes
+from tracker.domain.model import Lifecycle
 
 _FOLDER = re.compile(r"/(\d{2})\.(\d{2})\.(\d{2})_(\d{2})/?$")
 

@@ -19,7 +19,7 @@ from scrapy.http import Response
 
 from spiders.base import TrackerSpider, header_date, today
 from spiders.pipelines import VersionItem
-from tracker.crawl_core import FetchedVersion, describe_bytes
+from tracker.crawl.archiving import FetchedVersion, describe_bytes
 
 
 class GenericSpider(TrackerSpider):

@@ -23,9 +23,9 @@ from scrapy.http import Request, Response
 
 from spiders.base import TrackerSpider
 from spiders.pipelines import VersionItem
-from tracker.crawl_core import FetchedVersion, version_key
-from tracker.ingest import guess_status
-from tracker.registry import raw_url
+from tracker.crawl.archiving import FetchedVersion, version_key
+from tracker.sources.ingest import guess_status
+from tracker.sources.registry import raw_url
 
 
 def _json(response: Response) -> Any:

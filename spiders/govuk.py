@@ -20,10 +20,10 @@ from twisted.python.failure import Failure
 
 from spiders.base import TrackerSpider, describe_failure, filename_of, header_date, today
 from spiders.pipelines import VersionItem
-from tracker.crawl_core import FetchedVersion, describe_bytes
-from tracker.ingest import guess_status
-from tracker.model import Lifecycle
-from tracker.registry import govuk_api_url
+from tracker.crawl.archiving import FetchedVersion, describe_bytes
+from tracker.domain.model import Lifecycle
+from tracker.sources.ingest import guess_status
+from tracker.sources.registry import govuk_api_url
 
 _CHANGED = re.compile(r"\b(?:Published|Updated|Last updated)\s+(\d{1,2}\s+[A-Z][a-z]+\s+\d{4})")
 

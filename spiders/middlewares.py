@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 
-from tracker.errors import TrackerError
-from tracker.mirror import rewrite
+from tracker.crawl.mirror import rewrite
+from tracker.domain.errors import TrackerError
 from tracker.netguard import check_public_host, forbidden_address
-from tracker.storage.crawl_store import Validator
+from tracker.storage.crawls import Validator
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -20,7 +20,7 @@ from scrapy.http import Response
 
 from spiders.base import TrackerSpider, filename_of, header_date, today
 from spiders.pipelines import VersionItem
-from tracker.crawl_core import FetchedVersion, describe_bytes
+from tracker.crawl.archiving import FetchedVersion, describe_bytes
 
 _XML_FIELD = r"<metadata\b.*?<{name}>\s*([^<]+?)\s*</{name}>"
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy.http import Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker.crawl_core import FetchedVersion, archive_fetched
-from tracker.errors import TrackerError
+from tracker.crawl.archiving import FetchedVersion, archive_fetched
+from tracker.domain.errors import TrackerError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -1,6 +1,6 @@
 """A real HTTP server on loopback that plays the publishers, with faults on demand.
 
-It is the mirror server (:mod:`tracker.mirror`: ETag, Last-Modified, conditional GET) plus
+It is the mirror server (:mod:`tracker.demo.mirror`: ETag, Last-Modified, conditional GET) plus
 injected failures: an HTTP status, a slow answer, a body cut short of its Content-Length,
 a redirect loop, an HTML error page where a document should be, or a server that ignores
 conditional headers. Crawls reach it through mirror mode (``TRACKER_MIRROR_URL``), so the
@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tracker.mirror import MirrorHandler, MirrorServer, rewrite, store_path
+from tracker.crawl.mirror import rewrite
+from tracker.demo.mirror import MirrorHandler, MirrorServer, store_path
 
 HTML_ERROR = (
     b"<!DOCTYPE html><html><head><title>Service unavailable</title></head><body>Try later</body></html>\n"
@@ -124,7 +125,7 @@ class Publisher:
         return mirrored.path + (f"?{mirrored.query}" if mirrored.query else "")
 
     def file_for(self, target: str) -> Path | None:
-        from tracker.mirror import locate
+        from tracker.demo.mirror import locate
 
         parts = urlsplit(target)
         return locate(self.root, parts.path, parts.query)
@@ -175,7 +176,7 @@ def write_registry(path: Path, entries: Sequence[Mapping[str, Any]]) -> Path:
 
 
 def labels(archive: Any, slug: str) -> list[str]:
-    from tracker.crawl_core import archived_versions
+    from tracker.crawl.archiving import archived_versions
 
     return [v.label for v in archived_versions(archive, slug)]
 
@@ -204,14 +205,14 @@ class World:
         write_registry(self.registry, list(entries))
 
     def crawl(self, slug: str, **settings: Any) -> Any:
-        from tracker.crawl_runner import run_crawl
+        from tracker.crawl.launcher import run_crawl
 
         return run_crawl(
             self.engine, slug, registry=self.registry, overrides={**FAST, **settings}, timeout=120
         )
 
     def runs(self, slug: str) -> list[Any]:
-        from tracker.storage.crawl_store import RunStore
+        from tracker.storage.crawls import RunStore
 
         return list(reversed(RunStore(self.engine).history(slug)))
 

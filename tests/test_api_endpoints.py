@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from api.schemas.orgs import ImpactLineOut
 from tests.test_api_fixtures import World, client_for, seed, store_impacts
 from tracker.storage.decisions import DecisionStore
-from tracker.storage.org_tables import ControlRow
 from tracker.storage.orgs import OrgStore
+from tracker.storage.tables.orgs import ControlRow
 
 PROBLEM = "application/problem+json"
 
@@ -319,7 +319,7 @@ def test_openapi_is_complete(client: TestClient) -> None:
 
 
 def test_crawl_runs_read_only_for_the_operator(client: TestClient, world: World, engine: Engine) -> None:
-    from tracker.storage.crawl_store import RunStore
+    from tracker.storage.crawls import RunStore
 
     runs = RunStore(engine)
     first = runs.start("demo-std", trigger="schedule")

@@ -13,12 +13,12 @@ from sqlalchemy import Engine
 
 from api.app import create_app
 from tracker.diff.types import ENGINE_VERSION, Change, DiffResult, Kind, Tag
-from tracker.keys import normalise_key
-from tracker.mapping.impact import impact
+from tracker.domain.keys import normalise_key
+from tracker.domain.modality import obligations
+from tracker.domain.model import Lifecycle, ParsedVersion, Requirement, Source
+from tracker.domain.redline import redline
+from tracker.impact.rules import impact
 from tracker.mapping.types import Control, Mapping, Provenance, Relationship, ReviewState
-from tracker.modality import obligations
-from tracker.model import Lifecycle, ParsedVersion, Requirement, Source
-from tracker.redline import redline
 from tracker.settings import Settings
 from tracker.storage.api_keys import ApiKeys, Scope
 from tracker.storage.archive import Archive

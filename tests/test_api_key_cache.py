@@ -32,7 +32,7 @@ def test_revocation_here_is_immediate_elsewhere_bounded(engine: Engine) -> None:
     assert _id(stale.authenticate(engine, other_token)) == other.key_id
     from sqlalchemy import update
 
-    from tracker.storage.api_tables import ApiKeyRow
+    from tracker.storage.tables.api import ApiKeyRow
 
     with engine.begin() as conn:  # revoke behind the cache's back, as the CLI in another process does
         conn.execute(

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from tests.test_api_fixtures import World, client_for, seed
 from tracker.digests.model import Channel, SubscriptionSpec
-from tracker.digests.store import SubscriptionStore
 from tracker.storage.api_keys import ApiKeys
-from tracker.storage.org_tables import MappingRow
+from tracker.storage.subscriptions import SubscriptionStore
+from tracker.storage.tables.orgs import MappingRow
 
 PROBLEM = "application/problem+json"
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tracker.cli.main import cli
-from tracker.storage.tables import DiffRow
+from tracker.storage.tables.archive import DiffRow
 
 
 def _cli(*args: str) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tracker.cli.main import cli
-from tracker.storage.tables import VersionRow
+from tracker.storage.tables.archive import VersionRow
 
 
 def run(*args: str) -> tuple[int, object]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tracker.ingest import ingest_corpus
+from tracker.sources.ingest import ingest_corpus
 from tracker.storage.archive import Archive
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,8 @@ from embeddings.cache import CachedEmbedder, MemoryVectorStore
 from embeddings.hashing import HashingEmbedder
 from tests.test_diff_golden import load_case, run_case
 from tracker.diff import ENGINE_VERSION, DiffResult, Kind, diff_versions, render_html, render_text
-from tracker.errors import InvalidInputError
-from tracker.model import ParsedVersion, Requirement
+from tracker.domain.errors import InvalidInputError
+from tracker.domain.model import ParsedVersion, Requirement
 
 
 def _req(ident: str, statement: str, title: str = "") -> Requirement:

@@ -18,10 +18,10 @@ import pytest
 
 from embeddings.hashing import HashingEmbedder
 from embeddings.protocol import Embedder
-from tracker import modality
 from tracker.diff import DiffResult, Kind, Tag, diff_versions, render_text
-from tracker.keys import normalise_key
-from tracker.model import Link, Requirement
+from tracker.domain import modality
+from tracker.domain.keys import normalise_key
+from tracker.domain.model import Link, Requirement
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "diff"
 GOLDEN = Path(__file__).resolve().parent / "golden" / "diff"

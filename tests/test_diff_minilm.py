@@ -7,8 +7,8 @@ import pytest
 from embeddings.cache import CachedEmbedder, MemoryVectorStore
 from embeddings.sentence_transformer import SentenceTransformerEmbedder
 from tracker.diff import Kind, Tag, diff_versions
-from tracker.keys import normalise_key
-from tracker.model import Requirement
+from tracker.domain.keys import normalise_key
+from tracker.domain.model import Requirement
 
 pytestmark = pytest.mark.slow
 

@@ -31,8 +31,8 @@ from tracker.digests.dispatcher import Dispatcher
 from tracker.digests.events import enqueue
 from tracker.digests.model import Cadence, Channel, SubscriptionSpec
 from tracker.digests.notifiers import HttpWebhookNotifier, SmtpEmailNotifier
-from tracker.digests.store import SubscriptionStore
-from tracker.storage.api_tables import DeliveryRow, OutboxRow
+from tracker.storage.subscriptions import SubscriptionStore
+from tracker.storage.tables.api import DeliveryRow, OutboxRow
 
 
 # -- real servers on loopback ------------------------------------------------------------------

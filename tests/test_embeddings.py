@@ -13,7 +13,7 @@ from embeddings.cache import CachedEmbedder, MemoryVectorStore, text_key
 from embeddings.hashing import HashingEmbedder
 from embeddings.protocol import Vectors
 from embeddings.sentence_transformer import SentenceTransformerEmbedder
-from tracker.text import normalise
+from tracker.domain.text import normalise
 
 
 class CountingEmbedder:

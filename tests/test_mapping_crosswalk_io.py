@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker.errors import InvalidInputError
-from tracker.mapping.crosswalk_io import (
+from tracker.domain.errors import InvalidInputError
+from tracker.mapping.crosswalks.files import (
     read_csv,
     read_framework_yaml,
     read_oscal_mapping,

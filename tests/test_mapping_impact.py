@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from tests.test_mapping_mapper import CONTROLS, BagOfWordsEmbedder
-from tracker.errors import InvalidInputError
+from tracker.domain.errors import InvalidInputError
+from tracker.impact.rules import Action, Change, impact
 from tracker.mapping.documents import MapQuery, controls_from_requirements
-from tracker.mapping.impact import Action, Change, impact
 from tracker.mapping.mapper import Mapper
 from tracker.mapping.types import Mapping, Provenance, ReviewState
 from tracker.mapping.types import Relationship as R

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from embeddings.protocol import Vectors
+from tracker.domain.model import Link, Requirement
 from tracker.mapping.documents import MapQuery, controls_from_requirements, queries_from_requirements
 from tracker.mapping.mapper import Mapper, MapperConfig
 from tracker.mapping.scoring import calibrate, suggest_relationship
 from tracker.mapping.tokens import tokens
 from tracker.mapping.types import Control
 from tracker.mapping.types import Relationship as R
-from tracker.model import Link, Requirement
 
 
 class BagOfWordsEmbedder:

@@ -12,11 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from tests.loopback import write_registry
-from tracker import registry as registry_mod
 from tracker.cli.main import cli
-from tracker.errors import InvalidInputError
-from tracker.mirror import MirrorServer, locate, rewrite, store_path
-from tracker.mirror_build import build_mirror, default_samples
+from tracker.crawl.mirror import rewrite
+from tracker.demo.mirror import MirrorServer, locate, store_path
+from tracker.demo.mirror_build import build_mirror, default_samples
+from tracker.domain.errors import InvalidInputError
+from tracker.sources import registry as registry_mod
 
 
 def test_rewrite() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.modality import imperatives, is_imperative, obligations, strongest
-from tracker.model import Strength
+from tracker.domain.modality import imperatives, is_imperative, obligations, strongest
+from tracker.domain.model import Strength
 
 
 @pytest.mark.parametrize(

@@ -28,12 +28,12 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from tests.test_pages_fixtures import NEW, OLD, OWASP, RC, CorpusWorld, build_world
-from tracker.readings import reading_of
-from tracker.review import review_verdict
+from tracker.review.decisions import review_verdict
+from tracker.review.readings import reading_of
 from tracker.settings import Settings
 from tracker.storage.decisions import DecisionStore, Reviewer
 from tracker.storage.orgs import OrgStore
-from tracker.storage.tables import ChangeRow
+from tracker.storage.tables.archive import ChangeRow
 
 pytestmark = pytest.mark.slow
 

@@ -13,11 +13,11 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tracker.compare import diff_archived
-from tracker.ingest import corpus_entries, ingest_files
-from tracker.mapping.impact import impact
+from tracker.diff.service import diff_archived
+from tracker.impact.rules import impact
 from tracker.mapping.types import Control, Mapping, Provenance, Relationship, ReviewState
-from tracker.review import split_mappings
+from tracker.review.decisions import split_mappings
+from tracker.sources.ingest import corpus_entries, ingest_files
 from tracker.storage.api_keys import ApiKeys, Scope
 from tracker.storage.archive import Archive
 from tracker.storage.diffs import DiffStore

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from tests.test_api_fixtures import SOURCE, World, client_for, parsed, req, seed
 from tests.test_pages_fixtures import sign_in
-from tracker.compare import diff_archived
+from tracker.diff.service import diff_archived
 from tracker.storage.archive import Archive
 from tracker.storage.decisions import DecisionStore
 from tracker.storage.diffs import DiffStore

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tracker.errors import ParseError
-from tracker.model import DocumentRole, ParsedDocument, ParsedVersion
-from tracker.parsers import _finish, assemble
-from tracker.parsers.ai_exchange import PARSER
-from tracker.parsers.latex_checklist import PARSER as LATEX
-from tracker.parsers.owasp_top10 import PARSER as TOP10
+from tracker.domain.errors import ParseError
+from tracker.domain.model import DocumentRole, ParsedDocument, ParsedVersion
+from tracker.sources.formats import _finish, assemble
+from tracker.sources.parsers.ai_exchange import PARSER
+from tracker.sources.parsers.latex_checklist import PARSER as LATEX
+from tracker.sources.parsers.owasp_top10 import PARSER as TOP10
 
 SNAPSHOTS = (
     "snapshot-2024-03-31",

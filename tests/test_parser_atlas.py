@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tracker.errors import ParseError
-from tracker.model import DocumentRole, Link, ParsedDocument, ParsedVersion
-from tracker.parsers import _finish, assemble
-from tracker.parsers.atlas import PARSER
+from tracker.domain.errors import ParseError
+from tracker.domain.model import DocumentRole, Link, ParsedDocument, ParsedVersion
+from tracker.sources.formats import _finish, assemble
+from tracker.sources.parsers.atlas import PARSER
 
 
 def parse(path: Path) -> ParsedDocument:

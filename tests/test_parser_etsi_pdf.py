@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from pypdf import PageObject, PdfReader, PdfWriter
 
-from tracker.errors import ParseError
-from tracker.modality import strongest
-from tracker.model import DocumentRole, ParsedDocument, Requirement, Strength
-from tracker.parsers import _finish, assemble
-from tracker.parsers.etsi_pdf import PARSER
+from tracker.domain.errors import ParseError
+from tracker.domain.modality import strongest
+from tracker.domain.model import DocumentRole, ParsedDocument, Requirement, Strength
+from tracker.sources.formats import _finish, assemble
+from tracker.sources.parsers.etsi_pdf import PARSER
 
 ETSI = Path(__file__).parent / "fixtures" / "etsi"
 V111 = ETSI / "etsi_ts_104223_V111.pdf"

@@ -1,4 +1,4 @@
-"""EUR-Lex act HTML (tracker.parsers.eurlex) on hand-written pages in the Official Journal
+"""EUR-Lex act HTML (tracker.sources.parsers.eurlex) on hand-written pages in the Official Journal
 layout: structure and identifiers as EU law cites them, what is text and what is noise, and
 the diff of a corrected printing."""
 
@@ -10,10 +10,10 @@ import pytest
 
 from tracker.diff import diff_versions
 from tracker.diff.types import Kind, Tag
-from tracker.errors import ParseError
-from tracker.model import ParsedVersion, Strength
-from tracker.parsers import assemble, detect, parse_document
-from tracker.parsers.eurlex import PARSER
+from tracker.domain.errors import ParseError
+from tracker.domain.model import ParsedVersion, Strength
+from tracker.sources.formats import assemble, detect, parse_document
+from tracker.sources.parsers.eurlex import PARSER
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eurlex"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tracker.errors import ParseError
-from tracker.modality import strongest
-from tracker.model import DocumentRole, Link, ParsedDocument, ParsedVersion, Requirement, Strength
-from tracker.parsers import _finish, assemble
-from tracker.parsers.framework_yaml import PARSER
+from tracker.domain.errors import ParseError
+from tracker.domain.modality import strongest
+from tracker.domain.model import DocumentRole, Link, ParsedDocument, ParsedVersion, Requirement, Strength
+from tracker.sources.formats import _finish, assemble
+from tracker.sources.parsers.framework_yaml import PARSER
 
 
 def parse(path: Path) -> ParsedDocument:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tracker.errors import ParseError
-from tracker.modality import strongest
-from tracker.model import DocumentRole, ParsedDocument, Requirement, Strength
-from tracker.parsers import _finish, assemble
-from tracker.parsers.govuk_content_api import PARSER as API
-from tracker.parsers.govuk_html import PARSER as HTML
-from tracker.parsers.provisions import applies_to, is_guidance_marker, is_normative
+from tracker.domain.errors import ParseError
+from tracker.domain.modality import strongest
+from tracker.domain.model import DocumentRole, ParsedDocument, Requirement, Strength
+from tracker.sources.formats import _finish, assemble
+from tracker.sources.parsers.govuk_content_api import PARSER as API
+from tracker.sources.parsers.govuk_html import PARSER as HTML
+from tracker.sources.parsing.provisions import applies_to, is_guidance_marker, is_normative
 
 GOVUK = Path(__file__).parent / "fixtures" / "govuk"
 LEAKS: tuple[str, ...] = (

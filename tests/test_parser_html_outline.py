@@ -1,4 +1,4 @@
-"""Any guidance page read as an outline (tracker.parsers.html_outline): sections from headings,
+"""Any guidance page read as an outline (tracker.sources.parsers.html_outline): sections from headings,
 page furniture dropped, and a diff that shows which section changed and how."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pytest
 
 from tracker.diff import diff_versions
 from tracker.diff.types import Kind, Tag
-from tracker.errors import ParseError
-from tracker.model import ParsedDocument, ParsedVersion
-from tracker.parsers import _finish, assemble, detect, parse_document
-from tracker.parsers.html_outline import PARSER
+from tracker.domain.errors import ParseError
+from tracker.domain.model import ParsedDocument, ParsedVersion
+from tracker.sources.formats import _finish, assemble, detect, parse_document
+from tracker.sources.parsers.html_outline import PARSER
 
 FIXTURES = Path(__file__).parent / "fixtures" / "outline"
 

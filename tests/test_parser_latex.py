@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tracker.errors import ParseError
-from tracker.model import DocumentRole, ParsedDocument, ParsedVersion
-from tracker.parsers import _finish, assemble
-from tracker.parsers.ai_exchange import PARSER as AI_EXCHANGE
-from tracker.parsers.latex_checklist import PARSER
-from tracker.parsers.markup import latex_to_text
-from tracker.parsers.owasp_top10 import PARSER as TOP10
+from tracker.domain.errors import ParseError
+from tracker.domain.model import DocumentRole, ParsedDocument, ParsedVersion
+from tracker.sources.formats import _finish, assemble
+from tracker.sources.parsers.ai_exchange import PARSER as AI_EXCHANGE
+from tracker.sources.parsers.latex_checklist import PARSER
+from tracker.sources.parsers.owasp_top10 import PARSER as TOP10
+from tracker.sources.parsing.markup import latex_to_text
 
 ITEM_LINES = {"v0.5-draft": 63, "v1.0": 85, "v1.1": 85}
 FILES = ("checklist.tex", "llm-challenges.tex", "llm-strategy.tex", "overview.tex")

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tracker.errors import ParseError
-from tracker.model import DocumentRole, ParsedDocument, ParsedVersion, Requirement
-from tracker.parsers import _finish, assemble
-from tracker.parsers.ai_exchange import PARSER as AI_EXCHANGE
-from tracker.parsers.latex_checklist import PARSER as LATEX
-from tracker.parsers.markup import md_inline
-from tracker.parsers.owasp_top10 import PARSER
+from tracker.domain.errors import ParseError
+from tracker.domain.model import DocumentRole, ParsedDocument, ParsedVersion, Requirement
+from tracker.sources.formats import _finish, assemble
+from tracker.sources.parsers.ai_exchange import PARSER as AI_EXCHANGE
+from tracker.sources.parsers.latex_checklist import PARSER as LATEX
+from tracker.sources.parsers.owasp_top10 import PARSER
+from tracker.sources.parsing.markup import md_inline
 
 LLM_VERSIONS = (
     "2023-v0.1-draft",

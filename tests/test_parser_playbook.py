@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tracker.errors import ParseError
-from tracker.model import DocumentRole, ParsedDocument, ParsedVersion
-from tracker.parsers import _finish, assemble, framework_yaml
-from tracker.parsers.playbook import PARSER
+from tracker.domain.errors import ParseError
+from tracker.domain.model import DocumentRole, ParsedDocument, ParsedVersion
+from tracker.sources.formats import _finish, assemble
+from tracker.sources.parsers import framework_yaml
+from tracker.sources.parsers.playbook import PARSER
 
 
 def parse(path: Path) -> ParsedDocument:

@@ -10,16 +10,16 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tracker.digests.model import Channel, SubscriptionSpec
-from tracker.digests.store import SubscriptionStore
-from tracker.ingest import ingest_files
-from tracker.mapping.crosswalk_io import read_csv
-from tracker.model import Source
+from tracker.domain.model import Source
+from tracker.mapping.crosswalks.files import read_csv
 from tracker.pipeline import on_new_version
 from tracker.settings import Settings
-from tracker.storage.api_tables import OutboxRow
+from tracker.sources.ingest import ingest_files
 from tracker.storage.archive import Archive
 from tracker.storage.diffs import DiffStore
 from tracker.storage.orgs import OrgStore
+from tracker.storage.subscriptions import SubscriptionStore
+from tracker.storage.tables.api import OutboxRow
 
 LIMIT = 64 * 1024 * 1024
 LEXICAL = Settings(use_model=False)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tracker import redline as rl
-from tracker.redline import Redline, parse_text, redline, render_html, render_text, word_similarity
+from tracker.domain import redline as rl
+from tracker.domain.redline import Redline, parse_text, redline, render_html, render_text, word_similarity
 
 
 def test_word_level_with_semantic_cleanup() -> None:

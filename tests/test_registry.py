@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tracker import registry
 from tracker.cli.main import cli
-from tracker.errors import InvalidInputError
-from tracker.parsers import parsers
+from tracker.domain.errors import InvalidInputError
+from tracker.sources import registry
+from tracker.sources.formats import parsers
 
 BASE: dict[str, Any] = {
     "slug": "x-source",

@@ -1,4 +1,4 @@
-"""Decision logic (tracker.review, tracker.storage.decisions) on a real database: verdicts
+"""Decision logic (tracker.review.decisions, tracker.storage.decisions) on a real database: verdicts
 confirmed and corrected with the original kept, mapping suggestions rejected, and the effect
 on the stored change, the diff, every stored impact, the API and later digests."""
 
@@ -15,23 +15,17 @@ from tests.test_api_fixtures import World, client_for, seed
 from tracker.diff.types import Kind, Tag
 from tracker.digests.events import enqueue
 from tracker.digests.model import SubscriptionSpec
-from tracker.digests.store import SubscriptionStore
-from tracker.errors import ConflictError, InvalidInputError, NotFoundError
-from tracker.impacting import compute_impact
+from tracker.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from tracker.impact.service import compute_impact
 from tracker.mapping.types import Provenance, ReviewState
-from tracker.readings import reading_of
-from tracker.review import (
-    Verdict,
-    allowed_kinds,
-    refresh_impacts,
-    review_mapping,
-    review_verdict,
-)
-from tracker.storage.api_tables import OutboxRow
+from tracker.review.decisions import Verdict, allowed_kinds, refresh_impacts, review_mapping, review_verdict
+from tracker.review.readings import reading_of
 from tracker.storage.decisions import DecisionStore, Reviewer
 from tracker.storage.diffs import DiffStore
 from tracker.storage.orgs import OrgStore
-from tracker.storage.tables import ChangeRow
+from tracker.storage.subscriptions import SubscriptionStore
+from tracker.storage.tables.api import OutboxRow
+from tracker.storage.tables.archive import ChangeRow
 
 
 def _change(engine: Engine, diff_id: int, ident: str) -> ChangeRow:

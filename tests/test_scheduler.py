@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.loopback import World, github_tags, make_world, wait_for, write_registry
-from tracker import registry as registry_mod
-from tracker.scheduler import build_scheduler, serve, sync_jobs
-from tracker.storage.crawl_store import CrawlLock, current_locks
+from tracker.crawl.scheduler import build_scheduler, serve, sync_jobs
+from tracker.sources import registry as registry_mod
+from tracker.storage.crawls import CrawlLock, current_locks
 
 
 def dead_pid() -> int:

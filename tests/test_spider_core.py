@@ -13,12 +13,12 @@ from sqlalchemy import Engine
 from tests.loopback import make_world
 from tracker import pipeline
 from tracker.cli.main import cli
-from tracker.crawl_core import FetchedVersion, archive_fetched, choose_label, parse_as, version_key
-from tracker.crawl_runner import run_crawl
-from tracker.errors import ParseError, TrackerError
-from tracker.registry import Schedule, SourceSpec
+from tracker.crawl.archiving import FetchedVersion, archive_fetched, choose_label, parse_as, version_key
+from tracker.crawl.launcher import run_crawl
+from tracker.domain.errors import ParseError, TrackerError
+from tracker.sources.registry import Schedule, SourceSpec
 from tracker.storage.archive import Archive
-from tracker.storage.crawl_store import RunStore, Validator, ValidatorStore
+from tracker.storage.crawls import RunStore, Validator, ValidatorStore
 
 SPEC = SourceSpec(
     slug="atlas",

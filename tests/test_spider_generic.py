@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from tests.conftest import ROOT
 from tests.loopback import World, make_world
-from tracker.errors import TrackerError
+from tracker.domain.errors import TrackerError
 from tracker.netguard import check_public_host, forbidden_address
 
 PAGE = "https://www.ncsc.gov.uk/collection/guidelines-secure-ai-system-development"
@@ -135,10 +135,10 @@ def test_guard_drops_a_body_that_came_from_an_inward_address(sqlite_engine: Engi
 
     from spiders.base import CrawlContext
     from spiders.middlewares import SsrfGuardMiddleware
-    from tracker.crawl_core import CrawlReport
-    from tracker.registry import load
+    from tracker.crawl.archiving import CrawlReport
+    from tracker.sources.registry import load
     from tracker.storage.archive import Archive
-    from tracker.storage.crawl_store import ValidatorStore
+    from tracker.storage.crawls import ValidatorStore
 
     spec = load(ROOT / "data" / "sources.toml").get("ncsc-secure-ai-guidelines")
     ctx = CrawlContext(

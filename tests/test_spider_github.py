@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.loopback import FAST, World, github_commit, github_contents, github_tags, make_world, wait_for
-from tracker.crawl_runner import crawl_command
+from tracker.crawl.launcher import crawl_command
 
 REPO = "mitre-atlas/atlas-data"
 TAGS = f"https://api.github.com/repos/{REPO}/tags?per_page=100"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.loopback import World, make_world
-from tracker.model import Lifecycle
+from tracker.domain.model import Lifecycle
 
 PAGE = (
     "https://www.gov.uk/government/publications/ai-cyber-security-code-of-practice/"

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from tracker.errors import ConflictError, NotFoundError
-from tracker.modality import obligations
-from tracker.model import Lifecycle, Link, ParsedVersion, Profile, Requirement, Source
+from tracker.domain.errors import ConflictError, NotFoundError
+from tracker.domain.modality import obligations
+from tracker.domain.model import Lifecycle, Link, ParsedVersion, Profile, Requirement, Source
 from tracker.storage.archive import Archive
-from tracker.storage.tables import ArtefactRow, RequirementRow, VersionRow
+from tracker.storage.tables.archive import ArtefactRow, RequirementRow, VersionRow
 
 
 def _parsed(*reqs: Requirement, profiles: tuple[Profile, ...] = ()) -> ParsedVersion:
@@ -22,7 +22,7 @@ def _parsed(*reqs: Requirement, profiles: tuple[Profile, ...] = ()) -> ParsedVer
 
 
 def _req(ident: str, statement: str = "", **kw: Any) -> Requirement:
-    from tracker.keys import normalise_key
+    from tracker.domain.keys import normalise_key
 
     return Requirement(
         ident=ident, key=normalise_key(ident), statement=statement, obligations=obligations(statement), **kw

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.text import content_hash, fold, normalise
+from tracker.domain.text import content_hash, fold, normalise
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,9 @@ from tests.test_api_fixtures import World, client_for, seed
 from tests.webhook_receiver import Receiver, serve_proxy
 from tracker.digests.model import Channel, SubscriptionSpec
 from tracker.digests.notifiers import DeliveryError, HttpWebhookNotifier
-from tracker.digests.store import SubscriptionStore
-from tracker.errors import InvalidInputError
+from tracker.domain.errors import InvalidInputError
 from tracker.netguard import check_webhook_url, literal_host_reason
+from tracker.storage.subscriptions import SubscriptionStore
 
 
 @pytest.mark.parametrize(

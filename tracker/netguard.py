@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from tracker.errors import InvalidInputError, TrackerError
+from tracker.domain.errors import InvalidInputError, TrackerError
 
 _FLAGS = (
     ("is_loopback", "loopback"),

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from tracker.compare import diff_archived, make_embedder, previous_version
-from tracker.impacting import compute_impact, org_mappings
-from tracker.model import Source, Version
+from tracker.diff.service import diff_archived, previous_version
+from tracker.domain.model import Source, Version
+from tracker.impact.service import compute_impact, org_mappings
 from tracker.settings import Settings
 from tracker.storage.archive import Archive
 from tracker.storage.diffs import DiffStore
 from tracker.storage.orgs import OrgStore
+from tracker.wiring import make_embedder
 
 log = logging.getLogger(__name__)
 

@@ -33,15 +33,15 @@ from api.pages.session import (
     viewer,
 )
 from api.pages.views import engine_of, safe_next
-from tracker.compare import diff_archived
+from tracker.diff.service import diff_archived
 from tracker.diff.types import Kind, Tag
-from tracker.errors import ConflictError, InvalidInputError, NotFoundError, TrackerError
+from tracker.domain.errors import ConflictError, InvalidInputError, NotFoundError, TrackerError
 from tracker.mapping.types import ReviewState
-from tracker.review import Outcome, Verdict, review_mapping, review_verdict
+from tracker.review.decisions import Outcome, Verdict, review_mapping, review_verdict
 from tracker.storage.api_keys import ApiKeys
 from tracker.storage.archive import Archive
 from tracker.storage.diffs import DiffStore
-from tracker.storage.tables import ChangeRow, DiffRow, SourceRow, VersionRow
+from tracker.storage.tables.archive import ChangeRow, DiffRow, SourceRow, VersionRow
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 ViewerDep = Annotated[Viewer | None, Depends(viewer)]

@@ -14,10 +14,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tracker.diff.types import Kind
-from tracker.errors import NotFoundError
-from tracker.model import Lifecycle, Source
+from tracker.domain.errors import NotFoundError
+from tracker.domain.model import Lifecycle, Source
 from tracker.storage.archive import Archive
-from tracker.storage.tables import DiffRow, SourceRow, VersionRow
+from tracker.storage.tables.archive import DiffRow, SourceRow, VersionRow
 
 CHANGED_KINDS: tuple[str, ...] = tuple(k.value for k in Kind if k is not Kind.UNCHANGED)
 DRAFTS = (Lifecycle.DRAFT.value, Lifecycle.CONSULTATION.value)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.readings import revision_of
-from tracker.redline import DELETE, INSERT
-from tracker.review import allowed_kinds
+from tracker.domain.redline import DELETE, INSERT
+from tracker.review.decisions import allowed_kinds
+from tracker.review.readings import revision_of
 from tracker.storage.decisions import Decision
 
 
@@ -103,7 +103,7 @@ class ChangeView:
 
     @property
     def revision(self) -> int:
-        """Decisions behind the verdict shown; the forms send it back (see tracker.review)."""
+        """Decisions behind the verdict shown; the forms send it back (see tracker.review.decisions)."""
         review = self.review or {}
         if review.get("scope") == "organisation":
             return int(review.get("revision", 0))

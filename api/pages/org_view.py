@@ -4,7 +4,7 @@ Affected controls come from the organisation's stored impact of the diff when th
 (what its digests and the impact API serve); otherwise they are computed live for the
 changes on the page with the impact engine and the organisation's mappings (no gap
 suggestions then: those need the mapper), and the page says so. Mappings are selected the
-way :func:`tracker.review.split_mappings` hands them to the impact engine.
+way :func:`tracker.review.decisions.split_mappings` hands them to the impact engine.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 
 from api.pages.models import ChangeView, ControlView, MappingView
 from api.pages.review_data import ReviewModel
-from tracker.keys import normalise_key
-from tracker.mapping.impact import impact
+from tracker.domain.keys import normalise_key
+from tracker.impact.rules import impact
 from tracker.storage.decisions import DecisionStore
 from tracker.storage.orgs import OrgStore, StoredMapping
 

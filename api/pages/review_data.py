@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 from api.pages.data import CHANGED_KINDS, DiffView, stored_diff
 from api.pages.models import ChangeView, FieldView, ReqView
 from tracker.diff.types import Kind, Tag
-from tracker.readings import own_review
-from tracker.redline import parse_text
+from tracker.domain.redline import parse_text
+from tracker.review.readings import own_review
 from tracker.storage.decisions import org_verdicts
-from tracker.storage.review_tables import ReviewDecisionRow
-from tracker.storage.tables import ChangeRow, DiffRow, RequirementRow
+from tracker.storage.tables.archive import ChangeRow, DiffRow, RequirementRow
+from tracker.storage.tables.review import ReviewDecisionRow
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200  # 800-53 Rev 4 -> Rev 5 at 500 a page is 3.8 MB; see bench_review

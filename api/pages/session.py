@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from tracker.settings import Settings
 from tracker.storage.api_keys import ApiKey, Scope
-from tracker.storage.api_tables import ApiKeyRow
 from tracker.storage.decisions import Reviewer
-from tracker.storage.org_tables import OrganisationRow
+from tracker.storage.tables.api import ApiKeyRow
+from tracker.storage.tables.orgs import OrganisationRow
 
 COOKIE = "tracker_session"
 MAX_AGE = 12 * 3600

@@ -22,10 +22,10 @@ from api.pages import charts, data, review_data
 from api.pages.org_view import attach_decisions, attach_org, unreviewed_suggestions
 from api.pages.render import page, static_file
 from api.pages.session import FLASH, PRESESSION, Viewer, take_flash, viewer
-from tracker.errors import NotFoundError, TrackerError
+from tracker.domain.errors import NotFoundError, TrackerError
 from tracker.storage.archive import Archive
 from tracker.storage.decisions import DecisionStore
-from tracker.storage.tables import ChangeRow, DiffRow, SourceRow, VersionRow
+from tracker.storage.tables.archive import ChangeRow, DiffRow, SourceRow, VersionRow
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 ViewerDep = Annotated[Viewer | None, Depends(viewer)]

@@ -18,10 +18,10 @@ from api.deps import EngineDep, ReadTenant, Tenant, WriteTenant
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.orgs import ControlHistoryOut, ControlIn, ControlOut, ControlUpdate, ImportReportOut
-from tracker.keys import normalise_key
+from tracker.domain.keys import normalise_key
 from tracker.mapping.types import Control
-from tracker.storage.org_tables import ControlRow
 from tracker.storage.orgs import OrgStore
+from tracker.storage.tables.orgs import ControlRow
 
 router = APIRouter(
     prefix="/v1/orgs/{org}/controls", tags=["controls"], responses=responses(401, 403, 404, 422)

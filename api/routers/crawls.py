@@ -12,7 +12,7 @@ from api.deps import EngineDep, OperatorDep
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.orgs import CrawlRunOut
-from tracker.storage.crawl_tables import CrawlRunRow
+from tracker.storage.tables.crawl import CrawlRunRow
 
 router = APIRouter(prefix="/v1/crawls", tags=["crawls"], responses=responses(401, 403, 422))
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -16,7 +16,7 @@ from api.schemas.archive import ChangeOut, DiffOut, ReviewOut
 from api.timeutil import as_utc
 from tracker.diff.types import Kind, Tag
 from tracker.storage.diffs import DiffStore
-from tracker.storage.tables import DiffRow, SourceRow, VersionRow
+from tracker.storage.tables.archive import DiffRow, SourceRow, VersionRow
 
 router = APIRouter(prefix="/v1", tags=["diffs"], responses=responses(401, 403, 422))
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -16,8 +16,8 @@ from api.deps import EngineDep, SettingsDep
 from api.problems import ApiProblem, responses
 from tracker.digests.builders import atom_entry, atom_feed, tag_uri
 from tracker.digests.model import FeedMeta
-from tracker.digests.store import SubscriptionStore, utc
 from tracker.storage.orgs import OrgStore
+from tracker.storage.subscriptions import SubscriptionStore, utc
 
 router = APIRouter(prefix="/v1/feeds", tags=["subscriptions"], responses=responses(404, 422))
 ATOM = "application/atom+xml"

@@ -12,11 +12,11 @@ from api.deps import EngineDep, ReadTenant, Tenant, WriteTenant
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.orgs import MappingIn, MappingOut, MappingReview
-from tracker.keys import normalise_key
+from tracker.domain.keys import normalise_key
 from tracker.mapping.types import Mapping, Provenance, ReviewState
-from tracker.review import review_mapping as decide_mapping
-from tracker.storage.org_tables import MappingRow
+from tracker.review.decisions import review_mapping as decide_mapping
 from tracker.storage.orgs import OrgStore
+from tracker.storage.tables.orgs import MappingRow
 
 router = APIRouter(
     prefix="/v1/orgs/{org}/mappings", tags=["mappings"], responses=responses(401, 403, 404, 422)

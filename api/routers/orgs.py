@@ -13,8 +13,8 @@ from api.pagination import Page, PageParams, page_params
 from api.problems import responses
 from api.schemas.orgs import ApiKeyCreated, ApiKeyIn, ApiKeyOut, OrgIn, OrgOut
 from tracker.storage.api_keys import ApiKeys
-from tracker.storage.org_tables import OrganisationRow
 from tracker.storage.orgs import OrgStore
+from tracker.storage.tables.orgs import OrganisationRow
 
 router = APIRouter(prefix="/v1/orgs", tags=["organisations"], responses=responses(401, 403, 404, 422))
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.pages import actions, decisions_api, views
+from api.pages import actions, views
+from api.routers import review
 
 router = APIRouter()
 router.include_router(views.router)
 router.include_router(actions.router)
-router.include_router(decisions_api.router)
-router.include_router(decisions_api.shared)
+router.include_router(review.router)
+router.include_router(review.shared)

@@ -21,10 +21,10 @@ from api.schemas.archive import (
     VersionOut,
     VersionRef,
 )
-from tracker.keys import normalise_key
-from tracker.model import Lifecycle, Source
+from tracker.domain.keys import normalise_key
+from tracker.domain.model import Lifecycle, Source
 from tracker.storage.archive import Archive
-from tracker.storage.tables import RequirementRow, SourceRow, VersionRow
+from tracker.storage.tables.archive import RequirementRow, SourceRow, VersionRow
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"], responses=responses(401, 403, 404, 422))
 

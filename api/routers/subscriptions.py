@@ -19,8 +19,8 @@ from api.schemas.subscriptions import (
     SubscriptionPatch,
 )
 from tracker.digests.model import SubscriptionSpec
-from tracker.digests.store import SubscriptionStore
 from tracker.settings import Settings
+from tracker.storage.subscriptions import SubscriptionStore
 
 router = APIRouter(
     prefix="/v1/orgs/{org}/subscriptions", tags=["subscriptions"], responses=responses(401, 403, 404, 422)

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.timeutil import Utc
-from tracker.model import Lifecycle, Requirement, Source, Version
-from tracker.readings import revision_of
+from tracker.domain.model import Lifecycle, Requirement, Source, Version
+from tracker.review.readings import revision_of
 
 SLUG = r"^[a-z0-9][a-z0-9._-]{0,127}$"
 

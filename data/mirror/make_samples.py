@@ -5,7 +5,7 @@ GOV.UK Content API JSON and HTML page of the UK AI Code of Practice and its Impl
 Guide, the NCSC guidelines page, ETSI deliver folders (listing, version folder, PDF) for
 TS 104 223 and EN 304 223, the two NIST AI PDFs and the EUR-Lex page of the AI Act. The
 wording is ORIGINAL and short; only the layout imitates the publishers. Output is
-deterministic, so rerunning rewrites identical files. Files sit where ``tracker.mirror``
+deterministic, so rerunning rewrites identical files. Files sit where ``tracker.demo.mirror``
 serves them (``HOST/PATH``; extensionless URLs as ``index.EXT``).
 """
 

@@ -9,8 +9,8 @@ import click
 
 from tracker.cli.context import Context
 from tracker.cli.output import FORMAT_OPTION, emit, progress, table
-from tracker.ingest import CorpusEntry, corpus_entries, ingest_files
-from tracker.model import Lifecycle, Requirement, Source
+from tracker.domain.model import Lifecycle, Requirement, Source
+from tracker.sources.ingest import CorpusEntry, corpus_entries, ingest_files
 
 
 def _req_dict(req: Requirement, full: bool = False) -> dict[str, Any]:
@@ -214,7 +214,7 @@ def show(ctx: Context, slug: str, label: str, ident: str | None, profile: str | 
     if profile:
         chosen = next((p for p in profiles if p.name.lower() == profile.lower()), None)
         if chosen is None:
-            from tracker.errors import NotFoundError
+            from tracker.domain.errors import NotFoundError
 
             names = ", ".join(p.name for p in profiles) or "none"
             raise NotFoundError(f"{slug} {label} has no profile {profile!r}", f"profiles: {names}")

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from tracker import registry as registry_mod
 from tracker.cli.context import Context
 from tracker.cli.output import FORMAT_OPTION, emit, table
-from tracker.errors import InvalidInputError
+from tracker.domain.errors import InvalidInputError
+from tracker.sources import registry as registry_mod
 
 REGISTRY_OPTION = click.option(
     "--registry",
@@ -69,7 +69,7 @@ def crawl(
     fmt: str,
 ) -> None:
     """Crawl SOURCE(s) now, each in its own process, and record the runs."""
-    from tracker.crawl_runner import run_many
+    from tracker.crawl.launcher import run_many
 
     reg = registry_mod.load(registry_path)
     if crawl_all == bool(sources):
@@ -103,7 +103,7 @@ def crawl(
 @click.pass_obj
 def runs(ctx: Context, source: str | None, limit: int, fmt: str) -> None:
     """Crawl run history, newest first."""
-    from tracker.storage.crawl_store import RunStore
+    from tracker.storage.crawls import RunStore
 
     found = RunStore(ctx.engine).history(source, limit)
     data = [r.to_dict() for r in found]
@@ -146,7 +146,7 @@ def schedule(
     """Run the crawl scheduler in this process until SIGTERM or Ctrl-C."""
     import logging
 
-    from tracker.scheduler import serve
+    from tracker.crawl.scheduler import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations on start-up are not news
@@ -169,7 +169,7 @@ def run(
     port: int,
 ) -> None:
     """The main job: the scheduler (own process) and the API together on this machine."""
-    from tracker.scheduler import run_service
+    from tracker.crawl.scheduler import run_service
 
     ctx.engine  # noqa: B018 - migrate once here, before two processes share the database
     args = ["--workers", str(workers)]
@@ -199,7 +199,7 @@ def mirror() -> None:
 @click.option("--verbose", is_flag=True, help="log every request")
 def mirror_serve(root: Path, port: int, verbose: bool) -> None:
     """Serve ROOT (laid out HOST/PATH) on 127.0.0.1 with ETag and Last-Modified."""
-    from tracker.mirror import MirrorServer
+    from tracker.demo.mirror import MirrorServer
 
     server = MirrorServer(root, port, verbose=verbose)
     click.echo(f"serving {root} on {server.url}; crawl it with TRACKER_MIRROR_URL={server.url}")
@@ -238,7 +238,7 @@ def mirror_build(
     fmt: str,
 ) -> None:
     """Lay out OUT so that a crawl in mirror mode finds the corpus's versions and the samples."""
-    from tracker.mirror_build import build_mirror, default_samples
+    from tracker.demo.mirror_build import build_mirror, default_samples
 
     limits: dict[str, str] = {}
     for item in upto:

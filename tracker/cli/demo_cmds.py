@@ -13,7 +13,7 @@ from tracker.cli.context import Context
 @click.pass_obj
 def demo(ctx: Context, once: bool, port: int) -> None:
     """Two crawl cycles on a local mirror, then diff, impact and digests; then serve the API."""
-    from tracker.demo import run_demo
+    from tracker.demo.run import run_demo
 
     run_demo(ctx.engine, ctx.settings, click.echo, once=once, port=port)
 

@@ -6,8 +6,8 @@ import click
 
 from tracker.cli.context import Context
 from tracker.cli.output import emit_json
-from tracker.compare import diff_archived
 from tracker.diff import render_html, render_text
+from tracker.diff.service import diff_archived
 from tracker.storage.diffs import DiffStore
 
 
@@ -31,7 +31,7 @@ def diff(
     include_unchanged: bool,
 ) -> None:
     """Diff two archived versions: OLD and NEW are version labels (or SOURCE@LABEL)."""
-    from tracker.compare import make_embedder
+    from tracker.wiring import make_embedder
 
     embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings)
     stored = diff_archived(ctx.archive, DiffStore(ctx.engine), source, old, new, embedder, refresh=refresh)

@@ -10,7 +10,7 @@ import click
 
 from tracker.cli import api_cmds, archive_cmds, crawl_cmds, demo_cmds, diff_cmds, map_cmds, org_cmds
 from tracker.cli.context import Context
-from tracker.errors import TrackerError
+from tracker.domain.errors import TrackerError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,22 +8,22 @@ import click
 
 from tracker.cli.context import Context
 from tracker.cli.output import FORMAT_OPTION, emit, emit_json, table
-from tracker.errors import InvalidInputError, NotFoundError
+from tracker.domain.errors import InvalidInputError, NotFoundError
 from tracker.mapping.types import Control, Mapping
 from tracker.storage.orgs import OrgStore
 
 
 def _read_crosswalk(path: Path, source_set: str, target_set: str) -> list[Mapping]:
-    from tracker.mapping import crosswalk_io
+    from tracker.mapping.crosswalks import files as crosswalk_files
 
     data = path.read_bytes()
     name = path.name.lower()
     if name.endswith(".csv"):
-        return crosswalk_io.read_csv(data, name=path.name, source_set=source_set, target_set=target_set)
+        return crosswalk_files.read_csv(data, name=path.name, source_set=source_set, target_set=target_set)
     if name.endswith((".yaml", ".yml")):
-        found = crosswalk_io.read_framework_yaml(data, name=path.name)
+        found = crosswalk_files.read_framework_yaml(data, name=path.name)
     elif name.endswith(".json"):
-        found = crosswalk_io.read_oscal_mapping(data, name=path.name)
+        found = crosswalk_files.read_oscal_mapping(data, name=path.name)
     else:
         raise InvalidInputError(
             f"{path}: unknown crosswalk format", "use .csv, framework-library .yaml or OSCAL .json"
@@ -69,13 +69,13 @@ def crosswalk_import(
 @click.pass_obj
 def crosswalk_export(ctx: Context, org_name: str | None, source_set: str | None, form: str) -> None:
     """Print stored mappings as CSV or as an OSCAL mapping collection."""
-    from tracker.mapping import crosswalk_io
+    from tracker.mapping.crosswalks import files as crosswalk_files
 
     found = [s.mapping for s in OrgStore(ctx.engine).mappings(org_name, source_set=source_set)]
     if form == "csv":
-        click.echo(crosswalk_io.write_csv(found), nl=False)
+        click.echo(crosswalk_files.write_csv(found), nl=False)
     else:
-        click.echo(crosswalk_io.write_oscal_mapping(found))
+        click.echo(crosswalk_files.write_oscal_mapping(found))
 
 
 def _targets(ctx: Context, target: str) -> tuple[list[Control], str]:
@@ -114,9 +114,9 @@ def map_command(
     fmt: str,
 ) -> None:
     """Rank controls for each requirement (hybrid BM25 + MiniLM + structure, calibrated scores)."""
-    from tracker.compare import make_embedder
     from tracker.mapping.documents import queries_from_requirements
     from tracker.mapping.mapper import Mapper
+    from tracker.wiring import make_embedder
 
     if "@" not in source:
         raise InvalidInputError(f"--from {source!r} is not SOURCE@VERSION", "e.g. --from nist-csf@2.0")
@@ -160,8 +160,8 @@ def impact_command(
     ctx: Context, org_name: str, source: str, old: str, new: str, lexical_only: bool, fmt: str
 ) -> None:
     """Which of ORG's controls to reassess for the changes from OLD to NEW (stored for API and digests)."""
-    from tracker.compare import make_embedder
-    from tracker.impacting import compute_impact
+    from tracker.impact.service import compute_impact
+    from tracker.wiring import make_embedder
 
     embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings)
     report = compute_impact(ctx.engine, org_name, source, old, new, embedder)

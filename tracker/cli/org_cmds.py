@@ -8,7 +8,7 @@ import click
 
 from tracker.cli.context import Context
 from tracker.cli.output import FORMAT_OPTION, emit, table
-from tracker.errors import InvalidInputError, NotFoundError
+from tracker.domain.errors import InvalidInputError, NotFoundError
 from tracker.storage.orgs import OrgStore
 
 
@@ -69,7 +69,7 @@ def controls_import(
     fmt: str,
 ) -> None:
     """Import controls from CSV / OSCAL component definition / SSP, or adopt a catalog (all or nothing)."""
-    from tracker.controls_io import read_controls
+    from tracker.mapping.controls_io import read_controls
     from tracker.mapping.documents import controls_from_requirements
 
     if (file is None) == (catalog is None):

@@ -13,8 +13,8 @@ Pure core: requirements in, :class:`DiffResult` out; storage and the CLI call it
     render_text(result)             # unchanged requirements hidden unless include_unchanged=True
     render_html(result)
 
-``old_version``/``new_version`` accept a :class:`~tracker.model.ParsedVersion` or any sequence
-of :class:`~tracker.model.Requirement`. Modules: :mod:`~tracker.diff.features` (normalised
+``old_version``/``new_version`` accept a :class:`~tracker.domain.model.ParsedVersion` or any sequence
+of :class:`~tracker.domain.model.Requirement`. Modules: :mod:`~tracker.diff.features` (normalised
 fields and signals), :mod:`~tracker.diff.similarity`, :mod:`~tracker.diff.align` (stages a
 and c), :mod:`~tracker.diff.lineage` (b), :mod:`~tracker.diff.splits` (d),
 :mod:`~tracker.diff.classify` (editorial or substantive), :mod:`~tracker.diff.engine`,

@@ -38,8 +38,8 @@ from tracker.diff.features import (
     scope_terms,
 )
 from tracker.diff.types import Tag
-from tracker.redline import DELETE, EQUAL, Redline, redline
-from tracker.text import fold
+from tracker.domain.redline import DELETE, EQUAL, Redline, redline
+from tracker.domain.text import fold
 
 _TAG_ORDER = {tag: k for k, tag in enumerate(Tag)}
 EDITORIAL_MIN_SIMILARITY = 0.9

@@ -24,9 +24,9 @@ from tracker.diff.classify import Verdict, analyse
 from tracker.diff.features import Item, build_items
 from tracker.diff.similarity import Similarity
 from tracker.diff.types import ENGINE_VERSION, Change, DiffResult, Kind, Tag
-from tracker.errors import InvalidInputError
-from tracker.model import Requirement
-from tracker.redline import redline
+from tracker.domain.errors import InvalidInputError
+from tracker.domain.model import Requirement
+from tracker.domain.redline import redline
 
 _TAG_ORDER = {tag: k for k, tag in enumerate(Tag)}
 
@@ -48,7 +48,7 @@ def _requirements(side: Side, name: str) -> tuple[Requirement, ...]:
         if req.key in seen:
             raise InvalidInputError(
                 f"{name} version holds the key {req.key!r} twice ({seen[req.key]!r} and {req.ident!r})",
-                "diff assembled versions (tracker.parsers.assemble checks this)",
+                "diff assembled versions (tracker.sources.formats.assemble checks this)",
             )
         seen[req.key] = req.ident
     return reqs

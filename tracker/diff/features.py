@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from tracker import modality
-from tracker.model import Obligation, Requirement, Strength
-from tracker.text import fold, normalise
+from tracker.domain import modality
+from tracker.domain.model import Obligation, Requirement, Strength
+from tracker.domain.text import fold, normalise
 
 STOPWORDS = frozenset(
     {

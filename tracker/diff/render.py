@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 
 from tracker.diff.types import KIND_ORDER, Change, DiffResult, Kind, Tag
-from tracker.redline import render_html as redline_html
-from tracker.redline import render_text as redline_text
+from tracker.domain.redline import render_html as redline_html
+from tracker.domain.redline import render_text as redline_text
 
 _ARROW = " -> "
 

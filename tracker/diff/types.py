@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.redline import Redline, parse_text, render_text
+from tracker.domain.redline import Redline, parse_text, render_text
 
 ENGINE_NAME = "tracker.diff"
 # Bump when alignment or classification rules change: stored diffs record it.

@@ -19,7 +19,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from tracker.digests.model import FeedMeta
-from tracker.redline import DELETE, INSERT, parse_text
+from tracker.domain.redline import DELETE, INSERT, parse_text
 
 Payload = Mapping[str, Any]
 DEL_STYLE = "background:#fde2e2;color:#8a1c1c;text-decoration:line-through"

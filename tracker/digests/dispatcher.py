@@ -35,8 +35,8 @@ from tracker.digests import builders
 from tracker.digests.events import enqueue
 from tracker.digests.model import Channel
 from tracker.digests.notifiers import DeliveryError, EmailNotifier, WebhookNotifier
-from tracker.digests.store import utc
-from tracker.storage.api_tables import DeliveryRow, FeedEntryRow, OutboxRow, SubscriptionRow
+from tracker.storage.subscriptions import utc
+from tracker.storage.tables.api import DeliveryRow, FeedEntryRow, OutboxRow, SubscriptionRow
 
 
 def _now() -> datetime:

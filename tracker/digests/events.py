@@ -20,11 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tracker.digests.model import Channel, Subscription
-from tracker.digests.store import to_subscription, utc
-from tracker.keys import normalise_key
-from tracker.storage.api_tables import OutboxRow, SubscriptionRow
-from tracker.storage.org_tables import ControlRow, ImpactRow, OrganisationRow
-from tracker.storage.tables import ChangeRow, DiffRow, RequirementRow, SourceRow, VersionRow
+from tracker.domain.keys import normalise_key
+from tracker.storage.subscriptions import to_subscription, utc
+from tracker.storage.tables.api import OutboxRow, SubscriptionRow
+from tracker.storage.tables.archive import ChangeRow, DiffRow, RequirementRow, SourceRow, VersionRow
+from tracker.storage.tables.orgs import ControlRow, ImpactRow, OrganisationRow
 
 SKIPPED = "skipped"
 
@@ -38,7 +38,7 @@ def impact_changes(session: Session, impact: ImpactRow) -> dict[int, dict[str, A
     them), each ``{"change", "action", "reason", "controls"}``, with the change enriched from
     the stored diff (change id, redline per field) where it can be matched by ids. The verdict
     (kind, substantive, tags) stays the impact's: it is the organisation's reading, which a
-    decision of its reviewers may have made differ from the shared one (see tracker.review)."""
+    decision of its reviewers may have made differ from the shared one (see tracker.review.decisions)."""
     rows = session.scalars(select(ChangeRow).where(ChangeRow.diff_id == impact.diff_id)).all()
     by_ids = {(tuple(r.old_ids or ()), tuple(r.new_ids or ())): r for r in rows}
     out: dict[int, dict[str, Any]] = {}

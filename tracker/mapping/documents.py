@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from tracker.keys import normalise_key
+from tracker.domain.keys import normalise_key
+from tracker.domain.model import Requirement
 from tracker.mapping.types import Control
-from tracker.model import Requirement
 
 GROUP_KINDS = frozenset(
     {

@@ -24,7 +24,7 @@ import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from tracker.keys import normalise_key
+from tracker.domain.keys import normalise_key
 from tracker.mapping.relationships import STRENGTH, compose_path
 from tracker.mapping.types import Mapping, Provenance, Relationship, ReviewState
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from tracker.keys import normalise_key
+from tracker.domain.keys import normalise_key
 
 
 class Relationship(enum.StrEnum):
@@ -58,7 +58,7 @@ class Control:
     """One control an organisation runs (or one requirement of a version used as a target).
 
     ``id`` is the identifier as the organisation or publisher prints it; ``key`` its
-    normalised form (:func:`tracker.keys.normalise_key`), filled in when left empty.
+    normalised form (:func:`tracker.domain.keys.normalise_key`), filled in when left empty.
     ``family`` names the group the control belongs to (an 800-53 family, a CSF category);
     ``parent`` is the key of the base control an enhancement extends, so the mapper can
     roll enhancements up into their base. ``links`` holds keys of related controls the

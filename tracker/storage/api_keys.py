@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
-from tracker.errors import InvalidInputError, NotFoundError
-from tracker.storage.api_tables import ApiKeyRow
+from tracker.domain.errors import InvalidInputError, NotFoundError
+from tracker.storage.tables.api import ApiKeyRow
 
 PREFIX = "tsk"
 

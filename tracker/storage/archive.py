@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from tracker.errors import ConflictError, NotFoundError
-from tracker.keys import normalise_key
-from tracker.model import (
+from tracker.domain.errors import ConflictError, NotFoundError
+from tracker.domain.keys import normalise_key
+from tracker.domain.model import (
     Artefact,
     Lifecycle,
     Link,
@@ -28,7 +28,7 @@ from tracker.model import (
     Strength,
     Version,
 )
-from tracker.storage.tables import (
+from tracker.storage.tables.archive import (
     ArtefactRow,
     ProfileRow,
     RequirementRow,

@@ -3,7 +3,7 @@
 Decisions belong to the organisation whose reviewer took them (``org_id``; ``None`` for the
 operator); reads are always filtered by organisation, so no tenant sees another's
 reviewers, reasons or history. :meth:`DecisionStore.add` takes a session so a decision is
-written in the same transaction as its effect (see :mod:`tracker.review`).
+written in the same transaction as its effect (see :mod:`tracker.review.decisions`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from tracker.storage.review_tables import ReviewDecisionRow
+from tracker.storage.tables.review import ReviewDecisionRow
 
 VERDICT = "verdict"
 MAPPING = "mapping"
@@ -195,7 +195,7 @@ def org_verdicts(
     """The organisation's verdicts on a diff's changes (or on the changes named), by change id.
 
     Verdict decisions taken with an organisation's key apply to that organisation only (see
-    :mod:`tracker.review`); the operator's (``org_id`` None) are written onto the shared
+    :mod:`tracker.review.decisions`); the operator's (``org_id`` None) are written onto the shared
     change instead, so this returns nothing for the operator.
     """
     if org_id is None:

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, String, cast, select
 from sqlalchemy.orm import Session
 
 from tracker.diff.types import Change, DiffResult
-from tracker.errors import NotFoundError
-from tracker.keys import normalise_key
-from tracker.storage.tables import ChangeRow, DiffRow, SourceRow, VersionRow
+from tracker.domain.errors import NotFoundError
+from tracker.domain.keys import normalise_key
+from tracker.storage.tables.archive import ChangeRow, DiffRow, SourceRow, VersionRow
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from tracker.keys import normalise_key
-from tracker.storage.org_tables import ImpactItemRow, ImpactRow, OrganisationRow
+from tracker.domain.keys import normalise_key
+from tracker.storage.tables.orgs import ImpactItemRow, ImpactRow, OrganisationRow
 
 
 @dataclass(frozen=True)

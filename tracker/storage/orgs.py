@@ -10,16 +10,11 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from tracker.errors import ConflictError, InvalidInputError, NotFoundError
-from tracker.keys import normalise_key
+from tracker.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from tracker.domain.keys import normalise_key
 from tracker.mapping.types import Control, Mapping, Provenance, Relationship, ReviewState
 from tracker.storage.impacts import ImpactMixin
-from tracker.storage.org_tables import (
-    ControlHistoryRow,
-    ControlRow,
-    MappingRow,
-    OrganisationRow,
-)
+from tracker.storage.tables.orgs import ControlHistoryRow, ControlRow, MappingRow, OrganisationRow
 
 _SLUG_OK = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 

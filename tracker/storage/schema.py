@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from tracker.storage import api_tables, crawl_tables, org_tables, review_tables, tables
+from tracker.storage.tables import api, archive, base, crawl, orgs, review
 
-TABLE_MODULES = (tables, crawl_tables, org_tables, api_tables, review_tables)
+TABLE_MODULES = (archive, crawl, orgs, api, review)
 
 
 def metadata() -> MetaData:
-    return tables.Base.metadata
+    return base.Base.metadata

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from embeddings.protocol import Vectors
-from tracker.storage.tables import EmbeddingRow
+from tracker.storage.tables.archive import EmbeddingRow
 
 _CHUNK = 500
 

@@ -1,0 +1,200 @@
+"""The crawl scheduler: APScheduler 3 in its own process, jobs stored in the tracker's database.
+
+One job per registered source, triggered by the source's cron or interval (UTC). Jobs live
+in the ``apscheduler_jobs`` table (made by migration 0006 with the rest of the schema), so
+next run times survive a restart; a run missed while the scheduler was down starts late if within the source's
+``misfire_grace`` and several missed runs coalesce into one. Each job crawls in a child
+process, and the crawl's database lock (:class:`tracker.storage.crawls.CrawlLock`)
+guarantees one crawl per source at a time, across processes and machines; APScheduler's
+``max_instances=1`` only covers this process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import signal
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from tracker.crawl.launcher import CrawlResult, run_crawl
+from tracker.settings import Settings
+from tracker.sources import registry as registry_mod
+from tracker.sources.registry import Registry, SourceSpec
+
+JOB_FUNC = "tracker.crawl.scheduler:scheduled_crawl"
+log = logging.getLogger("tracker.crawl.scheduler")
+
+
+@cache
+def _engine(url: str) -> Engine:
+    from tracker.storage.db import make_engine
+
+    return make_engine(url)
+
+
+def scheduled_crawl(slug: str, registry: str | None = None) -> dict[str, Any]:
+    """Job body: crawl one source in a child process and log the outcome."""
+    engine = _engine(Settings.from_env().effective_database_url)
+    result: CrawlResult = run_crawl(
+        engine, slug, registry=Path(registry) if registry else None, trigger="schedule"
+    )
+    level = logging.WARNING if result.outcome == "failed" else logging.INFO
+    log.log(level, "crawl %s: %s (%s)", slug, result.outcome, result.message)
+    return result.to_dict()
+
+
+def trigger_for(spec: SourceSpec, interval: float | None = None) -> Any:
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    if interval:
+        return IntervalTrigger(seconds=interval, timezone=UTC)
+    if spec.schedule.interval is not None:
+        return IntervalTrigger(seconds=spec.schedule.interval.total_seconds(), timezone=UTC)
+    return CronTrigger.from_crontab(spec.schedule.cron, timezone=UTC)
+
+
+def build_scheduler(engine: Engine, workers: int = 4) -> Any:
+    """A background scheduler with its job store in ``engine``'s database (not started)."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
+        executors={"default": ThreadPoolExecutor(max_workers=workers)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        timezone=UTC,
+    )
+
+
+def sync_jobs(
+    scheduler: Any,
+    registry: Registry,
+    registry_path: Path | None = None,
+    *,
+    interval: float | None = None,
+    run_now: bool = False,
+) -> list[dict[str, Any]]:
+    """Make the stored jobs match the registry; call on a started (paused) scheduler.
+
+    A job whose trigger and arguments are unchanged is left as stored, so its next run time
+    survives a restart; changed ones are replaced; jobs of removed or disabled sources go.
+    """
+    wanted = {spec.slug: spec for spec in registry.sources if spec.enabled}
+    for job in scheduler.get_jobs():
+        if job.id not in wanted:
+            job.remove()
+    now = datetime.now(UTC)
+    for slug, spec in wanted.items():
+        trigger = trigger_for(spec, interval)
+        args = [slug, str(registry_path) if registry_path else None]
+        job = scheduler.get_job(slug)
+        same = (
+            job is not None
+            and str(job.trigger) == str(trigger)
+            and list(job.args) == args
+            and job.misfire_grace_time == spec.misfire_grace
+        )
+        if same:
+            if run_now:
+                job.modify(next_run_time=now)
+            continue
+        options: dict[str, Any] = {"next_run_time": now} if run_now else {}
+        scheduler.add_job(
+            JOB_FUNC,
+            trigger=trigger,
+            args=args,
+            id=slug,
+            name=f"crawl {slug}",
+            replace_existing=True,
+            misfire_grace_time=spec.misfire_grace,
+            coalesce=True,
+            max_instances=1,
+            **options,
+        )
+    return jobs_table(scheduler)
+
+
+def jobs_table(scheduler: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "source": job.id,
+            "trigger": str(job.trigger),
+            "next_run_time": job.next_run_time.isoformat() if job.next_run_time else None,
+        }
+        for job in sorted(scheduler.get_jobs(), key=lambda j: j.id)
+    ]
+
+
+def serve(
+    engine: Engine,
+    registry_path: Path | None = None,
+    *,
+    interval: float | None = None,
+    run_now: bool = False,
+    workers: int = 4,
+    stop: threading.Event | None = None,
+) -> None:
+    """Run the scheduler until SIGTERM/SIGINT (or ``stop`` is set); running jobs finish first."""
+    registry = registry_mod.load(registry_path)
+    scheduler = build_scheduler(engine, workers)
+    scheduler.start(paused=True)
+    try:
+        for row in sync_jobs(scheduler, registry, registry_path, interval=interval, run_now=run_now):
+            log.info("scheduled %s: %s, next run %s", row["source"], row["trigger"], row["next_run_time"])
+        scheduler.resume()
+        stop = stop or threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stop.set())
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def api_available() -> bool:
+    try:
+        return importlib.util.find_spec("api.app") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def run_service(schedule_args: list[str], host: str, port: int, echo: Any = print) -> int:
+    """``tracker run``: the scheduler and the digest sender in child processes, the API in this one."""
+    child = subprocess.Popen([sys.executable, "-m", "tracker.cli.main", "schedule", *schedule_args])
+    # Digests go out from their own process: a slow mail server never delays a crawl.
+    sender = subprocess.Popen(
+        [sys.executable, "-m", "tracker.cli.main", "digests", "send", "--loop", "60"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        if not api_available():
+            echo(f"api.app not found: running the scheduler only (pid {child.pid}); Ctrl-C to stop")
+            return child.wait()
+        import uvicorn
+
+        echo(f"scheduler running (pid {child.pid}); API on http://{host}:{port}")
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if sender.poll() is None:
+            sender.terminate()
+            sender.wait(timeout=30)
+        if child.poll() is None:
+            child.terminate()  # SIGTERM: the scheduler lets running crawls finish
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

@@ -1,0 +1,174 @@
+"""Domain model: sources, versions, requirements and the documents parsers produce.
+
+Everything here is an immutable value. Storage, parsing and diffing exchange these types.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+class Lifecycle(enum.StrEnum):
+    """Where a version stands in its publisher's process."""
+
+    DRAFT = "draft"
+    CONSULTATION = "consultation"
+    FINAL = "final"
+    SUPERSEDED = "superseded"
+    WITHDRAWN = "withdrawn"
+
+
+class Strength(enum.IntEnum):
+    """Modal strength of a normative sentence, ordered so that a larger value binds harder.
+
+    RFC 2119 / ISO directives reading: may < should < shall = must. ``NONE`` is a sentence
+    that states an outcome or describes without a modal verb.
+    """
+
+    NONE = 0
+    MAY = 1
+    SHOULD = 2
+    MUST = 3
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """One modal verb found in a normative statement."""
+
+    modal: str  # the verb as printed, lower case: "shall", "should not", "is required to"
+    strength: Strength
+    negated: bool
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A typed pointer from one requirement to another, as the publisher declares it.
+
+    ``relation`` values used by parsers: ``incorporated-into`` and ``moved-to`` (withdrawn
+    requirement to its successor), ``tactic`` and ``mitigates`` (ATLAS), ``related``.
+    ``target`` is the target's normalised key.
+    """
+
+    relation: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One node of a standard's requirement tree.
+
+    ``ident`` is the identifier as the publisher prints it; ``key`` is the normalised form
+    that survives cosmetic renumbering (see :mod:`tracker.domain.keys`). ``statement`` is the
+    normative text only; discussion, guidance and examples go to ``guidance`` so that a
+    change in explanation is never mistaken for a change in obligation.
+    """
+
+    ident: str
+    key: str
+    title: str = ""
+    statement: str = ""
+    guidance: str = ""
+    parent: str | None = None  # parent's key
+    order: int = 0
+    depth: int = 0
+    kind: str = "requirement"
+    withdrawn: bool = False
+    links: tuple[Link, ...] = ()
+    params: tuple[tuple[str, str], ...] = ()  # (parameter id, text it was substituted with)
+    obligations: tuple[Obligation, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def successors(self) -> tuple[str, ...]:
+        return tuple(link.target for link in self.links if link.relation in ("incorporated-into", "moved-to"))
+
+    def prop(self, name: str, default: str = "") -> str:
+        for key, value in self.properties:
+            if key == name:
+                return value
+        return default
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named selection of a version's requirements (a baseline such as 800-53 MODERATE)."""
+
+    name: str
+    title: str
+    keys: tuple[str, ...]
+
+
+class DocumentRole(enum.StrEnum):
+    CATALOG = "catalog"  # the full set of requirements
+    PROFILE = "profile"  # a selection that refers to a catalog
+    RESOLVED = "resolved"  # a selection with its requirements inlined (resolved baseline)
+    PART = "part"  # one piece of a multi-file document (a Top 10 entry, a chapter)
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """What a parser makes of one file."""
+
+    format: str
+    parser_version: str
+    role: DocumentRole
+    title: str = ""
+    requirements: tuple[Requirement, ...] = ()
+    profiles: tuple[Profile, ...] = ()
+    version_hint: str = ""
+    published: date | None = None
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """Raw bytes of one archived file, addressed by their SHA-256."""
+
+    sha256: str
+    filename: str
+    size: int
+    media_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Source:
+    slug: str
+    title: str = ""
+    publisher: str = ""
+    homepage: str = ""
+    kind: str = ""
+    licence: str = ""
+
+
+@dataclass(frozen=True)
+class Version:
+    source: str
+    label: str
+    status: Lifecycle = Lifecycle.FINAL
+    published: date | None = None
+    observed_at: datetime | None = None
+    content_hash: str = ""
+    parser: str = ""
+    parser_version: str = ""
+    ordinal: int = 0
+    requirement_count: int = 0
+    artefacts: tuple[Artefact, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedVersion:
+    """All documents of one version assembled into a single requirement tree."""
+
+    parser: str
+    parser_version: str
+    title: str
+    requirements: tuple[Requirement, ...]
+    profiles: tuple[Profile, ...] = ()
+    published: date | None = None
+    version_hint: str = ""
+    formats: tuple[str, ...] = field(default_factory=tuple)
+
+    def by_key(self) -> dict[str, Requirement]:
+        return {req.key: req for req in self.requirements}

@@ -1,0 +1,213 @@
+"""Subscriptions, their feed entries, outbox and delivery log, always read within one organisation.
+
+Every method takes the organisation's id and filters by it, so a subscription id from
+another organisation is "not found" here as well as in the API.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from tracker.digests.model import Cadence, Channel, Created, Subscription, SubscriptionSpec
+from tracker.domain.errors import InvalidInputError, NotFoundError
+from tracker.netguard import check_webhook_url
+from tracker.storage.api_keys import hash_token
+from tracker.storage.tables.api import DeliveryRow, FeedEntryRow, OutboxRow, SubscriptionRow
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored here is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def new_feed_token() -> str:
+    return "feed_" + secrets.token_urlsafe(24)
+
+
+def validate(spec: SubscriptionSpec, *, allow_private_webhooks: bool = False) -> None:
+    """Refuse a subscription that could never deliver, or would deliver inward (SSRF)."""
+    if not spec.channels:
+        raise InvalidInputError("a subscription needs at least one channel", "use email, webhook or atom")
+    if Channel.EMAIL in spec.channels and not spec.email_to:
+        raise InvalidInputError("the email channel needs at least one address in email_to")
+    if Channel.WEBHOOK in spec.channels and not spec.webhook_url.startswith(("http://", "https://")):
+        raise InvalidInputError("the webhook channel needs an http(s) webhook_url")
+    if spec.webhook_url:
+        check_webhook_url(spec.webhook_url, allow_private=allow_private_webhooks)
+
+
+def _spec(row: SubscriptionRow) -> SubscriptionSpec:
+    return SubscriptionSpec(
+        name=row.name,
+        sources=tuple(row.sources or ()),
+        kinds=tuple(row.kinds or ()),
+        substantive_only=row.substantive_only,
+        tags=tuple(row.tags or ()),
+        control_ids=tuple(row.control_ids or ()),
+        control_tags=tuple(row.control_tags or ()),
+        cadence=Cadence(row.cadence),
+        channels=tuple(Channel(c) for c in row.channels or ()),
+        email_to=tuple(row.email_to or ()),
+        webhook_url=row.webhook_url,
+        active=row.active,
+    )
+
+
+def to_subscription(row: SubscriptionRow) -> Subscription:
+    return Subscription(
+        id=row.id,
+        org_id=row.org_id,
+        spec=_spec(row),
+        since=utc(row.since),
+        created_at=utc(row.created_at),
+        updated_at=utc(row.updated_at),
+        has_webhook_secret=bool(row.webhook_secret),
+    )
+
+
+def _apply(row: SubscriptionRow, spec: SubscriptionSpec) -> None:
+    row.name = spec.name
+    row.sources = list(spec.sources)
+    row.kinds = list(spec.kinds)
+    row.substantive_only = spec.substantive_only
+    row.tags = list(spec.tags)
+    row.control_ids = list(spec.control_ids)
+    row.control_tags = list(spec.control_tags)
+    row.cadence = str(spec.cadence)
+    row.channels = [str(c) for c in spec.channels]
+    row.email_to = list(spec.email_to)
+    row.webhook_url = spec.webhook_url
+    row.active = spec.active
+
+
+class SubscriptionStore:
+    def __init__(self, engine: Engine, *, allow_private_webhooks: bool = False) -> None:
+        self.engine = engine
+        self.allow_private_webhooks = allow_private_webhooks
+
+    def create(self, org_id: int, spec: SubscriptionSpec, since: datetime | None = None) -> Created:
+        validate(spec, allow_private_webhooks=self.allow_private_webhooks)
+        now = datetime.now(UTC)
+        token = new_feed_token()
+        secret = new_webhook_secret() if Channel.WEBHOOK in spec.channels else ""
+        with Session(self.engine) as session, session.begin():
+            row = SubscriptionRow(
+                org_id=org_id,
+                feed_token_hash=hash_token(token),
+                webhook_secret=secret,
+                since=since or now,
+                created_at=now,
+                updated_at=now,
+            )
+            _apply(row, spec)
+            session.add(row)
+            session.flush()
+            return Created(to_subscription(row), token, secret)
+
+    def _row(self, session: Session, org_id: int, sub_id: int) -> SubscriptionRow:
+        row = session.get(SubscriptionRow, sub_id)
+        if row is None or row.org_id != org_id:
+            raise NotFoundError(
+                f"no subscription {sub_id}", "list subscriptions with GET /v1/orgs/{org}/subscriptions"
+            )
+        return row
+
+    def get(self, org_id: int, sub_id: int) -> Subscription:
+        with Session(self.engine) as session:
+            return to_subscription(self._row(session, org_id, sub_id))
+
+    def all(self, org_id: int, after: int = 0, limit: int = 100) -> list[Subscription]:
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(SubscriptionRow)
+                .where(SubscriptionRow.org_id == org_id, SubscriptionRow.id > after)
+                .order_by(SubscriptionRow.id)
+                .limit(limit)
+            ).all()
+            return [to_subscription(r) for r in rows]
+
+    def update(self, org_id: int, sub_id: int, changes: dict[str, Any]) -> tuple[Subscription, str]:
+        """Apply a partial update; returns the subscription and a webhook secret if one was just made."""
+        with Session(self.engine) as session, session.begin():
+            row = self._row(session, org_id, sub_id)
+            spec = replace(_spec(row), **changes)
+            validate(spec, allow_private_webhooks=self.allow_private_webhooks)
+            _apply(row, spec)
+            secret = ""
+            if Channel.WEBHOOK in spec.channels and not row.webhook_secret:
+                secret = row.webhook_secret = new_webhook_secret()
+            row.updated_at = datetime.now(UTC)
+            session.flush()
+            return to_subscription(row), secret
+
+    def delete(self, org_id: int, sub_id: int) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.delete(self._row(session, org_id, sub_id))
+
+    def rotate(self, org_id: int, sub_id: int) -> tuple[str, str]:
+        """New feed token and (if it has a webhook) new webhook secret; the old ones stop working."""
+        with Session(self.engine) as session, session.begin():
+            row = self._row(session, org_id, sub_id)
+            token = new_feed_token()
+            row.feed_token_hash = hash_token(token)
+            secret = ""
+            if row.webhook_secret or Channel.WEBHOOK in (row.channels or ()):
+                secret = row.webhook_secret = new_webhook_secret()
+            row.updated_at = datetime.now(UTC)
+            return token, secret
+
+    def by_feed_token(self, token: str) -> Subscription | None:
+        """The subscription a feed token opens (looked up by hash; the token itself is not stored)."""
+        with Session(self.engine) as session:
+            row = session.scalar(
+                select(SubscriptionRow).where(SubscriptionRow.feed_token_hash == hash_token(token))
+            )
+            return None if row is None else to_subscription(row)
+
+    def feed_entries(self, sub_id: int, limit: int = 100) -> list[FeedEntryRow]:
+        """Newest entries first (Atom readers expect that order)."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(FeedEntryRow)
+                .where(FeedEntryRow.subscription_id == sub_id)
+                .order_by(FeedEntryRow.id.desc())
+                .limit(limit)
+            ).all()
+            session.expunge_all()
+            return list(rows)
+
+    def outbox(self, org_id: int, sub_id: int, after: int = 0, limit: int = 100) -> list[OutboxRow]:
+        with Session(self.engine) as session:
+            self._row(session, org_id, sub_id)
+            rows = session.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.subscription_id == sub_id, OutboxRow.id > after)
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            ).all()
+            session.expunge_all()
+            return list(rows)
+
+    def deliveries(self, org_id: int, sub_id: int, after: int = 0, limit: int = 100) -> list[DeliveryRow]:
+        with Session(self.engine) as session:
+            self._row(session, org_id, sub_id)
+            rows = session.scalars(
+                select(DeliveryRow)
+                .where(DeliveryRow.subscription_id == sub_id, DeliveryRow.id > after)
+                .order_by(DeliveryRow.id)
+                .limit(limit)
+            ).all()
+            session.expunge_all()
+            return list(rows)
