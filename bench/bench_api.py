@@ -41,8 +41,10 @@ from tracker.domain.model import ParsedVersion, Requirement, Source
 from tracker.mapping.types import Control
 from tracker.storage.api_keys import ApiKeys, Scope
 from tracker.storage.archive import Archive
+from tracker.storage.controls import ControlStore
 from tracker.storage.db import make_engine, upgrade
 from tracker.storage.diffs import DiffStore
+from tracker.storage.impacts import ImpactStore
 from tracker.storage.orgs import OrgStore
 
 ORG = "bench-org"
@@ -85,7 +87,7 @@ def seed(url: str) -> str:
     diff = DiffStore(engine).save(DiffResult("bench-std", "v1", "v2", ENGINE_VERSION, None, changes))
     orgs = OrgStore(engine)
     org = orgs.create(ORG, "Benchmark organisation")
-    orgs.import_controls(
+    ControlStore(engine).import_controls(
         ORG,
         [Control(id=f"CTL-{n}", title=f"Control {n}", tags=("bench",)) for n in range(CONTROLS)],
         origin="bench",
@@ -109,7 +111,7 @@ def seed(url: str) -> str:
                 ],
             }
         )
-    orgs.save_impact(ORG, diff.id, {"items": items})
+    ImpactStore(engine).save_impact(ORG, diff.id, {"items": items})
     token = ApiKeys(engine).create(Scope.READ, org.id, "bench")[1]
     engine.dispose()
     return token

@@ -60,13 +60,16 @@ def _organisation(engine: Engine, diff_id: int) -> str:
     from tracker.review.decisions import split_mappings
     from tracker.storage.api_keys import ApiKeys, Scope
     from tracker.storage.archive import Archive
+    from tracker.storage.controls import ControlStore
     from tracker.storage.diffs import DiffStore
+    from tracker.storage.impacts import ImpactStore
+    from tracker.storage.mappings import MappingStore
     from tracker.storage.orgs import OrgStore
 
     bases = [r for r in Archive(engine).requirements(SOURCE, OLD) if r.kind == "control"]
     store = OrgStore(engine)
     org = store.create("bench", "Bench Org")
-    store.import_controls(
+    ControlStore(engine).import_controls(
         "bench", [Control(id=f"ORG-{r.ident}", title=f"Our {r.title}") for r in bases], origin="bench"
     )
     mappings = [
@@ -82,11 +85,13 @@ def _organisation(engine: Engine, diff_id: int) -> str:
         )
         for i, r in enumerate(bases)
     ]
-    store.add_mappings("bench", mappings, origin="bench")
+    MappingStore(engine).add_mappings("bench", mappings, origin="bench")
     changes = [c.to_json_dict() for c in DiffStore(engine).get(diff_id).result.changes]
-    old_maps, new_maps = split_mappings([m.mapping for m in store.mappings("bench")], SOURCE, NEW)
+    old_maps, new_maps = split_mappings(
+        [m.mapping for m in MappingStore(engine).mappings("bench")], SOURCE, NEW
+    )
     items = impact(changes, old_maps, new_mappings=new_maps)
-    store.save_impact("bench", diff_id, {"items": [i.to_dict() for i in items]})
+    ImpactStore(engine).save_impact("bench", diff_id, {"items": [i.to_dict() for i in items]})
     return ApiKeys(engine).create(Scope.WRITE, org.id, "bench reviewer")[1]
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.schemas.orgs import ImpactLineOut
 from tests.test_api_fixtures import World, client_for, seed, store_impacts
 from tracker.storage.decisions import DecisionStore
+from tracker.storage.impacts import ImpactStore
 from tracker.storage.orgs import OrgStore
 from tracker.storage.tables.orgs import ControlRow
 
@@ -186,7 +187,7 @@ def test_mapping_review_is_recorded(client: TestClient, world: World) -> None:
     # kept in the decision record, and the stored impact no longer lists the rejected control
     (decision,) = DecisionStore(world.engine).find(world.orgs["acme"], subject="mapping")
     assert (decision.mapping_id, decision.after["review"], decision.reason) == (mid, "rejected", "wrong")
-    impact = OrgStore(world.engine).impact("acme", world.diff_id)
+    impact = ImpactStore(world.engine).impact("acme", world.diff_id)
     assert impact is not None
     (r1,) = [i for i in impact["items"] if "R-1" in i["change"]["new_ids"]]
     assert "ACME-1" not in [c["control_id"] for c in r1["controls"]]
@@ -345,7 +346,6 @@ def test_cli_creates_keys_that_the_api_accepts(db_env: Engine) -> None:
     from click.testing import CliRunner
 
     from tracker.cli.main import cli
-    from tracker.storage.orgs import OrgStore
 
     OrgStore(db_env).create("acme")
     runner = CliRunner()

@@ -22,7 +22,10 @@ from tracker.mapping.types import Control, Mapping, Provenance, Relationship, Re
 from tracker.settings import Settings
 from tracker.storage.api_keys import ApiKeys, Scope
 from tracker.storage.archive import Archive
+from tracker.storage.controls import ControlStore
 from tracker.storage.diffs import DiffStore
+from tracker.storage.impacts import ImpactStore
+from tracker.storage.mappings import MappingStore
 from tracker.storage.orgs import OrgStore
 
 SOURCE = Source(slug="demo-std", title="Demo AI Security Standard", publisher="Demo Body")
@@ -120,7 +123,7 @@ def seed_orgs(engine: Engine, world: World) -> None:
     store = OrgStore(engine)
     for slug in ("acme", "globex"):
         world.orgs[slug] = store.create(slug, slug.title()).id
-    store.import_controls(
+    ControlStore(engine).import_controls(
         "acme",
         [
             Control(id="ACME-1", title="Access logging", tags=("logging", "iam")),
@@ -129,7 +132,9 @@ def seed_orgs(engine: Engine, world: World) -> None:
         ],
         origin="test",
     )
-    store.import_controls("globex", [Control(id="G-1", title="Globex secret control")], origin="test")
+    ControlStore(engine).import_controls(
+        "globex", [Control(id="G-1", title="Globex secret control")], origin="test"
+    )
     mappings = [
         Mapping(
             "R-1",
@@ -156,8 +161,8 @@ def seed_orgs(engine: Engine, world: World) -> None:
         )
         for m in mappings
     ]
-    store.add_mappings("acme", mappings, origin="test")
-    store.add_mappings(
+    MappingStore(engine).add_mappings("acme", mappings, origin="test")
+    MappingStore(engine).add_mappings(
         "globex",
         [
             Mapping(
@@ -170,12 +175,11 @@ def seed_orgs(engine: Engine, world: World) -> None:
 
 def store_impacts(engine: Engine, diff_id: int) -> None:
     """Run the real impact engine for both organisations and store the worklists."""
-    store = OrgStore(engine)
     changes = [c.to_json_dict() for c in DiffStore(engine).get(diff_id).result.changes]
     for org in ("acme", "globex"):
-        org_maps = [m.mapping for m in store.mappings(org)]
+        org_maps = [m.mapping for m in MappingStore(engine).mappings(org)]
         items = impact(changes, org_maps)
-        store.save_impact(org, diff_id, {"items": [i.to_dict() for i in items]})
+        ImpactStore(engine).save_impact(org, diff_id, {"items": [i.to_dict() for i in items]})
 
 
 def seed_keys(engine: Engine, world: World) -> None:

@@ -32,6 +32,7 @@ from tracker.review.decisions import review_verdict
 from tracker.review.readings import reading_of
 from tracker.settings import Settings
 from tracker.storage.decisions import DecisionStore, Reviewer
+from tracker.storage.impacts import ImpactStore
 from tracker.storage.orgs import OrgStore
 from tracker.storage.tables.archive import ChangeRow
 
@@ -113,7 +114,7 @@ def shot(page: Any, name: str, *, full: bool = True) -> None:
 
 
 def _controls(engine: Engine, org: str, diff_id: int, ident: str) -> tuple[list[str], list[str]]:
-    result = OrgStore(engine).impact(org, diff_id)
+    result = ImpactStore(engine).impact(org, diff_id)
     assert result is not None
     item = next(i for i in result["items"] if i["change"]["old_ids"] == [ident])
     return [c["control_id"] for c in item["controls"]], list(item["change"]["tags"])

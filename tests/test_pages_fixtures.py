@@ -20,7 +20,10 @@ from tracker.review.decisions import split_mappings
 from tracker.sources.ingest import corpus_entries, ingest_files
 from tracker.storage.api_keys import ApiKeys, Scope
 from tracker.storage.archive import Archive
+from tracker.storage.controls import ControlStore
 from tracker.storage.diffs import DiffStore
+from tracker.storage.impacts import ImpactStore
+from tracker.storage.mappings import MappingStore
 from tracker.storage.orgs import OrgStore
 
 OWASP = "owasp-top10-llm"
@@ -71,11 +74,12 @@ def ingest_owasp(engine: Engine, corpus_dir: Path, labels: tuple[str, ...] = (OL
 
 def store_impact(engine: Engine, org: str, diff_id: int, new_label: str = NEW) -> None:
     """The real impact engine over the organisation's mappings, stored as the pipeline would."""
-    store = OrgStore(engine)
     changes = [c.to_json_dict() for c in DiffStore(engine).get(diff_id).result.changes]
-    old_maps, new_maps = split_mappings([m.mapping for m in store.mappings(org)], OWASP, new_label)
+    old_maps, new_maps = split_mappings(
+        [m.mapping for m in MappingStore(engine).mappings(org)], OWASP, new_label
+    )
     items = impact(changes, old_maps, new_mappings=new_maps)
-    store.save_impact(org, diff_id, {"items": [i.to_dict() for i in items]})
+    ImpactStore(engine).save_impact(org, diff_id, {"items": [i.to_dict() for i in items]})
 
 
 def build_world(engine: Engine, corpus_dir: Path) -> CorpusWorld:
@@ -87,8 +91,8 @@ def build_world(engine: Engine, corpus_dir: Path) -> CorpusWorld:
     keys = ApiKeys(engine)
     for slug in ("acme", "globex"):
         org = store.create(slug, slug.title())
-        store.import_controls(slug, CONTROLS, origin="test")
-        store.add_mappings(
+        ControlStore(engine).import_controls(slug, CONTROLS, origin="test")
+        MappingStore(engine).add_mappings(
             slug,
             [
                 Mapping(
@@ -110,7 +114,7 @@ def build_world(engine: Engine, corpus_dir: Path) -> CorpusWorld:
             world.keys[f"{slug}:{scope}"] = keys.create(scope, org.id, f"{slug} {scope} key")[1]
         store_impact(engine, slug, world.diff_id)
     world.keys["operator"] = keys.create(Scope.ADMIN)[1]
-    for stored in store.mappings("acme"):
+    for stored in MappingStore(engine).mappings("acme"):
         world.mapping_ids[(stored.mapping.source, stored.mapping.target)] = stored.id
     return world
 

@@ -17,7 +17,7 @@ from tracker.diff.service import diff_archived
 from tracker.storage.archive import Archive
 from tracker.storage.decisions import DecisionStore
 from tracker.storage.diffs import DiffStore
-from tracker.storage.orgs import OrgStore
+from tracker.storage.mappings import MappingStore
 
 REVIEW = "/ui/sources/demo-std/review/v1/v2"
 
@@ -156,7 +156,7 @@ def test_a_stale_form_without_script_is_refused_with_a_notice(client: TestClient
 def test_a_stale_mapping_form_gets_the_current_change_back(client: TestClient, world: World) -> None:
     csrf = sign_in(client, world.keys["acme:write"], name="Rita")
     change = _ids(client.get(REVIEW).text)[0]
-    mapping = OrgStore(world.engine).mappings("acme")[0]
+    mapping = MappingStore(world.engine).mappings("acme")[0]
     assert 'name="expected" value="proposed"' in client.get(REVIEW).text
     form = {"csrf": csrf, "change_id": str(change), "expected": "proposed", "return_to": REVIEW}
     url = f"/ui/mappings/{mapping.id}/review"
@@ -197,7 +197,7 @@ def test_correct_and_reject_with_script_return_fragments(client: TestClient, wor
     assert "The stored impact of acme is updated." in body["notice"] and "globex" not in body["notice"]
     assert (body["reviewed"], body["total"]) == (1, 3)
     assert body["html"].startswith("<article") and "Engine's verdict: modified, substantive" in body["html"]
-    mapping = OrgStore(world.engine).mappings("acme")[0]
+    mapping = MappingStore(world.engine).mappings("acme")[0]
     rejected = client.post(
         f"/ui/mappings/{mapping.id}/review",
         headers=fragment,
@@ -269,7 +269,7 @@ def test_decisions_json_api(client: TestClient, world: World) -> None:
         ).status_code
         == 404
     )
-    mapping = OrgStore(world.engine).mappings("globex")[0]
+    mapping = MappingStore(world.engine).mappings("globex")[0]
     foreign = client.post(
         f"/v1/orgs/acme/review/mappings/{mapping.id}",
         json={"review": "accepted"},

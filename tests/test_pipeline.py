@@ -16,7 +16,10 @@ from tracker.pipeline import on_new_version
 from tracker.settings import Settings
 from tracker.sources.ingest import ingest_files
 from tracker.storage.archive import Archive
+from tracker.storage.controls import ControlStore
 from tracker.storage.diffs import DiffStore
+from tracker.storage.impacts import ImpactStore
+from tracker.storage.mappings import MappingStore
 from tracker.storage.orgs import OrgStore
 from tracker.storage.subscriptions import SubscriptionStore
 from tracker.storage.tables.api import OutboxRow
@@ -39,12 +42,12 @@ def test_new_version_flows_to_impact_and_digest_events(engine: Engine, corpus_di
     from tracker.mapping.documents import controls_from_requirements
 
     acme = orgs.create("acme")
-    orgs.import_controls(
+    ControlStore(engine).import_controls(
         "acme", controls_from_requirements(archive.requirements("nist-sp-800-53", "rev5")), "catalog"
     )
     orgs.create("bystander")  # maps nothing: gets no impact
     crosswalk = (corpus_dir.parent / "eval" / "csf1.1_to_sp800-53r5.csv").read_bytes()
-    orgs.add_mappings(
+    MappingStore(engine).add_mappings(
         None, read_csv(crosswalk, source_set="nist-csf@1.1", target_set="nist-sp-800-53@rev5"), "eval"
     )
     SubscriptionStore(engine).create(
@@ -59,7 +62,7 @@ def test_new_version_flows_to_impact_and_digest_events(engine: Engine, corpus_di
     assert set(report.impacts) == {"acme"}
     stored = DiffStore(engine).get(report.diff_id)
     assert (stored.result.old_version, stored.result.new_version) == ("1.1", "2.0")
-    impact = orgs.impact("acme", report.diff_id)
+    impact = ImpactStore(engine).impact("acme", report.diff_id)
     assert impact is not None and impact["items"]
     assert report.queued == 1
     with Session(engine) as session:

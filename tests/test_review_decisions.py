@@ -22,7 +22,8 @@ from tracker.review.decisions import Verdict, allowed_kinds, refresh_impacts, re
 from tracker.review.readings import reading_of
 from tracker.storage.decisions import DecisionStore, Reviewer
 from tracker.storage.diffs import DiffStore
-from tracker.storage.orgs import OrgStore
+from tracker.storage.impacts import ImpactStore
+from tracker.storage.mappings import MappingStore
 from tracker.storage.subscriptions import SubscriptionStore
 from tracker.storage.tables.api import OutboxRow
 from tracker.storage.tables.archive import ChangeRow
@@ -42,7 +43,7 @@ def _reviewer(world: World, org: str = "acme", name: str = "Rita") -> Reviewer:
 
 
 def _item(engine: Engine, org: str, diff_id: int, ident: str) -> dict[str, Any]:
-    result = OrgStore(engine).impact(org, diff_id)
+    result = ImpactStore(engine).impact(org, diff_id)
     assert result is not None
     found: dict[str, Any] = next(
         i for i in result["items"] if ident in i["change"]["old_ids"] + i["change"]["new_ids"]
@@ -242,7 +243,7 @@ def test_unchanged_corrected_to_modified_enters_the_impact(world: World) -> None
 def test_rejected_mapping_leaves_the_impact_of_that_org_only(world: World) -> None:
     engine = world.engine
     assert [c["control_id"] for c in _item(engine, "acme", world.diff_id, "R-1")["controls"]] == ["ACME-1"]
-    mapping_id = next(m.id for m in OrgStore(engine).mappings("acme") if m.mapping.target == "ACME-1")
+    mapping_id = next(m.id for m in MappingStore(engine).mappings("acme") if m.mapping.target == "ACME-1")
     row = _change(engine, world.diff_id, "R-1")
     outcome = review_mapping(
         engine,
@@ -253,7 +254,7 @@ def test_rejected_mapping_leaves_the_impact_of_that_org_only(world: World) -> No
         change_id=row.id,
     )
     assert outcome.impacts_updated == ("acme",)
-    stored = next(m for m in OrgStore(engine).mappings("acme") if m.id == mapping_id)
+    stored = next(m for m in MappingStore(engine).mappings("acme") if m.id == mapping_id)
     assert stored.mapping.review is ReviewState.REJECTED and stored.mapping.provenance is Provenance.REVIEWER
     assert stored.reviewer == "Rita" and stored.reviewed_at is not None
     item = _item(engine, "acme", world.diff_id, "R-1")
@@ -265,7 +266,7 @@ def test_rejected_mapping_leaves_the_impact_of_that_org_only(world: World) -> No
         "proposed",
         "rejected",
     )
-    foreign = next(m.id for m in OrgStore(engine).mappings("globex"))
+    foreign = next(m.id for m in MappingStore(engine).mappings("globex"))
     with pytest.raises(NotFoundError):
         review_mapping(engine, _reviewer(world), foreign, ReviewState.ACCEPTED)
     with pytest.raises(InvalidInputError):
@@ -274,18 +275,17 @@ def test_rejected_mapping_leaves_the_impact_of_that_org_only(world: World) -> No
 
 def test_gap_suggestions_survive_a_refresh_unless_rejected(world: World) -> None:
     engine = world.engine
-    store = OrgStore(engine)
-    result = store.impact("acme", world.diff_id)
+    result = ImpactStore(engine).impact("acme", world.diff_id)
     assert result is not None
     item = next(i for i in result["items"] if i["change"]["new_ids"] == ["R-4"])
     item["controls"] = [
         {"control_id": "ACME-2", "action": "gap", "score": 0.4, "reason": "suggested"},
         {"control_id": "ACME-3", "action": "gap", "score": 0.3, "reason": "suggested"},
     ]
-    store.save_impact("acme", world.diff_id, result)
+    ImpactStore(engine).save_impact("acme", world.diff_id, result)
     from tracker.mapping.types import Mapping
 
-    store.add_mappings(
+    MappingStore(engine).add_mappings(
         "acme",
         [
             Mapping(
@@ -308,18 +308,18 @@ def test_a_decision_that_fails_part_way_changes_nothing(
     engine = world.engine
     row = _change(engine, world.diff_id, "R-1")
     before_change = (row.kind, row.substantive, list(row.tags or []))
-    impacts = {org: OrgStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")}
-    mapping_id = next(m.id for m in OrgStore(engine).mappings("acme") if m.mapping.target == "ACME-1")
-    real_write = OrgStore.write_impact
+    impacts = {org: ImpactStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")}
+    mapping_id = next(m.id for m in MappingStore(engine).mappings("acme") if m.mapping.target == "ACME-1")
+    real_write = ImpactStore.write_impact
     written: list[str] = []
 
-    def write_then_fail(self: OrgStore, session: Session, org: str, diff_id: int, result: Any) -> int:
+    def write_then_fail(self: ImpactStore, session: Session, org: str, diff_id: int, result: Any) -> int:
         if written:  # the first organisation's impact is written; the disk fails on the second
             raise OSError("disk full")
         written.append(org)
         return real_write(self, session, org, diff_id, result)
 
-    monkeypatch.setattr(OrgStore, "write_impact", write_then_fail)
+    monkeypatch.setattr(ImpactStore, "write_impact", write_then_fail)
     corrected = Verdict(Kind.MODIFIED, False, ())
     with pytest.raises(OSError):  # the operator's decision refreshes every organisation's impact
         review_verdict(engine, row.id, OPERATOR, action="correct", verdict=corrected, reason="x")
@@ -331,8 +331,8 @@ def test_a_decision_that_fails_part_way_changes_nothing(
 
     after = _change(engine, world.diff_id, "R-1")
     assert (after.kind, after.substantive, list(after.tags or [])) == before_change
-    assert {org: OrgStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")} == impacts
-    stored = next(m for m in OrgStore(engine).mappings("acme") if m.id == mapping_id)
+    assert {org: ImpactStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")} == impacts
+    stored = next(m for m in MappingStore(engine).mappings("acme") if m.id == mapping_id)
     assert stored.mapping.review is ReviewState.PROPOSED and stored.reviewer == ""
     assert DecisionStore(engine).find(world.orgs["acme"]) == [] and DecisionStore(engine).find(None) == []
     # and the same decision goes through once the fault is gone
@@ -347,7 +347,7 @@ def test_a_decision_on_a_stale_view_is_refused_and_changes_nothing(world: World)
     engine = world.engine
     row = _change(engine, world.diff_id, "R-1")
     review_verdict(engine, row.id, _reviewer(world), action="confirm", reason="ok", expected_revision=0)
-    impacts = {org: OrgStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")}
+    impacts = {org: ImpactStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")}
 
     stale = Verdict(Kind.MODIFIED, False, ())
     with pytest.raises(ConflictError) as same_org:
@@ -356,7 +356,7 @@ def test_a_decision_on_a_stale_view_is_refused_and_changes_nothing(world: World)
         )
     assert "'Rita' at " in same_org.value.problem and "revision 1" in same_org.value.problem
     assert "expected_revision 1" in same_org.value.hint
-    assert {org: OrgStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")} == impacts
+    assert {org: ImpactStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")} == impacts
     assert len(DecisionStore(engine).find(world.orgs["acme"])) == 1
 
     # globex has its own view, still at revision 0: acme's decision is no conflict for it
@@ -425,8 +425,8 @@ def test_the_api_serves_the_revision_and_answers_409_on_a_stale_one(world: World
 def test_a_mapping_decision_on_a_stale_view_is_refused(world: World) -> None:
     engine = world.engine
     client = client_for(engine)
-    mapping_id = next(m.id for m in OrgStore(engine).mappings("acme") if m.mapping.target == "ACME-1")
-    impacts = OrgStore(engine).impact("acme", world.diff_id)
+    mapping_id = next(m.id for m in MappingStore(engine).mappings("acme") if m.mapping.target == "ACME-1")
+    impacts = ImpactStore(engine).impact("acme", world.diff_id)
     review_mapping(
         engine,
         _reviewer(world),
@@ -444,7 +444,7 @@ def test_a_mapping_decision_on_a_stale_view_is_refused(world: World) -> None:
             expected=ReviewState.PROPOSED,
         )
     assert "accepted by 'Rita'" in stale.value.problem and "expected_review accepted" in stale.value.hint
-    stored = next(m for m in OrgStore(engine).mappings("acme") if m.id == mapping_id)
+    stored = next(m for m in MappingStore(engine).mappings("acme") if m.id == mapping_id)
     assert stored.mapping.review is ReviewState.ACCEPTED and stored.reviewer == "Rita"
     assert len(DecisionStore(engine).find(world.orgs["acme"])) == 1
 
@@ -459,7 +459,9 @@ def test_a_mapping_decision_on_a_stale_view_is_refused(world: World) -> None:
         ).status_code
         == 409
     )
-    assert OrgStore(engine).impact("acme", world.diff_id) != impacts  # only the accepted decision's refresh
+    assert (
+        ImpactStore(engine).impact("acme", world.diff_id) != impacts
+    )  # only the accepted decision's refresh
     patched = client.patch(url, json={"review": "rejected", "expected_review": "accepted"}, headers=write)
     assert patched.status_code == 200 and patched.json()["review"] == "rejected"
 

@@ -16,6 +16,7 @@ from tracker.domain.model import Source, Version
 from tracker.impact.service import compute_impact, org_mappings
 from tracker.settings import Settings
 from tracker.storage.archive import Archive
+from tracker.storage.controls import ControlStore
 from tracker.storage.diffs import DiffStore
 from tracker.storage.orgs import OrgStore
 from tracker.wiring import make_embedder
@@ -46,9 +47,9 @@ def on_new_version(
     report.diff_id = stored.id
     orgs = OrgStore(engine)
     for org in orgs.all():
-        controls = orgs.controls(org.slug)
+        controls = ControlStore(engine).controls(org.slug)
         # An organisation is interested when it has mapped this source onto its controls.
-        mapped = org_mappings(orgs, org.slug, controls, source.slug, previous) if controls else []
+        mapped = org_mappings(engine, org.slug, controls, source.slug, previous) if controls else []
         if mapped:
             result = compute_impact(
                 engine,

@@ -17,8 +17,10 @@ from api.pages.models import ChangeView, ControlView, MappingView
 from api.pages.review_data import ReviewModel
 from tracker.domain.keys import normalise_key
 from tracker.impact.rules import impact
+from tracker.storage.controls import ControlStore
 from tracker.storage.decisions import DecisionStore
-from tracker.storage.orgs import OrgStore, StoredMapping
+from tracker.storage.impacts import ImpactStore
+from tracker.storage.mappings import MappingStore, StoredMapping
 
 
 def _ids(change: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -33,12 +35,11 @@ def attach_decisions(engine: Engine, model: ReviewModel, org_id: int | None) -> 
 
 def attach_org(engine: Engine, model: ReviewModel, org: str) -> None:
     """Affected controls and mapping suggestions beside each change on the page."""
-    store = OrgStore(engine)
-    titles = {c.key: c.title for c in store.controls(org, include_inactive=True)}
+    titles = {c.key: c.title for c in ControlStore(engine).controls(org, include_inactive=True)}
     slug, new_set = model.slug, f"{model.slug}@{model.diff.new}"
     mine = [
         m
-        for m in store.mappings(org)
+        for m in MappingStore(engine).mappings(org)
         if not m.mapping.source_set or m.mapping.source_set.split("@")[0] == slug
     ]
     old_maps = [m for m in mine if m.mapping.source_set != new_set]
@@ -48,7 +49,7 @@ def attach_org(engine: Engine, model: ReviewModel, org: str) -> None:
     for group, index in ((old_maps, by_old), (new_maps, by_new)):
         for m in group:  # source_key normalises on every call: index once, not once per change
             index.setdefault(m.mapping.source_key, []).append(m)
-    stored = store.impact(org, model.diff.id)
+    stored = ImpactStore(engine).impact(org, model.diff.id)
     items: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, Any]] = {}
     if stored is not None:
         model.impact_origin = "stored"

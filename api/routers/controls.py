@@ -1,6 +1,6 @@
 """An organisation's controls: create, read, update, delete (deactivate), history, CSV import.
 
-Writes go through :class:`tracker.storage.orgs.OrgStore`, which keeps every earlier state
+Writes go through :class:`tracker.storage.controls.ControlStore`, which keeps every earlier state
 of a control; "delete" deactivates, because mappings and history refer to the control.
 """
 
@@ -20,7 +20,7 @@ from api.problems import ApiProblem, responses
 from api.schemas.orgs import ControlHistoryOut, ControlIn, ControlOut, ControlUpdate, ImportReportOut
 from tracker.domain.keys import normalise_key
 from tracker.mapping.types import Control
-from tracker.storage.orgs import OrgStore
+from tracker.storage.controls import ControlStore
 from tracker.storage.tables.orgs import ControlRow
 
 router = APIRouter(
@@ -105,7 +105,7 @@ def create_control(body: ControlIn, tenant: WriteTenant, engine: EngineDep) -> C
         raise ApiProblem(
             409, f"{tenant.org} already has control {body.id!r}; update it with PUT", slug="conflict"
         )
-    OrgStore(engine).import_controls(tenant.org, [control], origin="api")
+    ControlStore(engine).import_controls(tenant.org, [control], origin="api")
     return _out(_row(engine, tenant, body.id))
 
 
@@ -117,7 +117,7 @@ def get_control(ident: Ident, tenant: ReadTenant, engine: EngineDep) -> ControlO
 @router.put("/{ident}", operation_id="updateControl", summary="Replace a control's fields (history is kept)")
 def update_control(ident: Ident, body: ControlUpdate, tenant: WriteTenant, engine: EngineDep) -> ControlOut:
     row = _row(engine, tenant, ident)
-    OrgStore(engine).import_controls(tenant.org, [_control(row.ident, body)], origin="api")
+    ControlStore(engine).import_controls(tenant.org, [_control(row.ident, body)], origin="api")
     return _out(_row(engine, tenant, ident))
 
 
@@ -130,14 +130,14 @@ def update_control(ident: Ident, body: ControlUpdate, tenant: WriteTenant, engin
 )
 def delete_control(ident: Ident, tenant: WriteTenant, engine: EngineDep) -> Response:
     row = _row(engine, tenant, ident)
-    OrgStore(engine).deactivate_control(tenant.org, row.ident)
+    ControlStore(engine).deactivate_control(tenant.org, row.ident)
     return Response(status_code=204)
 
 
 @router.get("/{ident}/history", operation_id="getControlHistory", summary="Every earlier state of a control")
 def control_history(ident: Ident, tenant: ReadTenant, engine: EngineDep) -> list[ControlHistoryOut]:
     row = _row(engine, tenant, ident, active_only=False)
-    return [ControlHistoryOut(**h) for h in OrgStore(engine).control_history(tenant.org, row.ident)]
+    return [ControlHistoryOut(**h) for h in ControlStore(engine).control_history(tenant.org, row.ident)]
 
 
 @router.post(
@@ -162,7 +162,7 @@ def import_controls(
     if len(data) > MAX_CSV_BYTES:
         raise ApiProblem(413, f"the CSV is larger than {MAX_CSV_BYTES} bytes; split it", slug="too-large")
     controls = parse_csv(data)
-    report = OrgStore(engine).import_controls(
+    report = ControlStore(engine).import_controls(
         tenant.org, controls, origin="csv-api", deactivate_missing=deactivate_missing
     )
     return ImportReportOut(**report.to_dict())

@@ -15,7 +15,7 @@ from api.problems import ApiProblem, responses
 from api.schemas.orgs import ImpactLineOut, ImpactOut
 from api.stores import ChangeCache, ImpactFilter, PageCache, impact_generation, impact_lines
 from api.timeutil import as_utc
-from tracker.storage.orgs import OrgStore
+from tracker.storage.impacts import ImpactStore
 
 router = APIRouter(prefix="/v1/orgs/{org}", tags=["impact"], responses=responses(401, 403, 404, 422))
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -82,7 +82,7 @@ async def get_impact(
 def get_stored_impact(
     diff_id: Annotated[int, Path(ge=1, le=2**31 - 1)], tenant: ReadTenant, engine: EngineDep
 ) -> ImpactOut:
-    result = OrgStore(engine).impact(tenant.org, diff_id)
+    result = ImpactStore(engine).impact(tenant.org, diff_id)
     if result is None:
         raise ApiProblem(404, f"no stored impact of diff {diff_id} for {tenant.org}", slug="not-found")
     return ImpactOut(diff_id=diff_id, result=result)

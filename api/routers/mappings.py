@@ -15,7 +15,7 @@ from api.schemas.orgs import MappingIn, MappingOut, MappingReview
 from tracker.domain.keys import normalise_key
 from tracker.mapping.types import Mapping, Provenance, ReviewState
 from tracker.review.decisions import review_mapping as decide_mapping
-from tracker.storage.orgs import OrgStore
+from tracker.storage.mappings import MappingStore
 from tracker.storage.tables.orgs import MappingRow
 
 router = APIRouter(
@@ -107,7 +107,7 @@ def create_mapping(body: MappingIn, tenant: WriteTenant, engine: EngineDep) -> M
         raise ApiProblem(
             409, f"mapping {held} already records a reviewer's decision; PATCH it", slug="conflict"
         )
-    OrgStore(engine).add_mappings(tenant.org, [mapping], origin=f"api:{tenant.key.key_id}")
+    MappingStore(engine).add_mappings(tenant.org, [mapping], origin=f"api:{tenant.key.key_id}")
     with Session(engine) as session:
         row = session.scalar(select(MappingRow).where(*pair))
         assert row is not None

@@ -10,7 +10,8 @@ from tracker.cli.context import Context
 from tracker.cli.output import FORMAT_OPTION, emit, emit_json, table
 from tracker.domain.errors import InvalidInputError, NotFoundError
 from tracker.mapping.types import Control, Mapping
-from tracker.storage.orgs import OrgStore
+from tracker.storage.controls import ControlStore
+from tracker.storage.mappings import MappingStore
 
 
 def _read_crosswalk(path: Path, source_set: str, target_set: str) -> list[Mapping]:
@@ -57,7 +58,7 @@ def crosswalk_import(
 ) -> None:
     """Import a crosswalk (CSV, framework-library mapping YAML, OSCAL mapping collection), all or nothing."""
     mappings = _read_crosswalk(file, source_set, target_set or (f"org:{org_name}" if org_name else ""))
-    written = OrgStore(ctx.engine).add_mappings(org_name, mappings, f"file:{file.name}")
+    written = MappingStore(ctx.engine).add_mappings(org_name, mappings, f"file:{file.name}")
     data = {"file": str(file), "org": org_name, "mappings": written, "from": source_set, "to": target_set}
     emit(fmt, data, lambda: f"imported {written} mapping(s) from {file.name}")
 
@@ -71,7 +72,7 @@ def crosswalk_export(ctx: Context, org_name: str | None, source_set: str | None,
     """Print stored mappings as CSV or as an OSCAL mapping collection."""
     from tracker.mapping.crosswalks import files as crosswalk_files
 
-    found = [s.mapping for s in OrgStore(ctx.engine).mappings(org_name, source_set=source_set)]
+    found = [s.mapping for s in MappingStore(ctx.engine).mappings(org_name, source_set=source_set)]
     if form == "csv":
         click.echo(crosswalk_files.write_csv(found), nl=False)
     else:
@@ -84,7 +85,7 @@ def _targets(ctx: Context, target: str) -> tuple[list[Control], str]:
     if "@" in target:
         slug, label = target.split("@", 1)
         return controls_from_requirements(ctx.archive.requirements(slug, label)), target
-    found = OrgStore(ctx.engine).controls(target)
+    found = ControlStore(ctx.engine).controls(target)
     if not found:
         raise NotFoundError(
             f"{target} has no controls", f"import them with `tracker controls import {target} FILE`"
@@ -133,7 +134,7 @@ def map_command(
             for r in rankings
             for m in r.as_mappings(min_score=save_min, source_set=source, target_set=target_set)
         ]
-        saved = OrgStore(ctx.engine).add_mappings(org_name, proposals, "tracker map")
+        saved = MappingStore(ctx.engine).add_mappings(org_name, proposals, "tracker map")
     data = {"from": source, "to": target, "mappings": [r.to_dict() for r in rankings], "saved": saved}
     if fmt == "json":
         emit_json(data)

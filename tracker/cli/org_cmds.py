@@ -9,6 +9,7 @@ import click
 from tracker.cli.context import Context
 from tracker.cli.output import FORMAT_OPTION, emit, table
 from tracker.domain.errors import InvalidInputError, NotFoundError
+from tracker.storage.controls import ControlStore
 from tracker.storage.orgs import OrgStore
 
 
@@ -98,7 +99,7 @@ def controls_import(
     else:
         assert file is not None
         items, origin = read_controls(str(file), file.read_bytes()), f"file:{file.name}"
-    report = OrgStore(ctx.engine).import_controls(org_name, items, origin, deactivate_missing=replace)
+    report = ControlStore(ctx.engine).import_controls(org_name, items, origin, deactivate_missing=replace)
     data = {"org": org_name, "origin": origin, **report.to_dict()}
     emit(
         fmt,
@@ -116,7 +117,7 @@ def controls_import(
 @click.pass_obj
 def controls_list(ctx: Context, org_name: str, fmt: str) -> None:
     """List an organisation's active controls."""
-    found = OrgStore(ctx.engine).controls(org_name)
+    found = ControlStore(ctx.engine).controls(org_name)
     data = [
         {"control_id": c.id, "title": c.title, "owner": c.owner, "tags": list(c.tags), "family": c.family}
         for c in found
@@ -135,7 +136,7 @@ def controls_list(ctx: Context, org_name: str, fmt: str) -> None:
 @click.pass_obj
 def controls_history(ctx: Context, org_name: str, control_id: str, fmt: str) -> None:
     """Every earlier state of one control."""
-    rows = OrgStore(ctx.engine).control_history(org_name, control_id)
+    rows = ControlStore(ctx.engine).control_history(org_name, control_id)
     emit(
         fmt,
         rows,

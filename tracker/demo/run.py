@@ -55,6 +55,8 @@ def _setup_org(engine: Engine, settings: Settings, echo: Callable[[str], None]) 
     from tracker.mapping.documents import queries_from_requirements
     from tracker.mapping.mapper import Mapper
     from tracker.storage.archive import Archive
+    from tracker.storage.controls import ControlStore
+    from tracker.storage.mappings import MappingStore
     from tracker.storage.orgs import OrgStore
     from tracker.storage.subscriptions import SubscriptionStore
     from tracker.wiring import make_embedder
@@ -68,11 +70,11 @@ def _setup_org(engine: Engine, settings: Settings, echo: Callable[[str], None]) 
         echo(f"  created {DEMO_ORG}; Atom feed: {settings.public_url}/v1/feeds/{created.feed_token}.atom")
     except ConflictError:
         echo(f"  {DEMO_ORG} exists already")
-    report = orgs.import_controls(
+    report = ControlStore(engine).import_controls(
         DEMO_ORG, read_controls(CONTROLS.name, CONTROLS.read_bytes()), "file:controls.csv"
     )
     echo(f"  controls: {report.created} created, {report.unchanged} unchanged")
-    controls = orgs.controls(DEMO_ORG)
+    controls = ControlStore(engine).controls(DEMO_ORG)
     mapper = Mapper(controls, make_embedder(engine, settings) if settings.use_model else None)
     for slug in FIRST_CYCLE:
         versions = archive.versions(slug) if slug in {s.slug for s, _ in archive.sources()} else []
@@ -89,7 +91,7 @@ def _setup_org(engine: Engine, settings: Settings, echo: Callable[[str], None]) 
                 min_score=0.2, source_set=f"{slug}@{label}", target_set=f"org:{DEMO_ORG}"
             )
         ]
-        written = orgs.add_mappings(DEMO_ORG, proposals, "tracker demo")
+        written = MappingStore(engine).add_mappings(DEMO_ORG, proposals, "tracker demo")
         echo(f"  mapper proposed {written} mapping(s) from {slug} {label} onto {DEMO_ORG}'s controls")
     return len(controls)
 
@@ -97,10 +99,10 @@ def _setup_org(engine: Engine, settings: Settings, echo: Callable[[str], None]) 
 def _report(engine: Engine, echo: Callable[[str], None]) -> dict[str, Any]:
     from tracker.storage.archive import Archive
     from tracker.storage.diffs import DiffStore
-    from tracker.storage.orgs import OrgStore
+    from tracker.storage.impacts import ImpactStore
 
     out: dict[str, Any] = {}
-    archive, orgs, diffs = Archive(engine), OrgStore(engine), DiffStore(engine)
+    archive, diffs = Archive(engine), DiffStore(engine)
     for source, _ in archive.sources():
         labels = [v.label for v in archive.versions(source.slug)]
         if len(labels) < 2:
@@ -110,7 +112,7 @@ def _report(engine: Engine, echo: Callable[[str], None]) -> dict[str, Any]:
         if stored is None:
             continue
         summary = {k: v for k, v in stored.result.summary.items() if v}
-        impact = orgs.impact(DEMO_ORG, stored.id) or {}
+        impact = ImpactStore(engine).impact(DEMO_ORG, stored.id) or {}
         out[source.slug] = {"diff_id": stored.id, "summary": summary, "impact": impact.get("summary", {})}
         echo(f"  {source.slug} {old} -> {new}: {summary}")
         echo(f"    impact on {DEMO_ORG}: {impact.get('summary', 'none stored')}")

@@ -24,7 +24,10 @@ from tracker.mapping.propagate import carry_over
 from tracker.mapping.types import Control, Mapping, ReviewState
 from tracker.review.readings import own_reading
 from tracker.storage.archive import Archive
+from tracker.storage.controls import ControlStore
 from tracker.storage.diffs import DiffStore, StoredDiff
+from tracker.storage.impacts import ImpactStore
+from tracker.storage.mappings import MappingStore
 from tracker.storage.orgs import OrgStore
 
 # Diff kinds whose old→new pairs carry the predecessor's mappings forward (marked for review).
@@ -37,7 +40,7 @@ def _in_set(mapping_set: str, source: str, version: str) -> bool:
 
 
 def org_mappings(
-    orgs: OrgStore, org: str, controls: list[Control], source: str, version: str
+    engine: Engine, org: str, controls: list[Control], source: str, version: str
 ) -> list[Mapping]:
     """Requirement→control mappings that apply to ``source@version`` for this organisation.
 
@@ -49,7 +52,7 @@ def org_mappings(
     """
     keys = {c.key for c in controls}
     out = []
-    for stored in orgs.mappings(org, include_global=True):
+    for stored in MappingStore(engine).mappings(org, include_global=True):
         m = stored.mapping
         if m.review is ReviewState.REJECTED or m.target_key not in keys:
             continue
@@ -100,7 +103,7 @@ def compute_impact(
     passes them in rather than having them read twice.
     """
     archive, orgs = Archive(engine), OrgStore(engine)
-    controls = controls if controls is not None else orgs.controls(org)
+    controls = controls if controls is not None else ControlStore(engine).controls(org)
     if not controls:
         raise InvalidInputError(
             f"{org} has no controls", f"import some first: `tracker controls import {org} FILE` or --catalog"
@@ -108,8 +111,8 @@ def compute_impact(
     stored = stored or diff_archived(archive, DiffStore(engine), source, old, new, embedder)
     # the organisation's reviewers may have corrected verdicts of this diff: theirs count here
     result = own_reading(engine, orgs.get(org).id, stored.id, stored.result)
-    old_maps = old_mappings if old_mappings is not None else org_mappings(orgs, org, controls, source, old)
-    new_maps = org_mappings(orgs, org, controls, source, new)
+    old_maps = old_mappings if old_mappings is not None else org_mappings(engine, org, controls, source, old)
+    new_maps = org_mappings(engine, org, controls, source, new)
     carried = carry_over(old_maps, _lineage(result), side="source", version=f"{source}@{new}")
     new_reqs = archive.requirements(source, new)
     queries = {q.key: q for q in queries_from_requirements(new_reqs)}
@@ -150,5 +153,5 @@ def compute_impact(
         # each item's change keeps its position in the stored diff, so it joins back exactly
         "items": [_with_seq(item.to_dict(), seq) for item, (seq, _) in zip(items, kept, strict=True)],
     }
-    impact_id = orgs.save_impact(org, stored.id, payload)
+    impact_id = ImpactStore(engine).save_impact(org, stored.id, payload)
     return ImpactReport(stored.id, impact_id, payload)

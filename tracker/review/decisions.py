@@ -52,7 +52,8 @@ from tracker.impact.rules import impact
 from tracker.mapping.types import Mapping, ReviewState
 from tracker.review.readings import revision_of, seen_revision, shared_verdict
 from tracker.storage.decisions import MAPPING, VERDICT, DecisionStore, OrgVerdict, Reviewer, org_verdicts
-from tracker.storage.orgs import OrgStore, StoredMapping
+from tracker.storage.impacts import ImpactStore
+from tracker.storage.mappings import MappingStore, StoredMapping
 from tracker.storage.tables.archive import ChangeRow, DiffRow, SourceRow, VersionRow
 from tracker.storage.tables.orgs import ImpactRow, MappingRow, OrganisationRow
 from tracker.storage.tables.review import ReviewDecisionRow
@@ -172,7 +173,7 @@ def review_verdict(
         decision_id, diff_id = decision.id, row.diff_id
         session.flush()  # the refresh reads the decision and the change through this session
         orgs = None if reviewer.org is None else [reviewer.org]
-        updated = _refresh(session, OrgStore(engine), diff_id, change_ids={change_id}, orgs=orgs)
+        updated = _refresh(session, engine, diff_id, change_ids={change_id}, orgs=orgs)
     return Outcome(decision_id, diff_id, change_id, before, after, tuple(updated))
 
 
@@ -261,7 +262,6 @@ def review_mapping(
     a colleague has decided on the mapping since."""
     if reviewer.org is None or reviewer.org_id is None:
         raise InvalidInputError("mapping decisions belong to an organisation", "sign in with its API key")
-    store = OrgStore(engine)
     with Session(engine) as session, session.begin():
         row = session.get(MappingRow, mapping_id, with_for_update=True)
         if row is None or row.org_id != reviewer.org_id:
@@ -275,7 +275,9 @@ def review_mapping(
             )
         before = {"review": row.review, "provenance": row.provenance, "reviewer": row.reviewer}
         source_key, source_set = row.source_key, row.source_set
-        stored = store.apply_mapping_review(session, reviewer.org, mapping_id, state, reviewer.name, reason)
+        stored = MappingStore(engine).apply_mapping_review(
+            session, reviewer.org, mapping_id, state, reviewer.name, reason
+        )
         after = {"review": stored.mapping.review.value, "provenance": stored.mapping.provenance.value}
         decision = DecisionStore.add(
             session,
@@ -303,7 +305,7 @@ def review_mapping(
         updated: list[str] = []
         for each in sorted(diffs):
             updated += _refresh(
-                session, store, each, orgs=[reviewer.org], source_keys={source_key}, reviewed=stored
+                session, engine, each, orgs=[reviewer.org], source_keys={source_key}, reviewed=stored
             )
     return Outcome(decision_id, diff_id or 0, change_id, before, after, tuple(sorted(set(updated))))
 
@@ -334,14 +336,12 @@ def refresh_impacts(
     they involve) for every organisation (or the ones named) with a stored impact of the diff.
     Returns the organisations whose impact was stored again."""
     with Session(engine) as session, session.begin():
-        return _refresh(
-            session, OrgStore(engine), diff_id, change_ids=change_ids, source_keys=source_keys, orgs=orgs
-        )
+        return _refresh(session, engine, diff_id, change_ids=change_ids, source_keys=source_keys, orgs=orgs)
 
 
 def _refresh(
     session: Session,
-    store: OrgStore,
+    engine: Engine,
     diff_id: int,
     *,
     change_ids: set[int] | None = None,
@@ -375,10 +375,13 @@ def _refresh(
         if orgs is not None and org not in orgs:
             continue
         own = org_verdicts(session, org_id, diff_id=diff_id)  # its own reading wins over the shared
-        result = store.impact(org, diff_id)
+        result = ImpactStore(engine).impact(org, diff_id)
         if result is None or not targets:
             continue
-        mine = [reviewed if reviewed is not None and m.id == reviewed.id else m for m in store.mappings(org)]
+        mine = [
+            reviewed if reviewed is not None and m.id == reviewed.id else m
+            for m in MappingStore(engine).mappings(org)
+        ]
         old_maps, new_maps = split_mappings((m.mapping for m in mine), slug, new_label)
         items = list(result.get("items") or ())
         index = {_ids(dict(item.get("change") or {})): i for i, item in enumerate(items)}
@@ -392,7 +395,7 @@ def _refresh(
             elif new_item["change"]["kind"] != Kind.UNCHANGED.value:
                 index[ids] = len(items)
                 items.append(new_item)
-        store.write_impact(session, org, diff_id, {**result, "items": items})
+        ImpactStore(engine).write_impact(session, org, diff_id, {**result, "items": items})
         updated.append(org)
     return updated
 

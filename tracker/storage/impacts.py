@@ -10,7 +10,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tracker.domain.keys import normalise_key
-from tracker.storage.tables.orgs import ImpactItemRow, ImpactRow, OrganisationRow
+from tracker.storage.orgs import org_row
+from tracker.storage.tables.orgs import ImpactItemRow, ImpactRow
 
 
 @dataclass(frozen=True)
@@ -26,15 +27,12 @@ class ImpactLine:
     reason: str
 
 
-class ImpactMixin:
-    """The impact half of :class:`tracker.storage.orgs.OrgStore`."""
+class ImpactStore:
+    """Each organisation's stored impact of each diff, and its lines by control and action."""
 
-    engine: Engine
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
-    def _org(self, session: Session, slug: str) -> OrganisationRow:
-        raise NotImplementedError
-
-    # -- impact --------------------------------------------------------------------------
     def save_impact(self, org: str, diff_id: int, result: dict[str, Any]) -> int:
         """Store an impact worklist (``{"items": [{"change", "controls"}]}``), replacing an older one."""
         with Session(self.engine) as session, session.begin():
@@ -44,7 +42,7 @@ class ImpactMixin:
         """:meth:`save_impact` inside the caller's transaction (a reviewer's decision and the
         impacts it changes are committed together or not at all)."""
         now = datetime.now(UTC)
-        org_id = self._org(session, org).id
+        org_id = org_row(session, org).id
         old = session.scalar(
             select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
         )
@@ -79,7 +77,7 @@ class ImpactMixin:
 
     def impact(self, org: str, diff_id: int) -> dict[str, Any] | None:
         with Session(self.engine) as session:
-            org_id = self._org(session, org).id
+            org_id = org_row(session, org).id
             row = session.scalar(
                 select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
             )
@@ -97,7 +95,7 @@ class ImpactMixin:
     ) -> list[ImpactLine]:
         """What changed for this organisation's controls since a date, in id order."""
         with Session(self.engine) as session:
-            org_id = self._org(session, org).id
+            org_id = org_row(session, org).id
             query = select(ImpactItemRow).where(ImpactItemRow.org_id == org_id, ImpactItemRow.id > after_id)
             if since is not None:
                 query = query.where(ImpactItemRow.created_at >= since)
