@@ -32,9 +32,7 @@ Domain decisions:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from bs4 import BeautifulSoup
 from bs4.element import Tag
@@ -42,26 +40,33 @@ from bs4.element import Tag
 from tracker.domain.errors import ParseError
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import DocumentRole, ParsedDocument, Requirement
+from tracker.sources.parsing.official_journal import (
+    ANNEX,
+    ARTICLE,
+    ARTICLE_CLASSES,
+    DIVISION,
+    DIVISION_CLASSES,
+    DOC_TITLE_CLASSES,
+    GROUP_HEADING_CLASSES,
+    HEADING_CLASSES,
+    blocks,
+    cell_text,
+    class_set,
+    division_title,
+    following,
+    has_class,
+    opens_next,
+    rows,
+    strip_noise,
+    tag_text,
+)
 from tracker.sources.parsing.provisions import clean
 
-_ARTICLE_CLASSES = frozenset({"oj-ti-art", "ti-art"})
-_HEADING_CLASSES = frozenset({"oj-sti-art", "sti-art"})
-_DIVISION_CLASSES = frozenset({"oj-ti-section-1", "ti-section-1"})
-_DIVISION_TITLE_CLASSES = frozenset({"oj-ti-section-2", "ti-section-2"})
-_DOC_TITLE_CLASSES = frozenset({"oj-doc-ti", "doc-ti"})
-_GROUP_HEADING_CLASSES = frozenset({"oj-ti-grseq-1", "ti-grseq-1"})
-# Footnotes, signatures and the closing formula are not text of any provision.
-_SKIP_CLASSES = frozenset({"oj-note", "note", "oj-final", "final", "oj-signatory", "signatory"})
-
-_ARTICLE = re.compile(r"^Article\s+(\d+[a-z]*)$", re.IGNORECASE)
-_DIVISION = re.compile(r"^(CHAPTER|SECTION|TITLE|PART)\s+([IVXLC]+|\d+[A-Z]?)\b", re.IGNORECASE)
-_ANNEX = re.compile(r"^ANNEX\s*([IVXLC]+[a-z]?)?$", re.IGNORECASE)
 _PARAGRAPH = re.compile(r"^(\d+[a-z]?)\.\s+(\S.*)$", re.DOTALL)
 _MARKER = re.compile(r"^[(\u201e\u201c\"]?(\d{1,3}[a-z]?|[a-z]{1,2}|[ivxlc]{1,6})[.)]$")
 _ANNEX_PART = re.compile(r"^(SECTION|PART)\s+([A-Z0-9]{1,3})\b(.*)$", re.IGNORECASE)
 _DASH = re.compile(r"^[\u2014\u2013\u2012-]$")
 _RECITAL = re.compile(r"^\((\d+)\)$")
-_BEFORE_PUNCTUATION = re.compile(r"\s+([.,;:])(?=\s|$)")
 
 
 @dataclass
@@ -114,51 +119,6 @@ class _Builder:
         return tuple(out)
 
 
-def _classes(tag: Tag) -> set[str]:
-    value: Any = tag.get("class") or []
-    return set(value if isinstance(value, list) else str(value).split())
-
-
-def _tidy(text: str) -> str:
-    """Running text; no space left before punctuation where a footnote reference was cut."""
-    return _BEFORE_PUNCTUATION.sub(r"\1", clean(text))
-
-
-def _text(tag: Tag) -> str:
-    return _tidy(tag.get_text(" "))
-
-
-def _strip_noise(soup: BeautifulSoup) -> None:
-    """Footnote references and bodies out of the tree: they are renumbered between printings."""
-    for tag in soup.select('a[href^="#ntr"], span.oj-note-tag, span.note-tag'):
-        tag.decompose()
-    skipped = [t for t in soup.find_all(True) if isinstance(t, Tag) and _classes(t) & _SKIP_CLASSES]
-    for tag in skipped:
-        if not tag.decomposed:
-            tag.decompose()
-
-
-def _blocks(root: Tag) -> Iterator[Tag]:
-    """The paragraphs and point tables directly inside ``root``, in order (divs are looked through)."""
-    for child in root.children:
-        if not isinstance(child, Tag):
-            continue
-        if child.name == "p" or child.name == "table":
-            yield child
-        elif child.name in ("div", "tbody", "span", "section"):
-            yield from _blocks(child)
-
-
-def _rows(table: Tag) -> Iterator[tuple[str, Tag]]:
-    """(marker, text cell) for each two-cell row of a point table."""
-    for row in table.find_all("tr", recursive=True):
-        if row.find_parent("table") is not table:
-            continue
-        cells = row.find_all("td", recursive=False)
-        if len(cells) >= 2:
-            yield _text(cells[0]), cells[-1]
-
-
 class EurLexParser:
     name = "eurlex-html"
     version = "1"
@@ -173,7 +133,7 @@ class EurLexParser:
 
     def parse(self, filename: str, data: bytes) -> ParsedDocument:
         soup = BeautifulSoup(data, "lxml")
-        _strip_noise(soup)
+        strip_noise(soup)
         reader = _Reader()
         reader.read(soup)
         if not any(n.kind == "article" for n in reader.out.nodes):
@@ -210,25 +170,25 @@ class _Reader:
             p
             for p in body.find_all("p")
             if isinstance(p, Tag)
-            and (_classes(p) & (_ARTICLE_CLASSES | _DIVISION_CLASSES | _DOC_TITLE_CLASSES))
+            and (class_set(p) & (ARTICLE_CLASSES | DIVISION_CLASSES | DOC_TITLE_CLASSES))
             and p.find_parent("td") is None
         ]
         first = next(
-            (a for a in anchors if _classes(a) & _ARTICLE_CLASSES and _ARTICLE.match(_text(a))), None
+            (a for a in anchors if class_set(a) & ARTICLE_CLASSES and ARTICLE.match(tag_text(a))), None
         )
         if first is not None:
             self._recitals(body, first)
         for anchor in anchors:
-            classes = _classes(anchor)
-            text = _text(anchor)
-            if classes & _DOC_TITLE_CLASSES:
-                if _ANNEX.match(text):
+            classes = class_set(anchor)
+            text = tag_text(anchor)
+            if classes & DOC_TITLE_CLASSES:
+                if ANNEX.match(text):
                     self._annex(anchor, text)
                 elif not self.seen_article and self.chapter is None:
                     titles.append(text)
-            elif classes & _DIVISION_CLASSES:
+            elif classes & DIVISION_CLASSES:
                 self._division(anchor, text)
-            elif _ARTICLE.match(text):
+            elif ARTICLE.match(text):
                 self.seen_article = True
                 self._article(anchor, text)
         self.title = clean(" ".join(titles))
@@ -237,7 +197,7 @@ class _Reader:
 
     def _recitals(self, body: Tag, first_article: Tag) -> None:
         """Tables "(N)" | text before the first article (or the division that opens it)."""
-        stop = first_article.find_previous("p", class_=sorted(_DIVISION_CLASSES)) or first_article
+        stop = first_article.find_previous("p", class_=sorted(DIVISION_CLASSES)) or first_article
         for element in body.descendants:
             if element is stop:
                 break
@@ -247,7 +207,7 @@ class _Reader:
                 or element.find_parent("td") is not None
             ):
                 continue
-            for marker, cell in _rows(element):
+            for marker, cell in rows(element):
                 found = _RECITAL.match(marker)
                 if not found:
                     continue
@@ -256,16 +216,16 @@ class _Reader:
                 node = self.out.add(f"Recital {found.group(1)}", "recital", self.recitals)
                 if node is not None:
                     node.is_recital = True
-                    node.text.append(_cell_text(cell))
+                    node.text.append(cell_text(cell))
 
     # -- divisions and articles ---------------------------------------------------------
 
     def _division(self, anchor: Tag, text: str) -> None:
-        found = _DIVISION.match(text)
+        found = DIVISION.match(text)
         if not found:
             return
         kind, number = found.group(1).lower(), found.group(2).upper()
-        title = _division_title(anchor)
+        title = division_title(anchor)
         if kind == "section" and self.chapter is not None:
             self.section = self.out.add(
                 f"{self.chapter.ident}, Section {number}", "section", self.chapter, title
@@ -275,14 +235,14 @@ class _Reader:
             self.section = None
 
     def _article(self, anchor: Tag, text: str) -> None:
-        number = _ARTICLE.match(text).group(1)  # type: ignore[union-attr]
+        number = ARTICLE.match(text).group(1)  # type: ignore[union-attr]
         heading = ""
         body: list[Tag] = []
-        for sibling in _following(anchor):
-            if _opens_next(sibling):
+        for sibling in following(anchor):
+            if opens_next(sibling):
                 break
-            if not heading and not body and _has_class(sibling, _HEADING_CLASSES):
-                heading = _text(sibling)
+            if not heading and not body and has_class(sibling, HEADING_CLASSES):
+                heading = tag_text(sibling)
                 continue
             body.append(sibling)
         parent = self.section or self.chapter
@@ -291,12 +251,12 @@ class _Reader:
             return
         current: _Node = article
         for element in body:
-            for block in [element] if element.name in ("p", "table") else list(_blocks(element)):
+            for block in [element] if element.name in ("p", "table") else list(blocks(element)):
                 if block.name == "table":
                     base = current if current is not article else None
                     self._points(block, current, base_ident=None if base else f"{article.ident}, point")
                     continue
-                line = _text(block)
+                line = tag_text(block)
                 if not line:
                     continue
                 numbered = _PARAGRAPH.match(line)
@@ -310,22 +270,22 @@ class _Reader:
 
     def _points(self, table: Tag, parent: _Node, base_ident: str | None) -> None:
         """Each row a point of ``parent``; a table in a text cell holds the point's own points."""
-        for marker, cell in _rows(table):
+        for marker, cell in rows(table):
             if _DASH.match(marker):
-                parent.text.append(f"\u2014 {_cell_text(cell)}")
+                parent.text.append(f"\u2014 {cell_text(cell)}")
                 continue
             found = _MARKER.match(marker)
             if not found:
-                parent.text.append(clean(f"{marker} {_cell_text(cell)}"))
+                parent.text.append(clean(f"{marker} {cell_text(cell)}"))
                 continue
             label = found.group(1)
             printed = f"({label})" if marker.startswith("(") or marker.endswith(")") else label
             ident = f"{base_ident} {printed}" if base_ident else f"{parent.ident}({label})"
             point = self.out.add(ident, "point", parent)
             if point is None:
-                parent.text.append(clean(f"{marker} {_cell_text(cell)}"))
+                parent.text.append(clean(f"{marker} {cell_text(cell)}"))
                 continue
-            point.text.append(_cell_text(cell))
+            point.text.append(cell_text(cell))
             for inner in cell.find_all("table"):
                 if inner.find_parent("td") is cell:  # this point's own sub-points, not deeper ones
                     self._points(inner, point, None)
@@ -333,16 +293,16 @@ class _Reader:
     # -- annexes ------------------------------------------------------------------------
 
     def _annex(self, anchor: Tag, text: str) -> None:
-        found = _ANNEX.match(text)
+        found = ANNEX.match(text)
         number = (found.group(1) or "").upper() if found else ""
         ident = f"Annex {number}".strip()
         title_parts: list[str] = []
         body: list[Tag] = []
-        for sibling in _following(anchor):
-            if _opens_next(sibling):
+        for sibling in following(anchor):
+            if opens_next(sibling):
                 break
-            if not body and _has_class(sibling, _DOC_TITLE_CLASSES):
-                title_parts.append(_text(sibling))
+            if not body and has_class(sibling, DOC_TITLE_CLASSES):
+                title_parts.append(tag_text(sibling))
                 continue
             body.append(sibling)
         annex = self.out.add(ident, "annex", None, clean(" ".join(title_parts)))
@@ -350,12 +310,12 @@ class _Reader:
             return
         current = annex
         for element in body:
-            for block in [element] if element.name in ("p", "table") else list(_blocks(element)):
+            for block in [element] if element.name in ("p", "table") else list(blocks(element)):
                 if block.name == "table":
                     self._points(block, current, base_ident=f"{current.ident}, point")
                     continue
-                line = _text(block)
-                part = _ANNEX_PART.match(line) if _classes(block) & _GROUP_HEADING_CLASSES else None
+                line = tag_text(block)
+                part = _ANNEX_PART.match(line) if class_set(block) & GROUP_HEADING_CLASSES else None
                 if part:  # "Section A — ...": numbering of points restarts in each
                     opened = self.out.add(
                         f"{annex.ident}, {part.group(1).capitalize()} {part.group(2)}", "part", annex
@@ -365,66 +325,6 @@ class _Reader:
                         continue
                 if line:
                     current.text.append(line)
-
-
-def _has_class(tag: Tag, classes: frozenset[str]) -> bool:
-    return bool(_classes(tag) & classes) or any(
-        isinstance(t, Tag) and _classes(t) & classes for t in tag.find_all(True)
-    )
-
-
-def _following(anchor: Tag) -> Iterator[Tag]:
-    """Siblings after ``anchor``; when its container ends, the container's siblings (ELI pages
-    wrap the title and the heading in their own divs)."""
-    node: Tag | None = anchor
-    while node is not None:
-        for sibling in node.next_siblings:
-            if isinstance(sibling, Tag):
-                yield sibling
-        parent = node.parent
-        if parent is None or parent.name in ("body", "[document]") or _is_container(parent):
-            return
-        node = parent
-
-
-def _is_container(tag: Tag) -> bool:
-    """An element that holds a whole article, division or annex: reading stops at its end."""
-    ident = str(tag.get("id") or "")
-    return bool(re.match(r"^(art|cpt|anx|rct|enc|fnp)_", ident)) or "eli-container" in _classes(tag)
-
-
-def _opens_next(tag: Tag) -> bool:
-    """The element starts the next article, division or annex."""
-    for p in [tag, *tag.find_all("p")]:
-        if not isinstance(p, Tag) or p.find_parent("td") is not None:
-            continue
-        classes = _classes(p)
-        if classes & _ARTICLE_CLASSES and _ARTICLE.match(_text(p)):
-            return True
-        if classes & _DIVISION_CLASSES:
-            return True
-        if classes & _DOC_TITLE_CLASSES and _ANNEX.match(_text(p)):
-            return True
-    return False
-
-
-def _division_title(anchor: Tag) -> str:
-    for sibling in _following(anchor):
-        if _has_class(sibling, _DIVISION_TITLE_CLASSES):
-            found = (
-                sibling
-                if _classes(sibling) & _DIVISION_TITLE_CLASSES
-                else sibling.find("p", class_=sorted(_DIVISION_TITLE_CLASSES))
-            )
-            return _text(found) if isinstance(found, Tag) else ""
-        if _opens_next(sibling):
-            break
-    return ""
-
-
-def _cell_text(cell: Tag) -> str:
-    """A point's own text: the cell without the tables of its sub-points."""
-    return _tidy(" ".join(str(s) for s in cell.find_all(string=True) if s.find_parent("td") is cell))
 
 
 PARSER = EurLexParser()
