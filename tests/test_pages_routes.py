@@ -330,3 +330,18 @@ def test_static_files(client: TestClient) -> None:
     assert client.get("/ui/static/review.js").headers["content-type"].startswith("text/javascript")
     assert client.get("/ui/static/..%2Fpages%2Fsession.py").status_code == 404
     assert client.get("/ui/static/nothing.css").status_code == 404
+
+
+def test_a_change_the_operator_decided_renders_as_the_shared_verdict(
+    client: TestClient, world: World
+) -> None:
+    """The operator's decision is stored on the change without an organisation scope; the page
+    must still render it (as the shared verdict) rather than fail on the missing scope."""
+    from tracker.review.decisions import review_verdict
+    from tracker.storage.decisions import Reviewer
+
+    change_id = _ids(client.get(REVIEW).text)[0]
+    review_verdict(world.engine, change_id, Reviewer(name="Olive", key_id="op"), action="confirm")
+    page = client.get(REVIEW)
+    assert page.status_code == 200
+    assert "confirmed (shared verdict)" in " ".join(page.text.split())
