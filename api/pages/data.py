@@ -1,7 +1,7 @@
 """Read models of the source-level pages: sources, versions with change counts, timelines.
 
-Each function is a handful of SQL statements whose size does not grow with the number of
-requirements: version lists and stored diff summaries only, never requirement texts.
+Each function is a handful of repository reads whose size does not grow with the number of
+requirements: version lists and stored diff headers only, never requirement texts.
 """
 
 from __future__ import annotations
