@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -163,13 +164,21 @@ def decisions(request: Request, who: ViewerDep) -> HTMLResponse | RedirectRespon
     return _page(request, "decisions.html", who, rows=_decision_rows(engine, found))
 
 
-def _decision_rows(engine: Engine, found: list[Decision]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class DecisionRow:
+    """One line of the decision history: the decision, the diff's source and versions (to
+    link to its review page) and the change's identifiers."""
+
+    d: Decision
+    pair: tuple[str, str, str] | None
+    label: str
+
+
+def _decision_rows(engine: Engine, found: list[Decision]) -> list[DecisionRow]:
     headers = DiffStore(engine).headers({d.diff_id for d in found if d.diff_id})
     pairs = {did: (h.source, h.old_version, h.new_version) for did, h in headers.items()}
     labels = {
         cid: " → ".join(x for x in (", ".join(ids.old_ids), ", ".join(ids.new_ids)) if x)
         for cid, ids in ChangeStore(engine).identifiers({d.change_id for d in found if d.change_id}).items()
     }
-    return [
-        {"d": d, "pair": pairs.get(d.diff_id or 0), "label": labels.get(d.change_id or 0, "")} for d in found
-    ]
+    return [DecisionRow(d, pairs.get(d.diff_id or 0), labels.get(d.change_id or 0, "")) for d in found]
