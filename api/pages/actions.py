@@ -14,8 +14,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
@@ -40,8 +38,8 @@ from tracker.mapping.types import ReviewState
 from tracker.review.decisions import Outcome, Verdict, review_mapping, review_verdict
 from tracker.storage.api_keys import ApiKeys
 from tracker.storage.archive import Archive
+from tracker.storage.changes import ChangeStore
 from tracker.storage.diffs import DiffStore
-from tracker.storage.tables.archive import ChangeRow, DiffRow, SourceRow, VersionRow
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 ViewerDep = Annotated[Viewer | None, Depends(viewer)]
@@ -102,20 +100,10 @@ async def sign_out(request: Request, who: ViewerDep) -> Response:
 
 def _pair(request: Request, change_id: int) -> tuple[str, str, str]:
     """Source and version labels of the diff a change belongs to."""
-    old_v = VersionRow.__table__.alias("old_v")
-    new_v = VersionRow.__table__.alias("new_v")
-    with Session(engine_of(request)) as session:
-        row = session.execute(
-            select(SourceRow.slug, old_v.c.label, new_v.c.label)
-            .join(DiffRow, DiffRow.source_id == SourceRow.id)
-            .join(ChangeRow, ChangeRow.diff_id == DiffRow.id)
-            .join(old_v, old_v.c.id == DiffRow.old_version_id)
-            .join(new_v, new_v.c.id == DiffRow.new_version_id)
-            .where(ChangeRow.id == change_id)
-        ).first()
-    if row is None:
+    found = ChangeStore(engine_of(request)).diff_of(change_id)
+    if found is None:
         raise NotFoundError(f"no change {change_id}", "reload the review page")
-    return row[0], row[1], row[2]
+    return found.source, found.old_version, found.new_version
 
 
 def _change_html(request: Request, who: Viewer, change_id: int, return_to: str) -> dict[str, Any]:

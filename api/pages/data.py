@@ -1,7 +1,7 @@
 """Read models of the source-level pages: sources, versions with change counts, timelines.
 
-Each function is a handful of SQL statements whose size does not grow with the number of
-requirements: version lists and stored diff summaries only, never requirement texts.
+Each function is a handful of repository reads whose size does not grow with the number of
+requirements: version lists and stored diff headers only, never requirement texts.
 """
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
-
 from tracker.diff.types import Kind
 from tracker.domain.errors import NotFoundError
 from tracker.domain.model import Lifecycle, Source
 from tracker.storage.archive import Archive
-from tracker.storage.tables.archive import DiffRow, SourceRow, VersionRow
+from tracker.storage.catalog import Catalog, VersionSummary
+from tracker.storage.db import Engine
+from tracker.storage.diffs import DiffHeader, DiffStore
 
 CHANGED_KINDS: tuple[str, ...] = tuple(k.value for k in Kind if k is not Kind.UNCHANGED)
 DRAFTS = (Lifecycle.DRAFT.value, Lifecycle.CONSULTATION.value)
@@ -75,43 +74,31 @@ class SourceView:
 
 def sources(engine: Engine) -> list[tuple[Source, int, VersionView | None]]:
     """Every source with its number of versions and its newest version."""
-    out: list[tuple[Source, int, VersionView | None]] = []
-    with Session(engine) as session:
-        newest: dict[int, VersionRow] = {}
-        for row in session.scalars(select(VersionRow).order_by(VersionRow.ordinal, VersionRow.id)):
-            newest[row.source_id] = row
-        ids = {slug: i for slug, i in session.execute(select(SourceRow.slug, SourceRow.id))}
-    for source, count in Archive(engine).sources():
-        last = newest.get(ids.get(source.slug, -1))
-        out.append((source, count, _version(last) if last is not None else None))
-    return out
+    return [
+        (o.source, o.versions, _version(o.newest) if o.newest is not None else None)
+        for o in Catalog(engine).overview()
+    ]
 
 
-def _version(row: VersionRow) -> VersionView:
-    return VersionView(row.id, row.label, row.status, row.published, row.ordinal, row.requirement_count)
+def _version(v: VersionSummary) -> VersionView:
+    return VersionView(v.id, v.label, v.status, v.published, v.ordinal, v.requirements)
+
+
+def _diff(d: DiffHeader) -> DiffView:
+    return DiffView(d.id, d.old_version, d.new_version, d.engine, d.model_id, d.summary)
 
 
 def source_view(engine: Engine, slug: str) -> SourceView:
     """Versions in the publisher's order, the stored diff of each consecutive pair, every
     stored diff, and the consultation pairs (each draft with the first final after it)."""
     source = Archive(engine).source(slug)  # NotFoundError names the known sources
-    with Session(engine) as session:
-        sid = session.scalar(select(SourceRow.id).where(SourceRow.slug == slug))
-        rows = session.scalars(
-            select(VersionRow).where(VersionRow.source_id == sid).order_by(VersionRow.ordinal, VersionRow.id)
-        ).all()
-        versions = [_version(r) for r in rows]
-        labels = {v.id: v.label for v in versions}
-        stored: dict[tuple[int, int], DiffView] = {}
-        for d in session.scalars(select(DiffRow).where(DiffRow.source_id == sid).order_by(DiffRow.id)):
-            stored[(d.old_version_id, d.new_version_id)] = DiffView(
-                d.id,
-                labels.get(d.old_version_id, "?"),
-                labels.get(d.new_version_id, "?"),
-                d.engine,
-                d.model_id,
-                {str(k): int(v) for k, v in (d.summary or {}).items()},
-            )
+    versions = [_version(v) for v in Catalog(engine).versions(slug)]
+    stored: dict[tuple[int, int], DiffView] = {}
+    for d in DiffStore(engine).headers_of_source(slug):  # oldest first: the newest of a pair wins
+        counts = {str(k): int(v) for k, v in d.summary.items()}
+        stored[(d.old_version_id, d.new_version_id)] = DiffView(
+            d.id, d.old_version, d.new_version, d.engine, d.model_id, counts
+        )
     steps = [Step(a, b, stored.get((a.id, b.id))) for a, b in itertools.pairwise(versions)]
     consultations = []
     for i, draft in enumerate(versions):
@@ -125,32 +112,17 @@ def source_view(engine: Engine, slug: str) -> SourceView:
 
 def stored_diff(engine: Engine, slug: str, old: str, new: str) -> DiffView | None:
     """The newest stored diff of the pair, whatever engine or model made it."""
-    with Session(engine) as session:
-        sid = session.scalar(select(SourceRow.id).where(SourceRow.slug == slug))
-        if sid is None:
-            raise NotFoundError(f"unknown source {slug!r}", "pick one from the sources page")
-        ids = {
-            label: vid
-            for label, vid in session.execute(
-                select(VersionRow.label, VersionRow.id).where(
-                    VersionRow.source_id == sid, VersionRow.label.in_([old, new])
-                )
-            )
-        }
-        for label in (old, new):
-            if label not in ids:
-                raise NotFoundError(f"{slug} has no version {label!r}", "pick one from the source's page")
-        row = session.scalar(
-            select(DiffRow)
-            .where(DiffRow.old_version_id == ids[old], DiffRow.new_version_id == ids[new])
-            .order_by(DiffRow.id.desc())
-            .limit(1)
-        )
-        if row is None:
-            return None
-        return DiffView(row.id, old, new, row.engine, row.model_id, dict(row.summary or {}))
+    catalog = Catalog(engine)
+    sid = catalog.source_id(slug)
+    if sid is None:
+        raise NotFoundError(f"unknown source {slug!r}", "pick one from the sources page")
+    ids = catalog.version_ids(sid, [old, new])
+    for label in (old, new):
+        if label not in ids:
+            raise NotFoundError(f"{slug} has no version {label!r}", "pick one from the source's page")
+    found = DiffStore(engine).newest_between(ids[old], ids[new])
+    return None if found is None else _diff(found)
 
 
 def diff_count(engine: Engine) -> int:
-    with Session(engine) as session:
-        return int(session.scalar(select(func.count()).select_from(DiffRow)) or 0)
+    return DiffStore(engine).count()

@@ -17,17 +17,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
-
 from api.pages.data import CHANGED_KINDS, DiffView, stored_diff
 from api.pages.models import ChangeView, FieldView, ReqView
 from tracker.diff.types import Kind, Tag
 from tracker.domain.redline import parse_text
 from tracker.review.readings import own_review
-from tracker.storage.decisions import org_verdicts
-from tracker.storage.tables.archive import ChangeRow, DiffRow, RequirementRow
-from tracker.storage.tables.review import ReviewDecisionRow
+from tracker.storage.catalog import Catalog, RequirementText
+from tracker.storage.changes import ChangeBrief, ChangeStore
+from tracker.storage.db import Engine
+from tracker.storage.decisions import DecisionStore
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200  # 800-53 Rev 4 -> Rev 5 at 500 a page is 3.8 MB; see bench_review
@@ -106,40 +104,21 @@ class ReviewModel:
     impact_origin: str = ""  # "stored", "live" or "" (nobody signed in for an organisation)
 
 
-# Plain columns, not ORM entities: building 1,200 mapped objects per page view costs more
-# than the query itself.
-_COLUMNS = (
-    ChangeRow.id,
-    ChangeRow.seq,
-    ChangeRow.kind,
-    ChangeRow.substantive,
-    ChangeRow.tags,
-    ChangeRow.confidence,
-    ChangeRow.old_ids,
-    ChangeRow.new_ids,
-    ChangeRow.old_keys,
-    ChangeRow.new_keys,
-    ChangeRow.data,
-)
-
-
-def _view(row: Any) -> ChangeView:
-    ident, seq, kind, substantive, tags, confidence, old_ids, new_ids, old_keys, new_keys, data = row
-    data = dict(data or {})
+def _view(brief: ChangeBrief) -> ChangeView:
     return ChangeView(
-        id=ident,
-        seq=seq,
-        kind=kind,
-        substantive=substantive,
-        tags=list(tags or ()),
-        confidence=float(data.get("confidence", confidence)),
-        reasons=[str(r) for r in data.get("reasons") or ()],
-        old_ids=list(old_ids or ()),
-        new_ids=list(new_ids or ()),
-        old_keys=list(old_keys or ()),
-        new_keys=list(new_keys or ()),
-        redline={str(k): str(v) for k, v in (data.get("redline") or {}).items()},
-        review=data.get("review") or None,
+        id=brief.id,
+        seq=brief.seq,
+        kind=brief.kind,
+        substantive=brief.substantive,
+        tags=list(brief.tags),
+        confidence=brief.confidence,
+        reasons=list(brief.reasons),
+        old_ids=list(brief.old_ids),
+        new_ids=list(brief.new_ids),
+        old_keys=list(brief.old_keys),
+        new_keys=list(brief.new_keys),
+        redline=dict(brief.redline),
+        review=brief.review,
     )
 
 
@@ -183,32 +162,16 @@ def _cache() -> _ViewCache:
 
 
 def _views(engine: Engine, diff_id: int) -> tuple[int, int, tuple[ChangeView, ...]]:
-    """Version ids and every change of the diff (sorted, with titles), cached per state."""
-    with Session(engine) as session:
-        newest = (
-            select(func.max(ReviewDecisionRow.id))
-            .where(ReviewDecisionRow.diff_id == DiffRow.id)
-            .scalar_subquery()
-        )
-        old_vid, new_vid, created, decided = session.execute(
-            select(DiffRow.old_version_id, DiffRow.new_version_id, DiffRow.created_at, newest).where(
-                DiffRow.id == diff_id
-            )
-        ).one()
-        key = (engine.url.render_as_string(hide_password=True), diff_id, created, decided)
-        found = _cache().get(key)
-        if found is not None:
-            return found
-        views = [_view(r) for r in session.execute(select(*_COLUMNS).where(ChangeRow.diff_id == diff_id))]
-        titles = {
-            (vid, k): title
-            for vid, k, title in session.execute(
-                select(RequirementRow.version_id, RequirementRow.key, RequirementRow.title).where(
-                    RequirementRow.version_id.in_([old_vid, new_vid])
-                )
-            )
-        }
-    views.sort(key=lambda c: c.seq)
+    """Version ids and every change of the diff (in order, with titles), cached per state."""
+    changes = ChangeStore(engine)
+    state = changes.state(diff_id)
+    key = (engine.url.render_as_string(hide_password=True), diff_id, state.created_at, state.newest_decision)
+    found = _cache().get(key)
+    if found is not None:
+        return found
+    old_vid, new_vid = state.old_version_id, state.new_version_id
+    views = [_view(b) for b in changes.briefs(diff_id)]
+    titles = Catalog(engine).requirement_titles([old_vid, new_vid])
     for view in views:
         view.old_titles = [titles.get((old_vid, k), "") for k in view.old_keys]
         view.new_titles = [titles.get((new_vid, k), "") for k in view.new_keys]
@@ -235,11 +198,9 @@ def load(
     if diff is None:
         return None
     if only is not None:  # the change may belong to an older diff of the same pair
-        with Session(engine) as session:
-            owner = session.scalar(select(ChangeRow.diff_id).where(ChangeRow.id == only))
-            held = session.get(DiffRow, owner) if owner is not None and owner != diff.id else None
-            if held is not None:
-                diff = DiffView(held.id, old, new, held.engine, held.model_id, dict(held.summary or {}))
+        held = ChangeStore(engine).diff_of(only)
+        if held is not None and held.id != diff.id:
+            diff = DiffView(held.id, old, new, held.engine, held.model_id, held.summary)
     old_vid, new_vid, views = _views(engine, diff.id)
     views = _as_read_by(engine, org_id, diff.id, views)
     counts = {k.value: 0 for k in Kind}
@@ -277,8 +238,7 @@ def _as_read_by(
     engine: Engine, org_id: int | None, diff_id: int, views: tuple[ChangeView, ...]
 ) -> tuple[ChangeView, ...]:
     """The cached shared views with the organisation's own verdicts laid over (copies)."""
-    with Session(engine) as session:
-        own = org_verdicts(session, org_id, diff_id=diff_id)
+    own = DecisionStore(engine).org_verdicts(org_id, diff_id=diff_id)
     if not own:
         return views
     out = []
@@ -319,17 +279,11 @@ def _enrich(engine: Engine, page: list[ChangeView], old_vid: int, new_vid: int) 
             wanted |= {(old_vid, k) for k in change.old_keys} | {(new_vid, k) for k in change.new_keys}
     if not wanted:
         return
-    found: dict[tuple[int, str], RequirementRow] = {}
-    with Session(engine) as session:
-        for vid in (old_vid, new_vid):
-            keys = [k for v, k in wanted if v == vid]
-            for start in range(0, len(keys), 500):
-                for req in session.scalars(
-                    select(RequirementRow).where(
-                        RequirementRow.version_id == vid, RequirementRow.key.in_(keys[start : start + 500])
-                    )
-                ):
-                    found[(vid, req.key)] = req
+    found: dict[tuple[int, str], RequirementText] = {}
+    catalog = Catalog(engine)
+    for vid in (old_vid, new_vid):
+        texts = catalog.requirement_texts(vid, [k for v, k in wanted if v == vid])
+        found.update(((vid, key), text) for key, text in texts.items())
     for change in page:
         if "statement" in change.redline:
             continue

@@ -11,12 +11,11 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
 
 from api.pages import charts, data, review_data
 from api.pages.org_view import attach_decisions, attach_org, unreviewed_suggestions
@@ -24,8 +23,10 @@ from api.pages.render import page, static_file
 from api.pages.session import FLASH, PRESESSION, Viewer, take_flash, viewer
 from tracker.domain.errors import NotFoundError, TrackerError
 from tracker.storage.archive import Archive
-from tracker.storage.decisions import DecisionStore
-from tracker.storage.tables.archive import ChangeRow, DiffRow, SourceRow, VersionRow
+from tracker.storage.changes import ChangeStore
+from tracker.storage.db import Engine
+from tracker.storage.decisions import Decision, DecisionStore
+from tracker.storage.diffs import DiffStore
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 ViewerDep = Annotated[Viewer | None, Depends(viewer)]
@@ -163,28 +164,21 @@ def decisions(request: Request, who: ViewerDep) -> HTMLResponse | RedirectRespon
     return _page(request, "decisions.html", who, rows=_decision_rows(engine, found))
 
 
-def _decision_rows(engine: Engine, found: list[Any]) -> list[dict[str, Any]]:
-    diff_ids = {d.diff_id for d in found if d.diff_id}
-    change_ids = {d.change_id for d in found if d.change_id}
-    with Session(engine) as session:
-        old_v = VersionRow.__table__.alias("old_v")
-        new_v = VersionRow.__table__.alias("new_v")
-        pairs = {
-            did: (slug, old, new)
-            for did, slug, old, new in session.execute(
-                select(DiffRow.id, SourceRow.slug, old_v.c.label, new_v.c.label)
-                .join(SourceRow, SourceRow.id == DiffRow.source_id)
-                .join(old_v, old_v.c.id == DiffRow.old_version_id)
-                .join(new_v, new_v.c.id == DiffRow.new_version_id)
-                .where(DiffRow.id.in_(diff_ids))
-            )
-        }
-        labels = {
-            cid: " → ".join(x for x in (", ".join(o or ()), ", ".join(n or ())) if x)
-            for cid, o, n in session.execute(
-                select(ChangeRow.id, ChangeRow.old_ids, ChangeRow.new_ids).where(ChangeRow.id.in_(change_ids))
-            )
-        }
-    return [
-        {"d": d, "pair": pairs.get(d.diff_id or 0), "label": labels.get(d.change_id or 0, "")} for d in found
-    ]
+@dataclass(frozen=True)
+class DecisionRow:
+    """One line of the decision history: the decision, the diff's source and versions (to
+    link to its review page) and the change's identifiers."""
+
+    d: Decision
+    pair: tuple[str, str, str] | None
+    label: str
+
+
+def _decision_rows(engine: Engine, found: list[Decision]) -> list[DecisionRow]:
+    headers = DiffStore(engine).headers({d.diff_id for d in found if d.diff_id})
+    pairs = {did: (h.source, h.old_version, h.new_version) for did, h in headers.items()}
+    labels = {
+        cid: " → ".join(x for x in (", ".join(ids.old_ids), ", ".join(ids.new_ids)) if x)
+        for cid, ids in ChangeStore(engine).identifiers({d.change_id for d in found if d.change_id}).items()
+    }
+    return [DecisionRow(d, pairs.get(d.diff_id or 0), labels.get(d.change_id or 0, "")) for d in found]

@@ -5,20 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api.deps import EngineDep, OperatorDep
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.orgs import CrawlRunOut
-from tracker.storage.tables.crawl import CrawlRunRow
+from tracker.storage.crawls import CrawlRun, RunStore
 
 router = APIRouter(prefix="/v1/crawls", tags=["crawls"], responses=responses(401, 403, 422))
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-def _out(row: CrawlRunRow) -> CrawlRunOut:
+def _out(row: CrawlRun) -> CrawlRunOut:
     return CrawlRunOut(
         id=row.id,
         source=row.source,
@@ -41,23 +39,17 @@ def list_runs(
     source: Annotated[str | None, Query(max_length=128)] = None,
     outcome: Annotated[str | None, Query(pattern=r"^(running|ok|unchanged|failed)$")] = None,
 ) -> Page[CrawlRunOut]:
-    query = select(CrawlRunRow).where(CrawlRunRow.id > paging.after)
-    if source:
-        query = query.where(CrawlRunRow.source == source)
-    if outcome:
-        query = query.where(CrawlRunRow.outcome == outcome)
-    with Session(engine) as session:
-        rows = session.scalars(query.order_by(CrawlRunRow.id).limit(paging.limit + 1)).all()
-        items = [_out(r) for r in rows]
-    return paging.page(items, [r.id for r in rows])
+    found = RunStore(engine).page(
+        after_id=paging.after, limit=paging.limit + 1, source=source, outcome=outcome
+    )
+    return paging.page([_out(r) for r in found], [r.id for r in found])
 
 
 @router.get("/{run_id}", operation_id="getCrawlRun", summary="One crawl run", responses=responses(404))
 def get_run(
     run_id: Annotated[int, Path(ge=1, le=2**31 - 1)], engine: EngineDep, _key: OperatorDep
 ) -> CrawlRunOut:
-    with Session(engine) as session:
-        row = session.get(CrawlRunRow, run_id)
-        if row is None:
-            raise ApiProblem(404, f"no crawl run {run_id}", slug="not-found")
-        return _out(row)
+    run = RunStore(engine).get(run_id)
+    if run is None:
+        raise ApiProblem(404, f"no crawl run {run_id}", slug="not-found")
+    return _out(run)

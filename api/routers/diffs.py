@@ -6,8 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api.deps import EngineDep, Reader
 from api.pagination import Page, PageParams, page_params
@@ -15,57 +13,39 @@ from api.problems import ApiProblem, responses
 from api.schemas.archive import ChangeOut, DiffOut, ReviewOut
 from api.timeutil import as_utc
 from tracker.diff.types import Kind, Tag
-from tracker.storage.diffs import DiffStore
-from tracker.storage.tables.archive import DiffRow, SourceRow, VersionRow
+from tracker.storage.changes import ChangeStore
+from tracker.storage.diffs import DiffHeader, DiffStore
 
 router = APIRouter(prefix="/v1", tags=["diffs"], responses=responses(401, 403, 422))
 Paging = Annotated[PageParams, Depends(page_params)]
 SourceQ = Annotated[str | None, Query(max_length=128, description="source slug", examples=["nist-csf"])]
 
 
-def _diffs(engine: EngineDep, where: list[object], limit: int) -> list[DiffOut]:
-    old_v = VersionRow.__table__.alias("old_v")
-    new_v = VersionRow.__table__.alias("new_v")
-    query = (
-        select(DiffRow, SourceRow.slug, old_v.c.label, new_v.c.label)
-        .join(SourceRow, SourceRow.id == DiffRow.source_id)
-        .join(old_v, old_v.c.id == DiffRow.old_version_id)
-        .join(new_v, new_v.c.id == DiffRow.new_version_id)
-        .where(*where)  # type: ignore[arg-type]
-        .order_by(DiffRow.id)
-        .limit(limit)
+def _out(d: DiffHeader) -> DiffOut:
+    return DiffOut(
+        id=d.id,
+        source=d.source,
+        old_version=d.old_version,
+        new_version=d.new_version,
+        engine=d.engine,
+        model_id=d.model_id,
+        created_at=d.created_at,
+        summary=d.summary,
     )
-    with Session(engine) as session:
-        return [
-            DiffOut(
-                id=d.id,
-                source=slug,
-                old_version=old,
-                new_version=new,
-                engine=d.engine,
-                model_id=d.model_id,
-                created_at=d.created_at,
-                summary=dict(d.summary or {}),
-            )
-            for d, slug, old, new in session.execute(query)
-        ]
 
 
 @router.get("/diffs", operation_id="listDiffs", summary="List stored diffs")
 def list_diffs(engine: EngineDep, _key: Reader, paging: Paging, source: SourceQ = None) -> Page[DiffOut]:
-    where: list[object] = [DiffRow.id > paging.after]
-    if source:
-        where.append(SourceRow.slug == source)
-    items = _diffs(engine, where, paging.limit + 1)
-    return paging.page(items, [d.id for d in items])
+    found = DiffStore(engine).page(after_id=paging.after, limit=paging.limit + 1, source=source)
+    return paging.page([_out(d) for d in found], [d.id for d in found])
 
 
 @router.get("/diffs/{diff_id}", operation_id="getDiff", summary="One stored diff", responses=responses(404))
 def get_diff(diff_id: Annotated[int, Path(ge=1, le=2**31 - 1)], engine: EngineDep, _key: Reader) -> DiffOut:
-    found = _diffs(engine, [DiffRow.id == diff_id], 1)
-    if not found:
+    found = DiffStore(engine).header(diff_id)
+    if found is None:
         raise ApiProblem(404, f"no diff {diff_id}; list diffs with GET /v1/diffs", slug="not-found")
-    return found[0]
+    return _out(found)
 
 
 @router.get(
@@ -86,7 +66,7 @@ def list_changes(
     until: Annotated[datetime | None, Query(description="stored before")] = None,
     diff_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Page[ChangeOut]:
-    found = DiffStore(engine).changes(
+    found = ChangeStore(engine).changes(
         source=source,
         kind=kind.value if kind else None,
         substantive=substantive,

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api.deps import EngineDep, ReadTenant, Tenant, WriteTenant
 from api.pagination import Page, PageParams, page_params
@@ -15,8 +13,7 @@ from api.schemas.orgs import MappingIn, MappingOut, MappingReview
 from tracker.domain.keys import normalise_key
 from tracker.mapping.types import Mapping, Provenance, ReviewState
 from tracker.review.decisions import review_mapping as decide_mapping
-from tracker.storage.mappings import MappingStore
-from tracker.storage.tables.orgs import MappingRow
+from tracker.storage.mappings import MappingStore, StoredMapping
 
 router = APIRouter(
     prefix="/v1/orgs/{org}/mappings", tags=["mappings"], responses=responses(401, 403, 404, 422)
@@ -25,29 +22,29 @@ Paging = Annotated[PageParams, Depends(page_params)]
 MappingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def _out(row: MappingRow) -> MappingOut:
+def _out(stored: StoredMapping) -> MappingOut:
+    m = stored.mapping
     return MappingOut(
-        id=row.id,
-        source_set=row.source_set,
-        source=row.source_id,
-        target_set=row.target_set,
-        target=row.target_id,
-        relationship=row.relationship,  # type: ignore[arg-type]
-        provenance=row.provenance,
-        confidence=row.confidence,
-        review=row.review,  # type: ignore[arg-type]
-        reviewer=row.reviewer,
-        reviewed_at=row.reviewed_at,
-        note=row.note,
+        id=stored.id,
+        source_set=m.source_set,
+        source=m.source,
+        target_set=m.target_set,
+        target=m.target,
+        relationship=m.relationship,
+        provenance=m.provenance.value,
+        confidence=m.confidence,
+        review=m.review,
+        reviewer=stored.reviewer,
+        reviewed_at=stored.reviewed_at,
+        note=m.note,
     )
 
 
 def _get(engine: EngineDep, tenant: Tenant, mapping_id: int) -> MappingOut:
-    with Session(engine) as session:
-        row = session.get(MappingRow, mapping_id)
-        if row is None or row.org_id != tenant.org_id:
-            raise ApiProblem(404, f"{tenant.org} has no mapping {mapping_id}", slug="not-found")
-        return _out(row)
+    found = MappingStore(engine).get(tenant.org_id, mapping_id)
+    if found is None:
+        raise ApiProblem(404, f"{tenant.org} has no mapping {mapping_id}", slug="not-found")
+    return _out(found)
 
 
 @router.get("", operation_id="listMappings", summary="The organisation's mappings")
@@ -61,17 +58,15 @@ def list_mappings(
         str | None, Query(max_length=256, description="only mappings onto this control")
     ] = None,
 ) -> Page[MappingOut]:
-    query = select(MappingRow).where(MappingRow.org_id == tenant.org_id, MappingRow.id > paging.after)
-    if review is not None:
-        query = query.where(MappingRow.review == review.value)
-    if source_set:
-        query = query.where(MappingRow.source_set == source_set)
-    if control:
-        query = query.where(MappingRow.target_key == normalise_key(control))
-    with Session(engine) as session:
-        rows = session.scalars(query.order_by(MappingRow.id).limit(paging.limit + 1)).all()
-        items = [_out(r) for r in rows]
-    return paging.page(items, [r.id for r in rows])
+    found = MappingStore(engine).page(
+        tenant.org_id,
+        after_id=paging.after,
+        limit=paging.limit + 1,
+        review=review,
+        source_set=source_set or None,
+        target_key=normalise_key(control) if control else None,
+    )
+    return paging.page([_out(m) for m in found], [m.id for m in found])
 
 
 @router.post(
@@ -92,26 +87,16 @@ def create_mapping(body: MappingIn, tenant: WriteTenant, engine: EngineDep) -> M
         target_set=target_set,
         note=body.note,
     )
-    pair = (
-        MappingRow.org_id == tenant.org_id,
-        MappingRow.source_set == body.source_set,
-        MappingRow.source_key == mapping.source_key,
-        MappingRow.target_set == target_set,
-        MappingRow.target_key == mapping.target_key,
-    )
-    with Session(engine) as session:
-        held = session.scalar(
-            select(MappingRow.id).where(*pair, MappingRow.provenance == Provenance.REVIEWER.value)
-        )
+    store = MappingStore(engine)
+    held = store.of_pair(tenant.org_id, mapping, provenance=Provenance.REVIEWER)
     if held is not None:  # the store never overwrites a reviewer's decision
         raise ApiProblem(
-            409, f"mapping {held} already records a reviewer's decision; PATCH it", slug="conflict"
+            409, f"mapping {held.id} already records a reviewer's decision; PATCH it", slug="conflict"
         )
-    MappingStore(engine).add_mappings(tenant.org, [mapping], origin=f"api:{tenant.key.key_id}")
-    with Session(engine) as session:
-        row = session.scalar(select(MappingRow).where(*pair))
-        assert row is not None
-        return _out(row)
+    store.add_mappings(tenant.org, [mapping], origin=f"api:{tenant.key.key_id}")
+    stored = store.of_pair(tenant.org_id, mapping)
+    assert stored is not None
+    return _out(stored)
 
 
 @router.get("/{mapping_id}", operation_id="getMapping", summary="One mapping")

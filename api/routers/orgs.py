@@ -5,22 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api.deps import AdminTenant, EngineDep, KeyDep, OperatorDep, ReadTenant
 from api.pagination import Page, PageParams, page_params
 from api.problems import responses
 from api.schemas.orgs import ApiKeyCreated, ApiKeyIn, ApiKeyOut, OrgIn, OrgOut
 from tracker.storage.api_keys import ApiKeys
-from tracker.storage.orgs import OrgStore
-from tracker.storage.tables.orgs import OrganisationRow
+from tracker.storage.orgs import Organisation, OrgStore
 
 router = APIRouter(prefix="/v1/orgs", tags=["organisations"], responses=responses(401, 403, 404, 422))
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-def _out(row: OrganisationRow) -> OrgOut:
+def _out(row: Organisation) -> OrgOut:
     return OrgOut(id=row.id, slug=row.slug, name=row.name, created_at=row.created_at)
 
 
@@ -31,13 +28,12 @@ def _out(row: OrganisationRow) -> OrgOut:
     description="The operator key sees every organisation; an organisation's key sees only its own.",
 )
 def list_orgs(engine: EngineDep, key: KeyDep, paging: Paging) -> Page[OrgOut]:
-    query = select(OrganisationRow).where(OrganisationRow.id > paging.after)
-    if not key.is_operator:
-        query = query.where(OrganisationRow.id == key.org_id)
-    with Session(engine) as session:
-        rows = session.scalars(query.order_by(OrganisationRow.id).limit(paging.limit + 1)).all()
-        items = [_out(r) for r in rows]
-    return paging.page(items, [r.id for r in rows])
+    store, after, limit = OrgStore(engine), paging.after, paging.limit + 1
+    if key.is_operator:
+        found = store.page(after_id=after, limit=limit)
+    else:  # an organisation's key: its own organisation only (never all, whatever the key holds)
+        found = [] if key.org_id is None else store.page(after_id=after, limit=limit, only_id=key.org_id)
+    return paging.page([_out(o) for o in found], [o.id for o in found])
 
 
 @router.post(
@@ -48,16 +44,12 @@ def list_orgs(engine: EngineDep, key: KeyDep, paging: Paging) -> Page[OrgOut]:
     responses=responses(409),
 )
 def create_org(body: OrgIn, engine: EngineDep, _key: OperatorDep) -> OrgOut:
-    org = OrgStore(engine).create(body.slug, body.name)
-    return OrgOut(id=org.id, slug=org.slug, name=org.name, created_at=org.created_at)
+    return _out(OrgStore(engine).create(body.slug, body.name))
 
 
 @router.get("/{org}", operation_id="getOrganisation", summary="One organisation")
 def get_org(tenant: ReadTenant, engine: EngineDep) -> OrgOut:
-    with Session(engine) as session:
-        row = session.get(OrganisationRow, tenant.org_id)
-        assert row is not None
-        return _out(row)
+    return _out(OrgStore(engine).get_by_id(tenant.org_id))
 
 
 @router.get("/{org}/api-keys", operation_id="listApiKeys", summary="The organisation's API keys (admin)")

@@ -6,8 +6,6 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from api.deps import EngineDep, OperatorDep, Reader
 from api.pagination import Page, PageParams, page_params
@@ -24,7 +22,7 @@ from api.schemas.archive import (
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import Lifecycle, Source
 from tracker.storage.archive import Archive
-from tracker.storage.tables.archive import RequirementRow, SourceRow, VersionRow
+from tracker.storage.catalog import Catalog, SourceEntry
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"], responses=responses(401, 403, 404, 422))
 
@@ -35,43 +33,18 @@ Paging = Annotated[PageParams, Depends(page_params)]
 IN_FORCE = (Lifecycle.FINAL, Lifecycle.SUPERSEDED)
 
 
-def _source_id(session: Session, slug: str) -> int:
-    found = session.scalar(select(SourceRow.id).where(SourceRow.slug == slug))
-    if found is None:
-        raise ApiProblem(404, f"unknown source {slug!r}; list sources with GET /v1/sources", slug="not-found")
-    return found
+def _unknown(slug: str) -> ApiProblem:
+    return ApiProblem(404, f"unknown source {slug!r}; list sources with GET /v1/sources", slug="not-found")
+
+
+def _out(entry: SourceEntry) -> SourceOut:
+    return SourceOut.of(entry.id, entry.source, entry.versions)
 
 
 @router.get("", operation_id="listSources", summary="List sources")
 def list_sources(engine: EngineDep, _key: Reader, paging: Paging) -> Page[SourceOut]:
-    with Session(engine) as session:
-        rows = session.scalars(
-            select(SourceRow)
-            .where(SourceRow.id > paging.after)
-            .order_by(SourceRow.id)
-            .limit(paging.limit + 1)
-        ).all()
-        counts = dict(
-            session.execute(
-                select(VersionRow.source_id, func.count())
-                .where(VersionRow.source_id.in_([r.id for r in rows]))
-                .group_by(VersionRow.source_id)
-            ).all()
-        )
-    items = [
-        SourceOut(
-            id=r.id,
-            slug=r.slug,
-            title=r.title,
-            publisher=r.publisher,
-            homepage=r.homepage,
-            kind=r.kind,
-            licence=r.licence,
-            versions=int(counts.get(r.id, 0)),
-        )
-        for r in rows
-    ]
-    return paging.page(items, [r.id for r in rows])
+    found = Catalog(engine).source_page(after_id=paging.after, limit=paging.limit + 1)
+    return paging.page([_out(e) for e in found], [e.id for e in found])
 
 
 @router.put(
@@ -92,13 +65,10 @@ def put_source(slug: Slug, body: SourceIn, engine: EngineDep, _key: OperatorDep)
 
 @router.get("/{slug}", operation_id="getSource", summary="One source")
 def get_source(slug: Slug, engine: EngineDep, _key: Reader) -> SourceOut:
-    with Session(engine) as session:
-        sid = _source_id(session, slug)
-        n = (
-            session.scalar(select(func.count()).select_from(VersionRow).where(VersionRow.source_id == sid))
-            or 0
-        )
-    return SourceOut.of(sid, Archive(engine).source(slug), int(n))
+    entry = Catalog(engine).source_entry(slug)
+    if entry is None:
+        raise _unknown(slug)
+    return _out(entry)
 
 
 @router.get(
@@ -111,17 +81,11 @@ def list_versions(
     paging: Paging,
     status: Annotated[Lifecycle | None, Query(description="only versions with this status")] = None,
 ) -> Page[VersionOut]:
-    with Session(engine) as session:
-        sid = _source_id(session, slug)
-        query = select(VersionRow.id, VersionRow.label).where(
-            VersionRow.source_id == sid, VersionRow.id > paging.after
-        )
-        if status is not None:
-            query = query.where(VersionRow.status == str(status))
-        rows = session.execute(query.order_by(VersionRow.id).limit(paging.limit + 1)).all()
-    archive = Archive(engine)
-    items = [VersionOut.of(vid, archive.version(slug, label)) for vid, label in rows]
-    return paging.page(items, [vid for vid, _ in rows])
+    catalog = Catalog(engine)
+    if catalog.source_id(slug) is None:
+        raise _unknown(slug)
+    found = catalog.version_page(slug, after_id=paging.after, limit=paging.limit + 1, status=status)
+    return paging.page([VersionOut.of(v.id, v.version) for v in found], [v.id for v in found])
 
 
 @router.get("/{slug}/versions/{label}", operation_id="getVersion", summary="One version")
@@ -139,20 +103,14 @@ def list_requirements(
     slug: Slug, label: Label, engine: EngineDep, _key: Reader, paging: Paging
 ) -> Page[RequirementSummary]:
     vid = Archive(engine).version_id(slug, label)
-    with Session(engine) as session:
-        rows = session.scalars(
-            select(RequirementRow)
-            .where(RequirementRow.version_id == vid, RequirementRow.id > paging.after)
-            .order_by(RequirementRow.id)
-            .limit(paging.limit + 1)
-        ).all()
+    found = Catalog(engine).requirement_page(vid, after_id=paging.after, limit=paging.limit + 1)
     items = [
         RequirementSummary(
-            id=r.ident, key=r.key, kind=r.kind, title=r.title, parent=r.parent_key, withdrawn=r.withdrawn
+            id=r.ident, key=r.key, kind=r.kind, title=r.title, parent=r.parent, withdrawn=r.withdrawn
         )
-        for r in rows
+        for r in found
     ]
-    return paging.page(items, [r.id for r in rows])
+    return paging.page(items, [r.id for r in found])
 
 
 @router.get(

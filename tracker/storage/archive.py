@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from tracker.domain.errors import ConflictError, NotFoundError
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import (
-    Artefact,
     Lifecycle,
     Link,
     Obligation,
@@ -28,6 +27,7 @@ from tracker.domain.model import (
     Strength,
     Version,
 )
+from tracker.storage.catalog import artefacts_of, source_of, version_of
 from tracker.storage.tables.archive import (
     ArtefactRow,
     ProfileRow,
@@ -94,17 +94,6 @@ def _row_to_req(row: RequirementRow) -> Requirement:
     )
 
 
-def _source(row: SourceRow) -> Source:
-    return Source(
-        slug=row.slug,
-        title=row.title,
-        publisher=row.publisher,
-        homepage=row.homepage,
-        kind=row.kind,
-        licence=row.licence,
-    )
-
-
 class Archive:
     """Repository for everything ingested. Methods open their own short transactions."""
 
@@ -140,11 +129,11 @@ class Archive:
                 ).all()
             )
             rows = session.scalars(select(SourceRow).order_by(SourceRow.slug)).all()
-            return [(_source(r), int(counts.get(r.id, 0))) for r in rows]
+            return [(source_of(r), int(counts.get(r.id, 0))) for r in rows]
 
     def source(self, slug: str) -> Source:
         with Session(self.engine) as session:
-            return _source(self._source_row(session, slug))
+            return source_of(self._source_row(session, slug))
 
     def _source_row(self, session: Session, slug: str) -> SourceRow:
         row = session.scalar(select(SourceRow).where(SourceRow.slug == slug))
@@ -260,25 +249,7 @@ class Archive:
             newest.status = str(Lifecycle.SUPERSEDED)
 
     def _version(self, session: Session, row: VersionRow, slug: str) -> Version:
-        arts = session.execute(
-            select(VersionArtefactRow.filename, ArtefactRow.sha256, ArtefactRow.size, ArtefactRow.media_type)
-            .join(ArtefactRow, ArtefactRow.sha256 == VersionArtefactRow.sha256)
-            .where(VersionArtefactRow.version_id == row.id)
-            .order_by(VersionArtefactRow.filename)
-        ).all()
-        return Version(
-            source=slug,
-            label=row.label,
-            status=Lifecycle(row.status),
-            published=row.published,
-            observed_at=row.observed_at,
-            content_hash=row.content_hash,
-            parser=row.parser,
-            parser_version=row.parser_version,
-            ordinal=row.ordinal,
-            requirement_count=row.requirement_count,
-            artefacts=tuple(Artefact(sha256=s, filename=f, size=z, media_type=m) for f, s, z, m in arts),
-        )
+        return version_of(row, slug, artefacts_of(session, [row.id])[row.id])
 
     def versions(self, slug: str) -> list[Version]:
         with Session(self.engine) as session:

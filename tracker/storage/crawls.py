@@ -163,6 +163,18 @@ class RunStore:
             row = session.get(CrawlRunRow, run_id)
             return _run(row) if row else None
 
+    def page(
+        self, *, after_id: int, limit: int, source: str | None = None, outcome: str | None = None
+    ) -> list[CrawlRun]:
+        """Runs with ``id > after_id``, oldest first, of one source and one outcome if given."""
+        query = select(CrawlRunRow).where(CrawlRunRow.id > after_id)
+        if source:
+            query = query.where(CrawlRunRow.source == source)
+        if outcome:
+            query = query.where(CrawlRunRow.outcome == outcome)
+        with Session(self.engine) as session:
+            return [_run(r) for r in session.scalars(query.order_by(CrawlRunRow.id).limit(limit))]
+
     def history(self, source: str | None = None, limit: int = 50) -> list[CrawlRun]:
         query = select(CrawlRunRow).order_by(CrawlRunRow.id.desc()).limit(limit)
         if source:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine as Engine  # re-exported: callers type an engine without importing SQLAlchemy
+from sqlalchemy import create_engine, event
 
 from tracker.domain.errors import TrackerError
 from tracker.settings import Settings

@@ -177,6 +177,12 @@ class DecisionStore:
                     out.setdefault(row.change_id, []).append(_decision(row))
         return out
 
+    def org_verdicts(self, org_id: int | None, *, diff_id: int) -> dict[int, OrgVerdict]:
+        """The organisation's own verdicts on the diff's changes, by change id (see
+        :func:`org_verdicts`; nothing for the operator)."""
+        with Session(self.engine) as session:
+            return org_verdicts(session, org_id, diff_id=diff_id)
+
 
 @dataclass(frozen=True)
 class OrgVerdict:

@@ -1,31 +1,24 @@
-"""Stored diffs and their changes, queryable by source, kind, substantive, tag and date."""
+"""Stored diffs: written once per pair, engine version and model; read whole or as headers.
+
+A header is what lists and links need (the source, the version labels, the engine and the
+summary counts) and is read without the stored result, which for a large catalogue is
+megabytes. The changes of stored diffs are read through :mod:`tracker.storage.changes`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, cast, select
+from sqlalchemy import ColumnElement, Engine, Select, func, select
 from sqlalchemy.orm import Session
 
-from tracker.diff.types import Change, DiffResult
+from tracker.diff.types import DiffResult
 from tracker.domain.errors import NotFoundError
 from tracker.domain.keys import normalise_key
 from tracker.storage.tables.archive import ChangeRow, DiffRow, SourceRow, VersionRow
-
-
-@dataclass(frozen=True)
-class StoredChange:
-    id: int
-    diff_id: int
-    source: str
-    old_version: str
-    new_version: str
-    created_at: datetime
-    seq: int
-    change: Change
-    review: dict[str, Any] | None = None  # reviewer state: status, decided_at, revision, original
 
 
 @dataclass(frozen=True)
@@ -33,6 +26,51 @@ class StoredDiff:
     id: int
     created_at: datetime
     result: DiffResult
+
+
+@dataclass(frozen=True)
+class DiffHeader:
+    """A stored diff without its result: its pair of versions (ids and labels), engine and
+    model, when it was stored and its summary (changes by kind)."""
+
+    id: int
+    source: str
+    old_version: str
+    new_version: str
+    old_version_id: int
+    new_version_id: int
+    engine: str
+    model_id: str
+    created_at: datetime
+    summary: dict[str, Any]
+
+
+def header_query() -> Select[Any]:
+    """Headers of stored diffs, joined to their source and versions; callers add the filter."""
+    old_v = VersionRow.__table__.alias("old_v")
+    new_v = VersionRow.__table__.alias("new_v")
+    return (
+        select(
+            DiffRow.id,
+            SourceRow.slug,
+            old_v.c.label,
+            new_v.c.label,
+            DiffRow.old_version_id,
+            DiffRow.new_version_id,
+            DiffRow.engine,
+            DiffRow.model_id,
+            DiffRow.created_at,
+            DiffRow.summary,
+        )
+        .join(SourceRow, SourceRow.id == DiffRow.source_id)
+        .join(old_v, old_v.c.id == DiffRow.old_version_id)
+        .join(new_v, new_v.c.id == DiffRow.new_version_id)
+    )
+
+
+def header_of(row: Any) -> DiffHeader:
+    ident, slug, old, new, old_id, new_id, engine, model_id, created, summary = row
+    return DiffHeader(ident, slug, old, new, old_id, new_id, engine, model_id, created, dict(summary or {}))
 
 
 class DiffStore:
@@ -123,61 +161,45 @@ class DiffStore:
                 raise NotFoundError(f"no diff {diff_id}", "list diffs with `tracker diffs`")
             return StoredDiff(row.id, row.created_at, DiffResult.from_json_dict(row.result))
 
-    def changes(
-        self,
-        *,
-        source: str | None = None,
-        kind: str | None = None,
-        substantive: bool | None = None,
-        tag: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        diff_id: int | None = None,
-        after_id: int = 0,
-        limit: int = 100,
-    ) -> list[StoredChange]:
-        """Changes in id order, filtered; ``after_id`` and ``limit`` page through them."""
-        old_v = VersionRow.__table__.alias("old_v")
-        new_v = VersionRow.__table__.alias("new_v")
-        query = (
-            select(ChangeRow, DiffRow.created_at, SourceRow.slug, old_v.c.label, new_v.c.label)
-            .join(DiffRow, DiffRow.id == ChangeRow.diff_id)
-            .join(SourceRow, SourceRow.id == DiffRow.source_id)
-            .join(old_v, old_v.c.id == DiffRow.old_version_id)
-            .join(new_v, new_v.c.id == DiffRow.new_version_id)
-            .where(ChangeRow.id > after_id)
-        )
-        if source:
-            query = query.where(SourceRow.slug == source)
-        if kind:
-            query = query.where(ChangeRow.kind == kind)
-        if substantive is not None:
-            query = query.where(ChangeRow.substantive.is_(substantive))
-        if tag:
-            query = query.where(cast(ChangeRow.tags, String).like(f'%"{tag}"%'))
-        if since:
-            query = query.where(DiffRow.created_at >= since)
-        if until:
-            query = query.where(DiffRow.created_at < until)
-        if diff_id is not None:
-            query = query.where(ChangeRow.diff_id == diff_id)
+    # -- headers -------------------------------------------------------------------------------
+    def _headers(self, *where: ColumnElement[bool], limit: int | None = None) -> list[DiffHeader]:
+        query = header_query().where(*where).order_by(DiffRow.id)
+        if limit is not None:
+            query = query.limit(limit)
         with Session(self.engine) as session:
-            rows = session.execute(query.order_by(ChangeRow.id).limit(limit)).all()
-            return [
-                StoredChange(
-                    id=row.id,
-                    diff_id=row.diff_id,
-                    source=slug,
-                    old_version=old_label,
-                    new_version=new_label,
-                    created_at=created,
-                    seq=row.seq,
-                    change=replace(
-                        Change.from_json_dict(row.data),
-                        old_keys=tuple(row.old_keys),
-                        new_keys=tuple(row.new_keys),
-                    ),
-                    review=dict((row.data or {}).get("review") or {}) or None,
-                )
-                for row, created, slug, old_label, new_label in rows
-            ]
+            return [header_of(row) for row in session.execute(query)]
+
+    def count(self) -> int:
+        with Session(self.engine) as session:
+            return int(session.scalar(select(func.count()).select_from(DiffRow)) or 0)
+
+    def page(self, *, after_id: int, limit: int, source: str | None = None) -> list[DiffHeader]:
+        """Headers of the diffs with ``id > after_id`` in id order, of one source if given."""
+        where = [DiffRow.id > after_id]
+        if source:
+            where.append(SourceRow.slug == source)
+        return self._headers(*where, limit=limit)
+
+    def header(self, diff_id: int) -> DiffHeader | None:
+        found = self._headers(DiffRow.id == diff_id, limit=1)
+        return found[0] if found else None
+
+    def headers(self, diff_ids: Iterable[int]) -> dict[int, DiffHeader]:
+        """The headers of the diffs named, by id (unknown ids left out)."""
+        return {h.id: h for h in self._headers(DiffRow.id.in_(list(diff_ids)))}
+
+    def headers_of_source(self, slug: str) -> list[DiffHeader]:
+        """Every stored diff of the source, oldest first."""
+        return self._headers(SourceRow.slug == slug)
+
+    def newest_between(self, old_version_id: int, new_version_id: int) -> DiffHeader | None:
+        """The newest stored diff of the pair, whatever engine or model made it."""
+        query = (
+            header_query()
+            .where(DiffRow.old_version_id == old_version_id, DiffRow.new_version_id == new_version_id)
+            .order_by(DiffRow.id.desc())
+            .limit(1)
+        )
+        with Session(self.engine) as session:
+            row = session.execute(query).first()
+            return None if row is None else header_of(row)

@@ -111,6 +111,51 @@ class MappingStore:
                 query = query.where(MappingRow.review == review.value)
             return [_mapping(r) for r in session.scalars(query.order_by(MappingRow.id))]
 
+    def get(self, org_id: int, mapping_id: int) -> StoredMapping | None:
+        """The organisation's mapping ``mapping_id``; None if it is another's or does not exist."""
+        with Session(self.engine) as session:
+            row = session.get(MappingRow, mapping_id)
+            return None if row is None or row.org_id != org_id else _mapping(row)
+
+    def page(
+        self,
+        org_id: int,
+        *,
+        after_id: int,
+        limit: int,
+        review: ReviewState | None = None,
+        source_set: str | None = None,
+        target_key: str | None = None,
+    ) -> list[StoredMapping]:
+        """The organisation's mappings with ``id > after_id`` in id order, filtered."""
+        query = select(MappingRow).where(MappingRow.org_id == org_id, MappingRow.id > after_id)
+        if review is not None:
+            query = query.where(MappingRow.review == review.value)
+        if source_set:
+            query = query.where(MappingRow.source_set == source_set)
+        if target_key is not None:
+            query = query.where(MappingRow.target_key == target_key)
+        with Session(self.engine) as session:
+            return [_mapping(r) for r in session.scalars(query.order_by(MappingRow.id).limit(limit))]
+
+    def of_pair(
+        self, org_id: int, mapping: Mapping, *, provenance: Provenance | None = None
+    ) -> StoredMapping | None:
+        """The organisation's stored mapping between the same requirement and control as
+        ``mapping`` (sets and keys; relationship aside), of one provenance if given."""
+        query = select(MappingRow).where(
+            MappingRow.org_id == org_id,
+            MappingRow.source_set == mapping.source_set,
+            MappingRow.source_key == mapping.source_key,
+            MappingRow.target_set == mapping.target_set,
+            MappingRow.target_key == mapping.target_key,
+        )
+        if provenance is not None:
+            query = query.where(MappingRow.provenance == provenance.value)
+        with Session(self.engine) as session:
+            row = session.scalar(query.order_by(MappingRow.id).limit(1))
+            return None if row is None else _mapping(row)
+
     def review_mapping(
         self, org: str, mapping_id: int, state: ReviewState, reviewer: str, note: str = ""
     ) -> StoredMapping:

@@ -67,6 +67,15 @@ class OrgStore:
                 raise NotFoundError(f"no organisation {org_id}", "list organisations with `tracker org list`")
             return Organisation(row.id, row.slug, row.name, row.created_at)
 
+    def page(self, *, after_id: int, limit: int, only_id: int | None = None) -> list[Organisation]:
+        """Organisations with ``id > after_id`` in id order; just ``only_id`` if given."""
+        query = select(OrganisationRow).where(OrganisationRow.id > after_id)
+        if only_id is not None:
+            query = query.where(OrganisationRow.id == only_id)
+        with Session(self.engine) as session:
+            rows = session.scalars(query.order_by(OrganisationRow.id).limit(limit))
+            return [Organisation(r.id, r.slug, r.name, r.created_at) for r in rows]
+
     def all(self) -> list[Organisation]:
         with Session(self.engine) as session:
             rows = session.scalars(select(OrganisationRow).order_by(OrganisationRow.slug))
