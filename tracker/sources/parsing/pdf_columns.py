@@ -102,8 +102,9 @@ def _rows(
                 rows[-1][0].append(line.text)
         elif kind == "both":
             left, right = clean(line.raw[:col]), clean(line.raw[col:])
-            ended = bool(rows) and rows[-1][1][-1:] != [] and rows[-1][1][-1].endswith((".", ";", ":"))
-            if not rows or prev in ("blank", "right") or ended:
+            # a new row unless both cells read on: the right one mid-sentence, in lower case
+            ended = not rows or rows[-1][1][-1].endswith((".", ";", ":")) or not right[:1].islower()
+            if ended or prev in ("blank", "right"):
                 rows.append(([left], [right]))
             else:
                 rows[-1][0].append(left)
