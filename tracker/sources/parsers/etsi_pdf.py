@@ -88,7 +88,7 @@ class EtsiPdfParser:
     """ETSI-style deliverables and other PDFs built of numbered clauses."""
 
     name = "etsi-pdf"
-    version = "1"
+    version = "2"
 
     def sniff(self, filename: str, data: bytes) -> int:
         # The header must be near the start (PDF 1.7, 7.5.2); an HTML error page saved

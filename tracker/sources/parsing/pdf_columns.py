@@ -24,14 +24,22 @@ _SLACK = 2
 def split_at(raw: str, starts: Sequence[int]) -> list[str]:
     """The cells of a laid-out line, cut at the column start positions ``starts``.
 
-    A word that reaches across a boundary (a cell wider than its header) is kept whole in the
-    column where it begins."""
+    Positions drift by a character or two from page to page, so a word that starts just
+    before a boundary belongs to the column after it; a word that starts well before it and
+    reaches across (a cell wider than its header) is kept whole in the column where it begins."""
     cells: list[str] = []
     begin = 0
     for start in starts:
-        cut = start
-        while 0 < cut < len(raw) and raw[cut - 1] != " " and raw[cut] != " ":
-            cut += 1  # inside a word: move the cut to the word's end
+        cut = max(start, begin)
+        if 0 < cut < len(raw) and raw[cut - 1] != " " and raw[cut] != " ":
+            word = cut
+            while word > begin and raw[word - 1] != " ":
+                word -= 1
+            if cut - word <= _SLACK:
+                cut = word
+            else:
+                while cut < len(raw) and raw[cut] != " ":
+                    cut += 1
         cells.append(clean(raw[begin:cut]))
         begin = cut
     cells.append(clean(raw[begin:]))

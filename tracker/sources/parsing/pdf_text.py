@@ -41,6 +41,7 @@ _SUFFIXES = frozenset(
     {
         "tion", "tions", "sion", "sions", "ment", "ments", "ness", "ity", "ities", "ing", "ings",
         "ance", "ances", "ence", "ences", "ally", "ical", "ively", "ised", "ized", "isation", "ization",
+        "ation", "ations", "tional", "ional",
     }
 )  # fmt: skip
 
