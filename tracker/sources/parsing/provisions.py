@@ -8,9 +8,11 @@ and from PDF:
 
 * a paragraph is *normative* when it uses a modal verb (:mod:`tracker.domain.modality`), unless it
   is a NOTE or EXAMPLE, which are always guidance (ISO/IEC and ETSI drafting rules);
-* applicability is stored as the property ``applies_to``: the stakeholders in canonical
-  spelling, sorted and comma-separated, so reordering or "developer"/"Developers" is not a
-  scope change, while adding or removing a stakeholder is;
+* applicability is stored as the property ``applies_to`` (read as ``Requirement.roles``):
+  the stakeholders in canonical spelling, sorted and comma-separated, so reordering or
+  "developer"/"Developers" is not a scope change, while adding or removing a stakeholder is.
+  It is printed as a line ("Primarily applies to: ...") or as a tag opening a provision
+  ("[Developers, System Operators]: ..."), which then leaves the provision's text;
 * provisions inherit ``applies_to`` from the nearest ancestor that states it, because a
   principle's change of scope changes the scope of every provision under it.
 """
