@@ -294,3 +294,78 @@ def test_plain_text_fallback_when_layout_extraction_fails(monkeypatch: pytest.Mo
     assert [r.ident for r in doc.requirements] == V111_IDENTS
     assert "ETSI" not in _all_text(doc)
     assert _by_ident(doc)["5.1.1"].guidance.startswith("NOTE: Training can draw")
+
+
+FAULTS = ETSI / "etsi_en_304223_faults.pdf"
+
+
+@pytest.fixture(scope="module")
+def faults() -> ParsedDocument:
+    return _parse(FAULTS)
+
+
+def test_numbering_gaps_cost_only_the_missing_clauses(faults: ParsedDocument) -> None:
+    # "5", "3.2", "5.1.2" and "6" are never printed: each clause hangs under its nearest
+    # printed ancestor and nothing after a gap falls under an earlier clause
+    assert [(r.ident, r.parent) for r in faults.requirements] == [
+        ("1", None), ("2", None), ("3", None), ("3.1", "3"), ("3.3", "3"), ("4", None),
+        ("5.1", None), ("5.1.1", "5.1"), ("5.1.1-1", "5.1.1"), ("5.1.1-2", "5.1.1"),
+        ("5.1.3", "5.1"), ("5.1.3-1", "5.1.3"), ("5.2", None), ("5.2-1", "5.2"),
+        ("7", None), ("7-1", "7"), ("Annex A", None), ("A.1", "ANNEXA"),
+    ]  # fmt: skip
+    assert (faults.version_hint, faults.published) == ("V2.1.1", date(2025, 12, 1))
+
+
+def test_stakeholder_tags_become_roles(faults: ParsedDocument) -> None:
+    reqs = _by_ident(faults)
+    assert reqs["5.1.1-1"].roles == ("Developers", "System Operators")
+    assert reqs["5.1.1-1"].statement == (
+        "Each organization shall give its staff role-specific training on threats to AI systems."
+    )  # the tag left the text; "organiza-tion" rejoined, the compound "role-specific" kept
+    assert reqs["5.1.1-2"].roles == ("System Operators",)  # the bare "5.1.1-2 [...]:" form
+    assert reqs["5.1.1-2"].statement.startswith("Training should be repeated")
+    assert reqs["7-1"].prop("applies_to") == "Data Custodians, Developers"
+    assert reqs["5.1.1"].roles == ("Data Custodians", "Developers", "System Operators")
+    assert not any("[" in r.statement for r in faults.requirements)
+
+
+def test_provision_split_by_a_page_break_keeps_its_tag_and_text(faults: ParsedDocument) -> None:
+    provision = _by_ident(faults)["5.1.3-1"]
+    assert provision.roles == ("Data Custodians",)
+    assert provision.statement == (
+        "Data custodians shall record where each training dataset came from, who may change it and "
+        "how its integrity is checked before every training run."
+    )
+
+
+def test_two_column_tables_read_row_by_row(faults: ParsedDocument) -> None:
+    reqs = _by_ident(faults)
+    assert reqs["3.3"].guidance.split("\n\n") == [
+        "AI: Artificial Intelligence",
+        "ML: Machine Learning",
+        "SBOM: Software Bill of Materials, listing the components of a system and their origin",
+    ]
+    rows = reqs["4"].guidance.split("\n\n")
+    assert rows[2] == (
+        "System Operators: Any organization that embeds or deploys an AI model or system within its "
+        "infrastructure and makes it available to end-users through an interface."
+    )
+    heads = ["Stakeholder", "Developers", "System Operators", "Data Custodians"]
+    assert [row.split(":")[0] for row in rows] == heads
+
+
+def test_annex_title_on_the_line_below(faults: ParsedDocument) -> None:
+    annex = _by_ident(faults)["Annex A"]
+    assert (annex.title, annex.kind) == ("Mapping notes", "annex")
+    assert "Mapping notes" not in annex.guidance
+    text = _all_text(faults)
+    for leaked in ("ETSI", "V2.1.1", "History", "Publication", "Foreword"):
+        assert leaked not in text, leaked
+
+
+def test_a_stray_numbered_line_does_not_displace_later_clauses() -> None:
+    body = ["1 Scope", "This policy covers links.", "", "2 Links", "Links shall be encrypted at",
+            "", "7 Mbit Or faster links are exempt", "", "3 Exceptions",
+            "Exceptions may be granted.", "", "4 Review", "The policy is reviewed yearly."]  # fmt: skip
+    doc = _finish(PARSER.parse("links.pdf", _pdf(body)))
+    assert [r.ident for r in doc.requirements] == ["1", "2", "3", "4"]

@@ -3,7 +3,8 @@
 Small stand-ins, in the publishers' real shapes, for the sources the shared corpus lacks: the
 GOV.UK Content API JSON and HTML page of the UK AI Code of Practice and its Implementation
 Guide, the NCSC guidelines page, ETSI deliver folders (listing, version folder, PDF) for
-TS 104 223 and EN 304 223, the two NIST AI PDFs and the EUR-Lex page of the AI Act. The
+TS 104 223 and EN 304 223, the two NIST AI PDFs (in NIST's layouts: ``nist_samples.py``) and
+the EUR-Lex page of the AI Act. The
 wording is ORIGINAL and short; only the layout imitates the publishers. Output is
 deterministic, so rerunning rewrites identical files. Files sit where ``tracker.demo.mirror``
 serves them (``HOST/PATH``; extensionless URLs as ``index.EXT``).
@@ -289,15 +290,10 @@ def outputs() -> dict[str, bytes]:
             f"{folder}01.01.01_60/", name, len(data), " 4/14/2025  2:29 PM"
         ).encode()
         files[f"www.etsi.org{folder}01.01.01_60/{name}"] = data
-    for number, title in (
-        ("100-1", "Artificial Intelligence Risk Management Framework (AI RMF 1.0)"),
-        ("600-1", "AI RMF: Generative Artificial Intelligence Profile"),
-    ):
-        files[f"nvlpubs.nist.gov/nistpubs/ai/NIST.AI.{number}.pdf"] = pdf(
-            f"NIST AI {number}",
-            title,
-            ["1 Introduction", "A mirror sample standing in for the NIST publication."],
-        )
+    from nist_samples import ai_100_1, ai_600_1  # beside this script; reportlab is a dev dependency
+
+    files["nvlpubs.nist.gov/nistpubs/ai/NIST.AI.100-1.pdf"] = ai_100_1()
+    files["nvlpubs.nist.gov/nistpubs/ai/NIST.AI.600-1.pdf"] = ai_600_1()
     return files
 
 

@@ -85,6 +85,12 @@ class Requirement:
     def successors(self) -> tuple[str, ...]:
         return tuple(link.target for link in self.links if link.relation in ("incorporated-into", "moved-to"))
 
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Who the requirement is for, as the publisher names them ("Developers", "System
+        Operators"): the ``applies_to`` property, which parsers fill in canonical form."""
+        return tuple(role for role in self.prop("applies_to").split(", ") if role)
+
     def prop(self, name: str, default: str = "") -> str:
         for key, value in self.properties:
             if key == name:

@@ -35,6 +35,7 @@ _MODULES: tuple[str, ...] = (
     "eurlex",
     "govuk_html",
     "govuk_content_api",
+    "nist_ai_pdf",  # before etsi_pdf, which reads any PDF of numbered clauses
     "etsi_pdf",
     "html_outline",  # last: the fallback for any HTML page with headings
 )

@@ -1,4 +1,4 @@
-"""Standards PDFs in the ETSI style, read with pypdf (BSD licence, pure Python).
+"""Standards PDFs in the ETSI style (text read by :mod:`tracker.sources.parsing.pdf_text`).
 
 An ETSI deliverable has a title page ("ETSI TS 104 223 V1.1.1 (2025-04)", the title, the
 deliverable type), a running header repeating that line with the page number, an "ETSI"
@@ -6,16 +6,23 @@ footer, a table of contents with dot leaders, unnumbered front matter (Intellect
 Property Rights, Foreword, Modal verbs terminology), then numbered clauses, annexes and a
 History table. How we read it:
 
-* text comes from pypdf's *layout* mode, which orders lines by position and keeps the
-  indentation that tells a NOTE's continuation from the next paragraph;
-* running headers and footers are lines at the top or bottom of at least half the pages
-  (digits ignored, so page numbers do not make them differ), the ETSI identity line wherever
-  it appears, and bare page numbers; the contents run from "Contents" to its last
-  dot-leader line; front matter is everything before clause 1; "History" ends the body;
-* a line "5.1.2 Title" is a clause heading only if its number follows the previous clause
-  (next sibling, a small gap, or first child), so a sentence that starts with a number and
-  the TOC cannot open clauses. Every clause is a node (kind ``clause``); "Provision 5.1.2-1"
-  paragraphs are nodes of their own (kind ``provision``, ident ``5.1.2-1``);
+* running headers and footers go (see ``pdf_text``), and the ETSI identity line wherever it
+  appears; the contents run from "Contents" to its last dot-leader line; front matter is
+  everything before the first heading; "History" ends the body;
+* which numbered lines are headings is decided over the whole document
+  (:mod:`tracker.sources.parsing.numbering`), so a skipped or unprinted clause number costs
+  that clause only; a contents entry ("1 Scope 5") repeated as a heading later is not one.
+  A clause hangs under its nearest printed ancestor. Every clause is a node (kind
+  ``clause``); "Provision 5.1.2-1" paragraphs are nodes of their own (kind ``provision``,
+  ident ``5.1.2-1``), and so is "5.1.2-1 [Developers]: ..." where the number stands alone;
+* "Annex A (informative):" with its title on the next line (ETSI's annex heading style)
+  takes that line as its title;
+* who a provision is for is data: "Primarily applies to: ..." under a clause, or a
+  stakeholder tag "[Developers, System Operators]:" opening a provision, becomes the
+  property ``applies_to`` in canonical form and leaves the statement;
+* a two-column table (stakeholders, abbreviations) is read row by row, "left: right"
+  (:mod:`tracker.sources.parsing.pdf_columns`), and a word hyphenated at a line end is
+  rejoined by the document's own vocabulary;
 * a paragraph with a modal verb is statement, any other and every NOTE/EXAMPLE is guidance;
   in References, Definitions/Terms/Symbols/Abbreviations and informative annexes everything
   is guidance, because "may" there describes rather than permits;
@@ -25,23 +32,31 @@ History table. How we read it:
 
 from __future__ import annotations
 
-import io
-import logging
 import re
-import warnings
-from collections import Counter
-from dataclasses import dataclass
 from datetime import date
-
-from pypdf import PageObject, PasswordType, PdfReader
-from pypdf.errors import PdfReadWarning
 
 from tracker.domain.errors import ParseError
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import DocumentRole, ParsedDocument
-from tracker.sources.parsing.provisions import Node, Tree, applies_to, clean, is_bullet, is_guidance_marker
-
-log = logging.getLogger(__name__)
+from tracker.sources.parsing.numbering import ANNEX_BASE, Candidate, chain
+from tracker.sources.parsing.pdf_columns import fold_two_columns
+from tracker.sources.parsing.pdf_text import (
+    Line,
+    drop_running,
+    join_lines,
+    metadata_title,
+    read_pages,
+    vocabulary,
+)
+from tracker.sources.parsing.provisions import (
+    Node,
+    Tree,
+    applies_to,
+    clean,
+    is_bullet,
+    is_guidance_marker,
+    role_tag,
+)
 
 _ID_LINE = re.compile(
     r"^(?P<doc>ETSI\s+[A-Z]{2,3}(?:\s+[A-Z]{2,5})?\s+\d{3}(?:\s?\d{3})?(?:-\d+)*)\s+"
@@ -51,7 +66,6 @@ _DOC_TYPE = re.compile(
     r"^(?:TECHNICAL SPECIFICATION|TECHNICAL REPORT|EUROPEAN STANDARD|ETSI STANDARD|ETSI GUIDE"
     r"|GROUP SPECIFICATION|GROUP REPORT|SPECIAL REPORT|HARMONISED EUROPEAN STANDARD)"
 )
-_PAGE_NO = re.compile(r"^(?:Page\s+)?\d{1,4}(?:\s+of\s+\d{1,4})?$", re.IGNORECASE)
 _PAGE_END = re.compile(r"\s+\d{1,4}$")
 _TOC_LINE = re.compile(r"(?:\.\s?){4,}\s*\d{1,4}$|\u2026+\s*\d{1,4}$")
 _CLAUSE = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,3}){0,6})\s+(?P<title>[A-Z\[(].{0,150})$")
@@ -60,25 +74,21 @@ _ANNEX = re.compile(
     r"^Annex\s+(?P<letter>[A-Z])\b\s*(?:\((?P<nature>normative|informative)\))?\s*:?\s*(?P<title>.*)$"
 )
 _PROVISION = re.compile(
-    r"^\[?Provision\s+(?P<id>\d{1,2}(?:\.\d{1,3})*-\d{1,3}(?:\.\d{1,3})*)\]?\s*[:\u2013\u2014-]?\s*(?P<text>.*)$"
+    r"^(?:\[?Provision\s+(?P<id>\d{1,2}(?:\.\d{1,3})*-\d{1,3}(?:\.\d{1,3})*)\]?"
+    r"|(?P<bare>\d{1,2}(?:\.\d{1,3})*-\d{1,3}(?:\.\d{1,3})*)(?=\s+\[[A-Za-z]))"
+    r"\s*[:\u2013\u2014-]?\s*(?P<text>.*)$",
+    re.S,
 )
 _INFORMATIVE = re.compile(
     r"^(?:(?:normative |informative )?references|definitions?\b|terms|symbols|abbreviations)", re.I
 )
-_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"})
-
-
-@dataclass
-class _Line:
-    text: str
-    indent: int
 
 
 class EtsiPdfParser:
     """ETSI-style deliverables and other PDFs built of numbered clauses."""
 
     name = "etsi-pdf"
-    version = "1"
+    version = "2"
 
     def sniff(self, filename: str, data: bytes) -> int:
         # The header must be near the start (PDF 1.7, 7.5.2); an HTML error page saved
@@ -88,16 +98,12 @@ class EtsiPdfParser:
         return 80 if b"ETSI" in data[:65536] else 60
 
     def parse(self, filename: str, data: bytes) -> ParsedDocument:
-        pages = _read(filename, data)
-        if not pages:
-            raise ParseError(filename, "the PDF has no pages")
-        if not any(line.strip() for page in pages for line in page):
-            raise ParseError(
-                filename, "no text layer; OCR the document first", "its pages hold images, not text"
-            )
+        pages = read_pages(filename, data)
         doc_id, version, published, subject = _identity(pages[0])
-        lines = _drop_contents(_drop_running(pages))
-        tree = _build(lines)
+        lines = _drop_contents(drop_running(pages, also=lambda text: bool(_ID_LINE.match(text))))
+        words = vocabulary(line.text for line in lines)
+        lines = fold_two_columns(lines, words, excluded=_never_a_row)
+        tree = _build(lines, words)
         if not tree.nodes:
             raise ParseError(
                 filename,
@@ -109,65 +115,11 @@ class EtsiPdfParser:
             format=self.name,
             parser_version=self.version,
             role=DocumentRole.CATALOG,
-            title=title or _metadata_title(data) or filename.rsplit("/", 1)[-1],
+            title=title or metadata_title(data) or filename.rsplit("/", 1)[-1],
             requirements=tree.requirements(),
             version_hint=version,
             published=published,
         )
-
-
-def _read(filename: str, data: bytes) -> list[list[str]]:
-    """The lines of every page.
-
-    pypdf reports the defects it works around (a missing EOF marker, a bad xref offset) on
-    the ``pypdf`` logger, and ``PdfReadWarning`` in older releases: a readable file with
-    small defects is still ingested, its warnings logged here under the file's name. Any
-    other warning (a deprecation: our bug, not the file's) is re-issued unchanged."""
-    if data[:1024].lstrip().startswith(b"<"):
-        raise ParseError(
-            filename,
-            "this is an HTML or XML page, not a PDF",
-            "the server probably returned an error or login page; fetch the PDF again",
-        )
-    if b"%PDF-" not in data[:1024]:
-        raise ParseError(filename, "not a PDF (no %PDF- header)")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            reader = PdfReader(io.BytesIO(data), strict=False)
-            if reader.is_encrypted:
-                _decrypt(filename, reader)
-            pages = [_page_lines(page) for page in reader.pages]
-        except ParseError:
-            raise
-        except Exception as exc:  # pypdf raises many exception types on damaged files
-            raise ParseError(filename, f"corrupt or unreadable PDF: {type(exc).__name__}: {exc}") from exc
-    for warning in caught:
-        if issubclass(warning.category, PdfReadWarning):
-            log.info("%s: pypdf: %s", filename, warning.message)
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    return pages
-
-
-def _decrypt(filename: str, reader: PdfReader) -> None:
-    """Open a PDF protected by an owner password only (printing or copying restricted, still
-    readable by anyone); one that needs a user password cannot be read."""
-    try:
-        opened = reader.decrypt("") != PasswordType.NOT_DECRYPTED
-    except Exception as exc:  # unsupported algorithm, missing crypto dependency
-        raise ParseError(filename, f"the PDF is encrypted and cannot be opened: {exc}") from exc
-    if not opened:
-        raise ParseError(filename, "the PDF is encrypted", "obtain an unprotected copy")
-
-
-def _page_lines(page: PageObject) -> list[str]:
-    try:
-        text = page.extract_text(extraction_mode="layout")
-    except Exception:  # layout mode is stricter about fonts; plain mode still gives the words
-        log.debug("layout extraction failed; falling back to plain", exc_info=True)
-        text = page.extract_text()
-    return [line.rstrip().expandtabs(4).translate(_LIGATURES) for line in text.splitlines()]
 
 
 def _identity(first_page: list[str]) -> tuple[str, str, date | None, str]:
@@ -187,48 +139,7 @@ def _identity(first_page: list[str]) -> tuple[str, str, date | None, str]:
     return "", "", None, ""
 
 
-def _metadata_title(data: bytes) -> str:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            meta = PdfReader(io.BytesIO(data), strict=False).metadata
-        except Exception:  # the title is a nicety; _read already vetted the file
-            return ""
-    return clean(str(meta.title)) if meta and meta.title else ""
-
-
-def _shape(text: str) -> str:
-    return re.sub(r"\d+", "#", clean(text))
-
-
-def _drop_running(pages: list[list[str]]) -> list[_Line]:
-    """Body lines of all pages in order, without running headers, footers and page numbers."""
-    edges: list[set[int]] = []
-    counts: Counter[str] = Counter()
-    for lines in pages:
-        filled = [i for i, line in enumerate(lines) if line.strip()]
-        edge = set(filled[:3] + filled[-3:])
-        edges.append(edge)
-        counts.update({_shape(lines[i]) for i in edge})
-    threshold = max(2, (len(pages) + 1) // 2)
-    running = {shape for shape, n in counts.items() if n >= threshold}
-    body: list[_Line] = []
-    for lines, edge in zip(pages, edges, strict=True):
-        kept: list[_Line] = []
-        for i, raw in enumerate(lines):
-            text = clean(raw)
-            if _ID_LINE.match(text) or (i in edge and (_shape(raw) in running or _PAGE_NO.match(text))):
-                continue
-            kept.append(_Line(text, len(raw) - len(raw.lstrip())))
-        while kept and not kept[0].text:
-            kept.pop(0)
-        while kept and not kept[-1].text:
-            kept.pop()
-        body.extend(kept)  # no blank line at a page break: paragraphs run on
-    return body
-
-
-def _drop_contents(lines: list[_Line]) -> list[_Line]:
+def _drop_contents(lines: list[Line]) -> list[Line]:
     """Remove the table of contents: from "Contents" to its last dot-leader line."""
     start = next((i for i, line in enumerate(lines) if line.text in ("Contents", "Table of contents")), None)
     if start is None:
@@ -244,112 +155,151 @@ def _drop_contents(lines: list[_Line]) -> list[_Line]:
     return lines[:start] + [line for line in lines[end + 1 :] if not _TOC_LINE.search(line.text)]
 
 
-def _follows(new: tuple[int, ...], prev: tuple[int, ...]) -> bool:
-    """Whether clause ``new`` can come right after ``prev``: its first child, or a later
-    sibling of it or of one of its ancestors (gaps of up to two tolerated)."""
-    if not prev:
-        return new == (1,)
-    if new == (*prev, 1):
-        return True
-    for k in range(len(prev)):
-        if len(new) == k + 1 and new[:k] == prev[:k] and prev[k] < new[k] <= prev[k] + 3:
-            return True
-    return False
+def _never_a_row(text: str) -> bool:
+    """Lines laid out with a wide gap that are not table rows: a heading "5.1<tab>Title", a
+    "NOTE:" label before its text, a list item, a provision number, a citation "[i.1]"."""
+    return bool(
+        _CLAUSE.match(text)
+        or _ANNEX_CLAUSE.match(text)
+        or _ANNEX.match(text)
+        or _PROVISION.match(text)
+        or is_guidance_marker(text)
+        or is_bullet(text)
+        or text.startswith("[")
+    )
+
+
+def _number(text: str) -> tuple[str, tuple[int, ...]] | None:
+    """The printed number of a possible heading line and its place in the chain."""
+    annex = _ANNEX.match(text)
+    if annex:
+        return f"Annex {annex['letter']}", (ANNEX_BASE + ord(annex["letter"]) - ord("A"),)
+    match = _CLAUSE.match(text) or _ANNEX_CLAUSE.match(text)
+    if not match or match["title"].endswith((".", ",", ";")) or len(match["title"].split()) > 20:
+        return None
+    head, *rest = match["num"].split(".")
+    top = ANNEX_BASE + ord(head) - ord("A") if head.isalpha() else int(head)
+    return match["num"], (top, *(int(p) for p in rest))
+
+
+def _headings(lines: list[Line]) -> set[int]:
+    """Indexes of the lines that open clauses and annexes (see ``numbering``)."""
+    found: list[tuple[int, str, tuple[int, ...], float]] = []
+    for i, line in enumerate(lines):
+        if found and line.text == "History":  # the revision table: the body has ended
+            break
+        numbered = _number(line.text)
+        if numbered is None:
+            continue
+        # a heading has space above it; a sentence that starts with a number usually not
+        spaced = i == 0 or not lines[i - 1].text or lines[i - 1].page != line.page
+        found.append((i, numbered[0], numbered[1], 1.0 if spaced else 0.5))
+    # a contents list without dot leaders: "1 Scope 5" repeated later as "1 Scope"
+    titles = {lines[i].text for i, *_ in found}
+    kept = [
+        Candidate(i, number, weight)
+        for i, _, number, weight in found
+        if not (_PAGE_END.search(lines[i].text) and _PAGE_END.sub("", lines[i].text) in titles)
+    ]
+    return chain(kept)
 
 
 class _Builder:
     """Turns body lines into clauses, provisions and their paragraphs."""
 
-    def __init__(self) -> None:
+    def __init__(self, headings: set[int], words: frozenset[str]) -> None:
         self.tree = Tree()
-        self.prev: tuple[int, ...] = ()
+        self.headings = headings
+        self.words = words
         self.annex: Node | None = None
+        self.untitled: Node | None = None  # an annex whose title is on the next line
         self.clause: Node | None = None
         self.target: Node | None = None
         self.informative = False
+        self.top = -1
         self.done = False
-        self.para: list[_Line] = []
+        self.para: list[Line] = []
 
-    def line(self, line: _Line, width: int) -> None:
+    def line(self, index: int, line: Line, width: int) -> None:
         text = line.text
         if not text:
             self.flush()
             return
-        if self.heading(text):
+        if self.done:
             return
+        if self.clause is not None and text == "History":  # the ETSI revision table closes the document
+            self.flush()
+            self.done = True
+            return
+        if index in self.headings:
+            self.heading(text)
+            return
+        if self.untitled is not None and not self.para:
+            self.untitled.title = text
+            self.untitled = None
+            return
+        self.untitled = None
         if self.para and self.breaks(line, width):
             self.flush()
         self.para.append(line)
 
-    def breaks(self, line: _Line, width: int) -> bool:
+    def breaks(self, line: Line, width: int) -> bool:
         """Whether ``line`` starts a new paragraph (no blank line seen)."""
         text, prev = line.text, self.para[-1]
         if len(self.para) == 1 and is_guidance_marker(prev.text) and len(prev.text.split()) == 1:
             return False  # a "NOTE:" label on a line of its own, its text below
         if is_guidance_marker(text) or is_bullet(text) or _PROVISION.match(text) or applies_to(text):
             return True
+        if role_tag(text) is not None:
+            return True
         if line.indent + 2 < prev.indent:
             return True
         return prev.text.endswith((".", ":", ";")) and len(prev.text) + prev.indent < 0.75 * width
 
-    def heading(self, text: str) -> bool:
-        if self.done:
-            return True
-        if self.prev and text == "History":  # the ETSI revision table closes the document
-            self.flush()
-            self.done = True
-            return True
-        again = _CLAUSE.match(text)
-        first = self.tree.by_key.get("1")
-        if again and again["num"] == "1" and first and _PAGE_END.sub("", first.title) == again["title"]:
-            # clause 1 again under the same title: what we read so far was a contents list
-            # without dot leaders (and the front matter after it); start over
-            self.tree, self.prev, self.annex, self.informative = Tree(), (), None, False
+    def heading(self, text: str) -> None:
+        self.flush()
         annex = _ANNEX.match(text)
-        if annex and self.prev and (self.annex is None or annex["letter"] > self.annex.ident[-1]):
-            self.flush()
+        if annex:
             self.annex = self.tree.add(f"Annex {annex['letter']}", "annex", annex["title"])
             self.clause = self.target = self.annex
+            self.untitled = self.annex if not annex["title"] else None
             self.informative = annex["nature"] == "informative"
-            self.prev = (0,)
-            return True
-        match = (_ANNEX_CLAUSE if self.annex else _CLAUSE).match(text)
-        if not match or match["title"].endswith((".", ",", ";")) or len(match["title"].split()) > 20:
-            return False
-        parts = match["num"].split(".")
-        if self.annex is not None and parts[0] != self.annex.ident[-1]:
-            return False
-        number = tuple(int(p) for p in parts[1:]) if self.annex else tuple(int(p) for p in parts)
-        if self.annex is not None and self.prev == (0,):
-            if number != (1,):
-                return False
-        elif not _follows(number, self.prev):
-            return False
-        self.flush()
-        if self.annex is None and len(number) == 1:
-            self.informative = bool(_INFORMATIVE.match(match["title"]))
-        parent = self.tree.ancestor(match["num"], self.annex)
-        self.clause = self.target = self.tree.add(match["num"], "clause", match["title"], parent)
-        self.prev = number
-        return True
+            return
+        match = _CLAUSE.match(text) or _ANNEX_CLAUSE.match(text)
+        assert match is not None  # only numbered lines are in the chain
+        num = match["num"]
+        in_annex = num[0].isalpha()
+        if not in_annex:
+            self.annex = None
+            top = int(num.split(".")[0])
+            if top != self.top:  # a new main clause, even if its own heading was never printed
+                self.informative = bool(_INFORMATIVE.match(match["title"]))
+                self.top = top
+        parent = self.tree.ancestor(num, self.annex if in_annex else None)
+        self.clause = self.target = self.tree.add(num, "clause", match["title"], parent)
+        self.untitled = None
 
     def flush(self) -> None:
         if not self.para:
             return
-        text = _join(self.para)
+        text = join_lines((line.text for line in self.para), self.words)
         self.para = []
         if self.clause is None:
             return  # front matter
         provision = _PROVISION.match(text)
         if provision:
-            ident = provision["id"]
+            ident = provision["id"] or provision["bare"]
             base, _, sub = ident.rpartition(".")
             # "5.1.1-1.1" is a sub-provision of "5.1.1-1"; "5.1.1-1" belongs to its clause
             above = self.tree.by_key.get(normalise_key(base)) if "-" in base and sub else None
             self.target = self.tree.add(ident, "provision", parent=above or self.clause)
             text = provision["text"]
-            if not text:
-                return
+        tagged = role_tag(text) if provision or not self.informative else None
+        if tagged is not None:
+            assert self.target is not None
+            self.target.props["applies_to"], text = tagged
+        if not text:
+            return
         assert self.target is not None
         scope = applies_to(text)
         if scope:
@@ -361,23 +311,12 @@ class _Builder:
             self.target.add_text(text, self.informative)
 
 
-def _join(lines: list[_Line]) -> str:
-    """A paragraph's lines as one string; a line ending in a hyphen runs on ("role-\\nspecific")."""
-    out = lines[0].text
-    for line in lines[1:]:
-        if out.endswith("-") and out[-2:-1].isalpha() and line.text[:1].islower():
-            out += line.text
-        else:
-            out += " " + line.text
-    return out
-
-
-def _build(lines: list[_Line]) -> Tree:
+def _build(lines: list[Line], words: frozenset[str]) -> Tree:
     lengths = sorted(len(line.text) + line.indent for line in lines if line.text)
     width = lengths[int(len(lengths) * 0.95)] if lengths else 80
-    builder = _Builder()
-    for line in lines:
-        builder.line(line, width)
+    builder = _Builder(_headings(lines), words)
+    for index, line in enumerate(lines):
+        builder.line(index, line, width)
     builder.flush()
     return builder.tree
 

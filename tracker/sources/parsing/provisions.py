@@ -8,9 +8,11 @@ and from PDF:
 
 * a paragraph is *normative* when it uses a modal verb (:mod:`tracker.domain.modality`), unless it
   is a NOTE or EXAMPLE, which are always guidance (ISO/IEC and ETSI drafting rules);
-* applicability is stored as the property ``applies_to``: the stakeholders in canonical
-  spelling, sorted and comma-separated, so reordering or "developer"/"Developers" is not a
-  scope change, while adding or removing a stakeholder is;
+* applicability is stored as the property ``applies_to`` (read as ``Requirement.roles``):
+  the stakeholders in canonical spelling, sorted and comma-separated, so reordering or
+  "developer"/"Developers" is not a scope change, while adding or removing a stakeholder is.
+  It is printed as a line ("Primarily applies to: ...") or as a tag opening a provision
+  ("[Developers, System Operators]: ..."), which then leaves the provision's text;
 * provisions inherit ``applies_to`` from the nearest ancestor that states it, because a
   principle's change of scope changes the scope of every provision under it.
 """
@@ -28,6 +30,9 @@ _APPLIES = re.compile(
     r"^(?:(?:primarily|mainly|principally|only)\s+)?appl(?:ies|y)\s+to\s*:\s*(?P<who>.+)$", re.IGNORECASE
 )
 _SPLIT = re.compile(r"\s*(?:,|;|&|\band/or\b|\band\b|\bor\b)\s*", re.IGNORECASE)
+_ROLE_TAG = re.compile(
+    r"^\[(?P<who>[A-Za-z][A-Za-z ,;&/-]{1,120})\]\s*[:\u2013\u2014-]?\s*(?P<text>.*)$", re.S
+)
 _SINGULAR = {"developer", "operator", "custodian", "user", "provider", "deployer", "owner", "manager"}
 _GUIDANCE = re.compile(
     r"^(?:(?:NOTE|EXAMPLE)S?(?:\s*\d+)?\s*[:.\u2013\u2014-]?(?:\s|$)"
@@ -46,11 +51,26 @@ def clean(text: str) -> str:
 def applies_to(text: str) -> str | None:
     """The canonical stakeholder list of an applicability line, or ``None`` if it is not one."""
     match = _APPLIES.match(clean(text))
-    if not match:
-        return None
-    roles = {_role(part) for part in _SPLIT.split(match.group("who").rstrip(" ."))}
+    return stakeholders(match.group("who")) if match else None
+
+
+def stakeholders(who: str) -> str | None:
+    """A printed list of stakeholders ("Developers and System Operators", "Developer,
+    system operators") in canonical form: sorted, plural, capitalised, comma-separated."""
+    roles = {_role(part) for part in _SPLIT.split(who.rstrip(" ."))}
     roles.discard("")
     return ", ".join(sorted(roles)) or None
+
+
+def role_tag(text: str) -> tuple[str, str] | None:
+    """A leading stakeholder tag, "[Developers, System Operators]: text", as (roles, text).
+
+    Only words may stand in the brackets: "[i.1]" and "[1]" are citations, not roles."""
+    match = _ROLE_TAG.match(text)
+    if not match:
+        return None
+    roles = stakeholders(match.group("who"))
+    return (roles, match.group("text")) if roles else None
 
 
 def _role(name: str) -> str:
