@@ -72,15 +72,15 @@ class ChangeCache:
         row = session.get(ImpactRow, impact_id)
         value: dict[int, dict[str, Any]] = {}
         if row is not None:
-            for seq, item in impact_changes(session, row).items():
-                change = item["change"]
+            for seq, served in impact_changes(session, row).items():
+                change = served.change
                 value[seq] = {
-                    "change_id": change.get("change_id"),
-                    "kind": change.get("kind", ""),
-                    "old_ids": list(change.get("old_ids") or ()),
-                    "new_ids": list(change.get("new_ids") or ()),
-                    "substantive": change.get("substantive"),
-                    "tags": list(change.get("tags") or ()),
+                    "change_id": served.change_id,
+                    "kind": change.kind.value,
+                    "old_ids": list(change.old_ids),
+                    "new_ids": list(change.new_ids),
+                    "substantive": change.substantive,
+                    "tags": [t.value for t in change.tags],
                 }
         with self._lock:
             self._data[impact_id] = value

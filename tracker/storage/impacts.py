@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tracker.domain.keys import normalise_key
+from tracker.impact.model import SCORE_DIGITS, Action, StoredImpact
 from tracker.storage.orgs import org_row
-from tracker.storage.tables.orgs import ImpactItemRow, ImpactRow
+from tracker.storage.tables.archive import DiffRow, SourceRow
+from tracker.storage.tables.orgs import ImpactItemRow, ImpactRow, OrganisationRow
 
 
 @dataclass(frozen=True)
@@ -28,60 +29,86 @@ class ImpactLine:
 
 
 class ImpactStore:
-    """Each organisation's stored impact of each diff, and its lines by control and action."""
+    """Each organisation's stored impact of each diff, and its lines by control and action.
+
+    Only :func:`tracker.impact.service.store_impact` calls :meth:`write`: one writer decides
+    what a stored impact holds."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def save_impact(self, org: str, diff_id: int, result: dict[str, Any]) -> int:
-        """Store an impact worklist (``{"items": [{"change", "controls"}]}``), replacing an older one."""
-        with Session(self.engine) as session, session.begin():
-            return self.write_impact(session, org, diff_id, result)
-
-    def write_impact(self, session: Session, org: str, diff_id: int, result: dict[str, Any]) -> int:
-        """:meth:`save_impact` inside the caller's transaction (a reviewer's decision and the
-        impacts it changes are committed together or not at all)."""
+    @staticmethod
+    def write(session: Session, impact: StoredImpact) -> int:
+        """Store an impact worklist in the caller's transaction, replacing an older one of the
+        same organisation and diff (recomputing gives a new row and new line ids)."""
         now = datetime.now(UTC)
-        org_id = org_row(session, org).id
+        org_id = org_row(session, impact.org).id
         old = session.scalar(
-            select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
+            select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == impact.diff_id)
         )
         if old is not None:
             session.delete(old)
             session.flush()
-        row = ImpactRow(org_id=org_id, diff_id=diff_id, created_at=now, result=result)
+        row = ImpactRow(org_id=org_id, diff_id=impact.diff_id, created_at=now, result=impact.to_json())
         session.add(row)
         session.flush()
-        for seq, item in enumerate(result.get("items", [])):
-            change = item.get("change", {})
-            # an item with no control (a gap) keeps the item's own action and reason
-            bare = {"action": item.get("action", "none"), "reason": item.get("reason", "")}
-            for control in item.get("controls", []) or [bare]:
+        for item in impact.items:
+            # an item with no control (a gap nothing covers) is one line with the item's own
+            # action and reason
+            lines: list[tuple[str | None, Action, float, str]] = [
+                (c.control_id, c.action, c.score, c.reason) for c in item.controls
+            ] or [(None, item.action, 0.0, item.reason)]
+            for control_id, action, score, reason in lines:
                 session.add(
                     ImpactItemRow(
                         impact_id=row.id,
                         org_id=org_id,
                         created_at=now,
-                        change_seq=int(change.get("seq", seq)),
-                        change_kind=str(change.get("kind", "")),
-                        control_id=control.get("control_id"),
-                        control_key=normalise_key(control["control_id"])
-                        if control.get("control_id")
-                        else None,
-                        action=str(control.get("action", "none")),
-                        score=float(control.get("score", 0.0)),
-                        reason=str(control.get("reason", "")),
+                        change_seq=item.seq,
+                        change_kind=item.change.kind.value,
+                        control_id=control_id,
+                        control_key=normalise_key(control_id) if control_id else None,
+                        action=action.value,
+                        score=round(score, SCORE_DIGITS),
+                        reason=reason,
                     )
                 )
         return row.id
 
-    def impact(self, org: str, diff_id: int) -> dict[str, Any] | None:
+    @staticmethod
+    def read(session: Session, org_id: int, diff_id: int) -> StoredImpact | None:
+        """The stored impact as the caller's transaction sees it."""
+        row = session.scalar(
+            select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
+        )
+        return None if row is None else StoredImpact.from_json(row.result)
+
+    def impact(self, org: str, diff_id: int) -> StoredImpact | None:
         with Session(self.engine) as session:
-            org_id = org_row(session, org).id
-            row = session.scalar(
-                select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
+            return self.read(session, org_row(session, org).id, diff_id)
+
+    @staticmethod
+    def holders(session: Session, diff_id: int) -> list[str]:
+        """The organisations with a stored impact of the diff."""
+        query = (
+            select(OrganisationRow.slug)
+            .join(ImpactRow, ImpactRow.org_id == OrganisationRow.id)
+            .where(ImpactRow.diff_id == diff_id)
+            .order_by(OrganisationRow.slug)
+        )
+        return list(session.scalars(query))
+
+    @staticmethod
+    def diffs_of(session: Session, org_id: int, source: str = "") -> set[int]:
+        """The diffs (of ``source``, or of any) the organisation has a stored impact of."""
+        query = select(ImpactRow.diff_id).where(ImpactRow.org_id == org_id)
+        if source:
+            query = (
+                query.join(DiffRow, DiffRow.id == ImpactRow.diff_id)
+                .join(SourceRow, SourceRow.id == DiffRow.source_id)
+                .where(SourceRow.slug == source)
             )
-            return None if row is None else dict(row.result)
+        return set(session.scalars(query))
 
     def impact_lines(
         self,
