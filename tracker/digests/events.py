@@ -25,10 +25,11 @@ from tracker.digests.model import Channel, Subscription
 from tracker.domain.keys import normalise_key
 from tracker.domain.redline import render_text
 from tracker.impact.model import ImpactItem, StoredImpact
+from tracker.storage.impacts import ImpactRecord, ImpactStore
 from tracker.storage.subscriptions import to_subscription, utc
 from tracker.storage.tables.api import OutboxRow, SubscriptionRow
 from tracker.storage.tables.archive import ChangeRow, DiffRow, RequirementRow, SourceRow, VersionRow
-from tracker.storage.tables.orgs import ControlRow, ImpactRow, OrganisationRow
+from tracker.storage.tables.orgs import ControlRow, OrganisationRow
 
 SKIPPED = "skipped"
 
@@ -56,13 +57,13 @@ class ServedItem:
         return self.item.change
 
 
-def impact_changes(session: Session, impact: ImpactRow) -> dict[int, ServedItem]:
+def impact_changes(session: Session, impact: StoredImpact) -> dict[int, ServedItem]:
     """The stored impact's items by ``change_seq`` (numbered exactly as the impact store numbers
     them), each joined to its stored change (id, redline per field, keys) where the ids match."""
     rows = session.scalars(select(ChangeRow).where(ChangeRow.diff_id == impact.diff_id)).all()
     by_ids = {(tuple(r.old_ids or ()), tuple(r.new_ids or ())): r for r in rows}
     out: dict[int, ServedItem] = {}
-    for item in StoredImpact.from_json(impact.result or {}).items:
+    for item in impact.items:
         row = by_ids.get(item.ids)
         change = item.change
         if row is not None:
@@ -104,17 +105,17 @@ def _wanted(sub: Subscription, served: ServedItem, control_tags: dict[str, set[s
     return True
 
 
-def build_payload(session: Session, sub: Subscription, impact: ImpactRow) -> dict[str, Any] | None:
+def build_payload(session: Session, sub: Subscription, record: ImpactRecord) -> dict[str, Any] | None:
     """The event snapshot for one subscription, or ``None`` when its filters leave nothing."""
-    diff = session.get(DiffRow, impact.diff_id)
+    diff = session.get(DiffRow, record.impact.diff_id)
     if diff is None:
         return None
     source = session.get(SourceRow, diff.source_id)
     old_v = session.get(VersionRow, diff.old_version_id)
     new_v = session.get(VersionRow, diff.new_version_id)
-    org = session.get(OrganisationRow, impact.org_id)
+    org = session.get(OrganisationRow, record.org_id)
     assert source is not None and old_v is not None and new_v is not None and org is not None
-    items = impact_changes(session, impact)
+    items = impact_changes(session, record.impact)
     keys = {normalise_key(c.control_id) for i in items.values() for c in i.item.controls if c.control_id}
     controls = {
         c.key: c
@@ -175,8 +176,8 @@ def build_payload(session: Session, sub: Subscription, impact: ImpactRow) -> dic
         "new_status": new_v.status,
         "published": new_v.published.isoformat() if new_v.published else None,
         "diff_id": diff.id,
-        "impact_id": impact.id,
-        "occurred_at": utc(impact.created_at).isoformat(),
+        "impact_id": record.id,
+        "occurred_at": utc(record.created_at).isoformat(),
         "changes": out_changes,
         "affected_controls": affected,
     }
@@ -216,19 +217,12 @@ def enqueue(engine: Engine, now: datetime | None = None) -> int:
             seen = set(
                 session.scalars(select(OutboxRow.event_key).where(OutboxRow.subscription_id == sub.id))
             )
-            query = (
-                select(ImpactRow)
-                .join(DiffRow, DiffRow.id == ImpactRow.diff_id)
-                .join(SourceRow, SourceRow.id == DiffRow.source_id)
-                .where(ImpactRow.org_id == sub.org_id, ImpactRow.created_at >= sub.since)
-                .order_by(ImpactRow.id)
-            )
-            if sub.spec.sources:
-                query = query.where(SourceRow.slug.in_(sub.spec.sources))
-            impacts = [i for i in session.scalars(query) if event_key(i.diff_id) not in seen]
-            for impact in impacts:
-                payload = build_payload(session, sub, impact)
-                queued += _insert(engine, sub, event_key(impact.diff_id), payload, now)
+            for record in ImpactStore.stored_since(session, sub.org_id, sub.since, sub.spec.sources):
+                key = event_key(record.impact.diff_id)
+                if key in seen:
+                    continue
+                payload = build_payload(session, sub, record)
+                queued += _insert(engine, sub, key, payload, now)
     return queued
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
@@ -26,6 +27,26 @@ class ImpactLine:
     action: str
     score: float
     reason: str
+
+
+@dataclass(frozen=True)
+class ImpactRecord:
+    """A stored impact with its filing: id (a new one on each recompute), organisation id and
+    when it was stored."""
+
+    id: int
+    org_id: int
+    created_at: datetime
+    impact: StoredImpact
+
+
+def _typed(row: ImpactRow) -> StoredImpact:
+    # the row's own diff id wins over the JSON's (worklists stored before the JSON named it)
+    return replace(StoredImpact.from_json(row.result), diff_id=row.diff_id)
+
+
+def _record(row: ImpactRow) -> ImpactRecord:
+    return ImpactRecord(row.id, row.org_id, row.created_at, _typed(row))
 
 
 class ImpactStore:
@@ -81,11 +102,32 @@ class ImpactStore:
         row = session.scalar(
             select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
         )
-        return None if row is None else StoredImpact.from_json(row.result)
+        return None if row is None else _typed(row)
 
     def impact(self, org: str, diff_id: int) -> StoredImpact | None:
         with Session(self.engine) as session:
             return self.read(session, org_row(session, org).id, diff_id)
+
+    @staticmethod
+    def record(session: Session, impact_id: int) -> ImpactRecord | None:
+        row = session.get(ImpactRow, impact_id)
+        return None if row is None else _record(row)
+
+    @staticmethod
+    def stored_since(
+        session: Session, org_id: int, since: datetime, sources: Sequence[str] = ()
+    ) -> list[ImpactRecord]:
+        """The organisation's stored impacts since a time (of these sources only), in id order."""
+        query = (
+            select(ImpactRow)
+            .join(DiffRow, DiffRow.id == ImpactRow.diff_id)
+            .join(SourceRow, SourceRow.id == DiffRow.source_id)
+            .where(ImpactRow.org_id == org_id, ImpactRow.created_at >= since)
+            .order_by(ImpactRow.id)
+        )
+        if sources:
+            query = query.where(SourceRow.slug.in_(sources))
+        return [_record(row) for row in session.scalars(query)]
 
     @staticmethod
     def holders(session: Session, diff_id: int) -> list[str]:
