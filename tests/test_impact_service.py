@@ -49,6 +49,13 @@ def test_the_stored_json_reads_back_as_the_impact_computed(world: World) -> None
     assert [i.change.kind for i in report.result.items] == [Kind.MODIFIED, Kind.REMOVED, Kind.ADDED]
 
 
+def test_a_recomputed_impact_gets_a_new_id(world: World) -> None:
+    """The API's page cache and ETags key on impact ids: even the newest impact, recomputed,
+    must not get its old id back (SQLite would hand it out again)."""
+    ids = [compute_impact(world.engine, "globex", "demo-std", "v1", "v2", None).impact_id for _ in range(3)]
+    assert ids == sorted(set(ids))
+
+
 def test_older_stored_json_still_reads_and_bad_json_is_named_by_path() -> None:
     older = {
         "items": [

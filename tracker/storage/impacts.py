@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tracker.domain.keys import normalise_key
@@ -71,6 +71,12 @@ class ImpactStore:
             session.delete(old)
             session.flush()
         row = ImpactRow(org_id=org_id, diff_id=impact.diff_id, created_at=now, result=impact.to_json())
+        if old is not None and session.get_bind().dialect.name == "sqlite":
+            # SQLite hands the largest rowid + 1 out again once that row is deleted, but the
+            # API's caches and ETags key on impact ids: a recomputed impact needs a new one.
+            # (This transaction holds SQLite's write lock since the delete: no one races it.)
+            highest = session.scalar(select(func.max(ImpactRow.id))) or 0
+            row.id = max(highest, old.id) + 1
         session.add(row)
         session.flush()
         for item in impact.items:
