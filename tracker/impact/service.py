@@ -177,11 +177,11 @@ def refresh_impact(
     the decision's transaction (it reads the verdicts that transaction has written). The same
     decisions as :func:`compute_impact`, without the mapper: a gap keeps the suggestions the
     stored impact had. False when the organisation has no stored impact of the diff."""
-    previous = ImpactStore.read(session, org_row(session, org).id, diff_id)
+    org_id = org_row(session, org).id
+    previous = ImpactStore.read(session, org_id, diff_id)
     if previous is None:
         return False
-    stored = DiffStore.read(session, diff_id)
-    reading = read_own(session, org_row(session, org).id, diff_id, stored.result)
+    reading = read_own(session, org_id, diff_id, DiffStore.read(session, diff_id).result)
     maps = mapping_sets(
         engine,
         org,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -40,13 +43,39 @@ class ImpactRecord:
     impact: StoredImpact
 
 
-def _typed(row: ImpactRow) -> StoredImpact:
+# Stored impacts are never changed in place (recomputing one writes a new row with a new id),
+# so the typed form of each is kept, per engine, by (id, stored at): reading a large worklist
+# back into types (every redline parsed) costs more than the review page that shows it.
+_TYPED_KEPT = 32
+_typed_cache: WeakKeyDictionary[Engine, OrderedDict[tuple[int, datetime], StoredImpact]] = WeakKeyDictionary()
+_typed_lock = threading.Lock()
+_FILING = (ImpactRow.id, ImpactRow.org_id, ImpactRow.diff_id, ImpactRow.created_at)
+
+
+def _typed(session: Session, impact_id: int, diff_id: int, created_at: datetime) -> StoredImpact:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    key = (impact_id, created_at)
+    with _typed_lock:
+        kept = _typed_cache.setdefault(engine, OrderedDict())
+        found = kept.get(key)
+        if found is not None:
+            kept.move_to_end(key)
+            return found
+    result = session.scalar(select(ImpactRow.result).where(ImpactRow.id == impact_id))
     # the row's own diff id wins over the JSON's (worklists stored before the JSON named it)
-    return replace(StoredImpact.from_json(row.result), diff_id=row.diff_id)
+    typed = replace(StoredImpact.from_json(result), diff_id=diff_id)
+    with _typed_lock:
+        kept[key] = typed
+        while len(kept) > _TYPED_KEPT:
+            kept.popitem(last=False)
+    return typed
 
 
-def _record(row: ImpactRow) -> ImpactRecord:
-    return ImpactRecord(row.id, row.org_id, row.created_at, _typed(row))
+def _record(
+    session: Session, impact_id: int, org_id: int, diff_id: int, created_at: datetime
+) -> ImpactRecord:
+    return ImpactRecord(impact_id, org_id, created_at, _typed(session, impact_id, diff_id, created_at))
 
 
 class ImpactStore:
@@ -105,10 +134,9 @@ class ImpactStore:
     @staticmethod
     def read(session: Session, org_id: int, diff_id: int) -> StoredImpact | None:
         """The stored impact as the caller's transaction sees it."""
-        row = session.scalar(
-            select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
-        )
-        return None if row is None else _typed(row)
+        query = select(*_FILING).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
+        filing = session.execute(query).first()
+        return None if filing is None else _record(session, *filing).impact
 
     def impact(self, org: str, diff_id: int) -> StoredImpact | None:
         with Session(self.engine) as session:
@@ -116,8 +144,8 @@ class ImpactStore:
 
     @staticmethod
     def record(session: Session, impact_id: int) -> ImpactRecord | None:
-        row = session.get(ImpactRow, impact_id)
-        return None if row is None else _record(row)
+        filing = session.execute(select(*_FILING).where(ImpactRow.id == impact_id)).first()
+        return None if filing is None else _record(session, *filing)
 
     @staticmethod
     def stored_since(
@@ -125,7 +153,7 @@ class ImpactStore:
     ) -> list[ImpactRecord]:
         """The organisation's stored impacts since a time (of these sources only), in id order."""
         query = (
-            select(ImpactRow)
+            select(*_FILING)
             .join(DiffRow, DiffRow.id == ImpactRow.diff_id)
             .join(SourceRow, SourceRow.id == DiffRow.source_id)
             .where(ImpactRow.org_id == org_id, ImpactRow.created_at >= since)
@@ -133,7 +161,7 @@ class ImpactStore:
         )
         if sources:
             query = query.where(SourceRow.slug.in_(sources))
-        return [_record(row) for row in session.scalars(query)]
+        return [_record(session, *filing) for filing in session.execute(query).all()]
 
     @staticmethod
     def holders(session: Session, diff_id: int) -> list[str]:
