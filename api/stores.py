@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.timeutil import as_utc
 from tracker.digests.events import impact_changes
 from tracker.domain.keys import normalise_key
+from tracker.storage.impacts import ImpactStore
 from tracker.storage.tables.archive import DiffRow, SourceRow, VersionRow
 from tracker.storage.tables.orgs import ImpactItemRow, ImpactRow, OrganisationRow
 
@@ -69,18 +70,18 @@ class ChangeCache:
             if found is not None:
                 self._data.move_to_end(impact_id)
                 return found
-        row = session.get(ImpactRow, impact_id)
+        record = ImpactStore.record(session, impact_id)
         value: dict[int, dict[str, Any]] = {}
-        if row is not None:
-            for seq, item in impact_changes(session, row).items():
-                change = item["change"]
+        if record is not None:
+            for seq, served in impact_changes(session, record.impact).items():
+                change = served.change
                 value[seq] = {
-                    "change_id": change.get("change_id"),
-                    "kind": change.get("kind", ""),
-                    "old_ids": list(change.get("old_ids") or ()),
-                    "new_ids": list(change.get("new_ids") or ()),
-                    "substantive": change.get("substantive"),
-                    "tags": list(change.get("tags") or ()),
+                    "change_id": served.change_id,
+                    "kind": change.kind.value,
+                    "old_ids": list(change.old_ids),
+                    "new_ids": list(change.new_ids),
+                    "substantive": change.substantive,
+                    "tags": [t.value for t in change.tags],
                 }
         with self._lock:
             self._data[impact_id] = value

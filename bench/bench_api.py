@@ -38,13 +38,14 @@ import httpx
 from tracker.diff.types import ENGINE_VERSION, Change, DiffResult, Kind, Tag
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import ParsedVersion, Requirement, Source
+from tracker.impact.model import Action, AffectedControl, ImpactItem, StoredImpact
+from tracker.impact.service import store_impact
 from tracker.mapping.types import Control
 from tracker.storage.api_keys import ApiKeys, Scope
 from tracker.storage.archive import Archive
 from tracker.storage.controls import ControlStore
 from tracker.storage.db import make_engine, upgrade
 from tracker.storage.diffs import DiffStore
-from tracker.storage.impacts import ImpactStore
 from tracker.storage.orgs import OrgStore
 
 ORG = "bench-org"
@@ -93,25 +94,13 @@ def seed(url: str) -> str:
         origin="bench",
     )
     items = []
-    for change in changes:
+    for seq, change in enumerate(changes):
         picked = rng.sample(range(CONTROLS), 4)
-        items.append(
-            {
-                "change": change.to_json_dict(),
-                "action": "reassess",
-                "reason": "obligation strengthened",
-                "controls": [
-                    {
-                        "control_id": f"CTL-{n}",
-                        "action": "reassess",
-                        "score": rng.random(),
-                        "reason": "mapped",
-                    }
-                    for n in picked
-                ],
-            }
+        controls = tuple(
+            AffectedControl(f"CTL-{n}", Action.REASSESS, round(rng.random(), 4), "mapped") for n in picked
         )
-    ImpactStore(engine).save_impact(ORG, diff.id, {"items": items})
+        items.append(ImpactItem(seq, change, Action.REASSESS, "obligation strengthened", controls))
+    store_impact(engine, StoredImpact.of(ORG, diff.id, diff.result, items))
     token = ApiKeys(engine).create(Scope.READ, org.id, "bench")[1]
     engine.dispose()
     return token

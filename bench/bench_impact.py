@@ -24,7 +24,8 @@ from embeddings.protocol import Embedder
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import Requirement
 from tracker.domain.text import normalise
-from tracker.impact.rules import ImpactItem, impact
+from tracker.impact.model import ImpactItem, parse_changes
+from tracker.impact.rules import impact
 from tracker.mapping.crosswalks.files import read_csv
 from tracker.mapping.documents import assessable, controls_from_requirements, queries_from_requirements
 from tracker.mapping.mapper import Mapper
@@ -92,13 +93,14 @@ def scenario(
         for new in c["new_ids"]
     ]
     carried = carry_over(mappings, lineage, version="csf@2.0")
+    typed = parse_changes(changes)
     queries = {q.key: q for q in queries_from_requirements(csf20)}
     mapper = Mapper(controls, embedder)
     # warm-up: embeds the new version's texts once, as a stored diff would have done
-    impact(changes, mappings, new_mappings=carried, mapper=mapper, queries=queries)
+    impact(typed, mappings, new_mappings=carried, mapper=mapper, queries=queries)
     start = time.perf_counter()
     mapper = Mapper(controls, embedder)
-    items = impact(changes, mappings, new_mappings=carried, mapper=mapper, queries=queries)
+    items = impact(typed, mappings, new_mappings=carried, mapper=mapper, queries=queries)
     return items, time.perf_counter() - start, engine
 
 

@@ -55,14 +55,15 @@ def _prepare(engine: Engine, root: Path) -> tuple[int, float, float]:
 
 def _organisation(engine: Engine, diff_id: int) -> str:
     """256 controls mapped from the Rev 4 base controls; the impact stored as the pipeline would."""
+    from tracker.impact.model import StoredImpact
     from tracker.impact.rules import impact
+    from tracker.impact.service import store_impact
     from tracker.mapping.types import Control, Mapping, Provenance, Relationship, ReviewState
     from tracker.review.decisions import split_mappings
     from tracker.storage.api_keys import ApiKeys, Scope
     from tracker.storage.archive import Archive
     from tracker.storage.controls import ControlStore
     from tracker.storage.diffs import DiffStore
-    from tracker.storage.impacts import ImpactStore
     from tracker.storage.mappings import MappingStore
     from tracker.storage.orgs import OrgStore
 
@@ -86,12 +87,12 @@ def _organisation(engine: Engine, diff_id: int) -> str:
         for i, r in enumerate(bases)
     ]
     MappingStore(engine).add_mappings("bench", mappings, origin="bench")
-    changes = [c.to_json_dict() for c in DiffStore(engine).get(diff_id).result.changes]
+    diff = DiffStore(engine).get(diff_id).result
     old_maps, new_maps = split_mappings(
         [m.mapping for m in MappingStore(engine).mappings("bench")], SOURCE, NEW
     )
-    items = impact(changes, old_maps, new_mappings=new_maps)
-    ImpactStore(engine).save_impact("bench", diff_id, {"items": [i.to_dict() for i in items]})
+    items = impact(diff.changes, old_maps, new_mappings=new_maps)
+    store_impact(engine, StoredImpact.of("bench", diff_id, diff, items))
     return ApiKeys(engine).create(Scope.WRITE, org.id, "bench reviewer")[1]
 
 

@@ -189,8 +189,8 @@ def test_mapping_review_is_recorded(client: TestClient, world: World) -> None:
     assert (decision.mapping_id, decision.after["review"], decision.reason) == (mid, "rejected", "wrong")
     impact = ImpactStore(world.engine).impact("acme", world.diff_id)
     assert impact is not None
-    (r1,) = [i for i in impact["items"] if "R-1" in i["change"]["new_ids"]]
-    assert "ACME-1" not in [c["control_id"] for c in r1["controls"]]
+    (r1,) = [i for i in impact.items if "R-1" in i.change.new_ids]
+    assert "ACME-1" not in [c.control_id for c in r1.controls]
     _invalid(
         client.patch(
             f"/v1/orgs/acme/mappings/{mid}", headers=world.auth("acme:write"), json={"review": "maybe"}

@@ -17,14 +17,15 @@ from tracker.domain.keys import normalise_key
 from tracker.domain.modality import obligations
 from tracker.domain.model import Lifecycle, ParsedVersion, Requirement, Source
 from tracker.domain.redline import redline
+from tracker.impact.model import StoredImpact
 from tracker.impact.rules import impact
+from tracker.impact.service import store_impact
 from tracker.mapping.types import Control, Mapping, Provenance, Relationship, ReviewState
 from tracker.settings import Settings
 from tracker.storage.api_keys import ApiKeys, Scope
 from tracker.storage.archive import Archive
 from tracker.storage.controls import ControlStore
 from tracker.storage.diffs import DiffStore
-from tracker.storage.impacts import ImpactStore
 from tracker.storage.mappings import MappingStore
 from tracker.storage.orgs import OrgStore
 
@@ -175,11 +176,11 @@ def seed_orgs(engine: Engine, world: World) -> None:
 
 def store_impacts(engine: Engine, diff_id: int) -> None:
     """Run the real impact engine for both organisations and store the worklists."""
-    changes = [c.to_json_dict() for c in DiffStore(engine).get(diff_id).result.changes]
+    diff = DiffStore(engine).get(diff_id).result
     for org in ("acme", "globex"):
         org_maps = [m.mapping for m in MappingStore(engine).mappings(org)]
-        items = impact(changes, org_maps)
-        ImpactStore(engine).save_impact(org, diff_id, {"items": [i.to_dict() for i in items]})
+        items = impact(diff.changes, org_maps)
+        store_impact(engine, StoredImpact.of(org, diff_id, diff, items))
 
 
 def seed_keys(engine: Engine, world: World) -> None:

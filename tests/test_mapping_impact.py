@@ -9,7 +9,8 @@ import pytest
 
 from tests.test_mapping_mapper import CONTROLS, BagOfWordsEmbedder
 from tracker.domain.errors import InvalidInputError
-from tracker.impact.rules import Action, Change, impact
+from tracker.impact.model import ImpactItem, parse_change, parse_changes
+from tracker.impact.rules import Action, impact
 from tracker.mapping.documents import MapQuery, controls_from_requirements
 from tracker.mapping.mapper import Mapper
 from tracker.mapping.types import Mapping, Provenance, ReviewState
@@ -37,9 +38,14 @@ def change(kind: str, old: list[str], new: list[str], **kw: Any) -> dict[str, An
         "new_ids": new,
         "confidence": 0.9,
         "reasons": [],
-        "redline": "",
+        "redline": None,
         **kw,
     }
+
+
+def assess(changes: list[dict[str, Any]], mappings: list[Mapping] = ORG, **kw: Any) -> list[ImpactItem]:
+    """The rules over changes given as the diff's JSON (validated first, errors by path)."""
+    return impact(parse_changes(changes), mappings, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +54,7 @@ def mapper() -> Mapper:
 
 
 def run(changes: list[dict[str, Any]], mapper: Mapper | None = None, **kw: Any) -> dict[str, Any]:
-    items = impact(changes, ORG, mapper=mapper, queries=QUERIES, **kw)
+    items = assess(changes, mapper=mapper, queries=QUERIES, **kw)
     return {(i.change.new_ids or i.change.old_ids)[0]: i for i in items}
 
 
@@ -100,7 +106,7 @@ def test_new_requirement_without_coverage_is_a_gap_with_suggestions(mapper: Mapp
 
 def test_new_requirement_already_mapped_is_reassess() -> None:
     carried = [Mapping("NEW-1", "CP-9", R.EQUAL, provenance=Provenance.MACHINE, review=ReviewState.PROPOSED)]
-    (item,) = impact([change("added", [], ["NEW-1"])], ORG, new_mappings=carried)
+    (item,) = assess([change("added", [], ["NEW-1"])], new_mappings=carried)
     assert item.action is Action.REASSESS
     assert "mapping awaits review" in item.controls[0].reason
 
@@ -137,12 +143,12 @@ def test_unchanged_is_skipped_unless_asked() -> None:
 
 
 def test_json_shape_matches_the_cli_contract() -> None:
-    (item,) = impact([change("removed", ["REQ-5"], [], redline="~~old~~")], ORG)
-    out = item.to_dict()
+    (item,) = assess([change("removed", ["REQ-5"], [], redline={"statement": "[-old-]"})])
+    out = item.to_json()
     assert set(out) == {"change", "action", "reason", "controls"}
-    assert out["change"]["redline"] == "~~old~~"
+    assert out["change"]["redline"] == {"statement": "[-old-]"} and out["change"]["seq"] == 0
     assert set(out["controls"][0]) >= {"control_id", "action", "score", "reason"}
-    assert Change.from_dict(out["change"]) == item.change
+    assert parse_change(out["change"]) == item.change
 
 
 @pytest.mark.parametrize(
@@ -156,7 +162,7 @@ def test_json_shape_matches_the_cli_contract() -> None:
 )
 def test_malformed_changes_are_reported_by_path(bad: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInputError) as info:
-        impact([bad], ORG)
+        assess([bad])
     assert message in str(info.value)
 
 
@@ -170,13 +176,15 @@ def test_diff_engine_json_is_accepted_as_is() -> None:
         redline={"statement": "Back up [-weekly-]{+daily+}"},
     )
     group = change("added", [], ["FAMILY-X"], tags=["group"])
-    items = impact([diff_change, group], ORG)
+    items = assess([diff_change, group])
     assert [i.change.new_ids for i in items] == [("REQ-10",), ("FAMILY-X",)]  # one item per change
     assert items[1].action is Action.NONE and items[1].controls == ()  # groupings carry no obligation
     assert items[0].action is Action.REASSESS and "scope changed" in items[0].controls[0].reason
-    assert items[0].to_dict()["change"]["redline"] == {"statement": "Back up [-weekly-]{+daily+}"}
+    assert items[0].to_json()["change"]["redline"] == {"statement": "Back up [-weekly-]{+daily+}"}
     with pytest.raises(InvalidInputError, match="redline"):
-        impact([change("added", [], ["X"], redline=["not", "a", "redline"])], ORG)
+        assess([change("added", [], ["X"], redline=["not", "a", "redline"])])
+    with pytest.raises(InvalidInputError, match=r"\$\.changes\[0\]\.tags\[0\]: unknown tag"):
+        assess([change("added", [], ["X"], tags=["exploded"])])
 
 
 @pytest.mark.slow

@@ -116,8 +116,8 @@ def shot(page: Any, name: str, *, full: bool = True) -> None:
 def _controls(engine: Engine, org: str, diff_id: int, ident: str) -> tuple[list[str], list[str]]:
     result = ImpactStore(engine).impact(org, diff_id)
     assert result is not None
-    item = next(i for i in result["items"] if i["change"]["old_ids"] == [ident])
-    return [c["control_id"] for c in item["controls"]], list(item["change"]["tags"])
+    item = next(i for i in result.items if i.change.old_ids == (ident,))
+    return [c.control_id for c in item.controls], [t.value for t in item.change.tags]
 
 
 def test_reviewer_walks_through_owasp_llm_2023_to_2025(page: Any, world: CorpusWorld, base_url: str) -> None:

@@ -14,6 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tracker.diff.service import diff_archived
+from tracker.impact import service
+from tracker.impact.model import StoredImpact
 from tracker.impact.rules import impact
 from tracker.mapping.types import Control, Mapping, Provenance, Relationship, ReviewState
 from tracker.review.decisions import split_mappings
@@ -22,7 +24,6 @@ from tracker.storage.api_keys import ApiKeys, Scope
 from tracker.storage.archive import Archive
 from tracker.storage.controls import ControlStore
 from tracker.storage.diffs import DiffStore
-from tracker.storage.impacts import ImpactStore
 from tracker.storage.mappings import MappingStore
 from tracker.storage.orgs import OrgStore
 
@@ -74,12 +75,12 @@ def ingest_owasp(engine: Engine, corpus_dir: Path, labels: tuple[str, ...] = (OL
 
 def store_impact(engine: Engine, org: str, diff_id: int, new_label: str = NEW) -> None:
     """The real impact engine over the organisation's mappings, stored as the pipeline would."""
-    changes = [c.to_json_dict() for c in DiffStore(engine).get(diff_id).result.changes]
+    diff = DiffStore(engine).get(diff_id).result
     old_maps, new_maps = split_mappings(
         [m.mapping for m in MappingStore(engine).mappings(org)], OWASP, new_label
     )
-    items = impact(changes, old_maps, new_mappings=new_maps)
-    ImpactStore(engine).save_impact(org, diff_id, {"items": [i.to_dict() for i in items]})
+    items = impact(diff.changes, old_maps, new_mappings=new_maps)
+    service.store_impact(engine, StoredImpact.of(org, diff_id, diff, items))
 
 
 def build_world(engine: Engine, corpus_dir: Path) -> CorpusWorld:

@@ -63,7 +63,7 @@ def test_new_version_flows_to_impact_and_digest_events(engine: Engine, corpus_di
     stored = DiffStore(engine).get(report.diff_id)
     assert (stored.result.old_version, stored.result.new_version) == ("1.1", "2.0")
     impact = ImpactStore(engine).impact("acme", report.diff_id)
-    assert impact is not None and impact["items"]
+    assert impact is not None and impact.items
     assert report.queued == 1
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(OutboxRow)) == 1

@@ -4,6 +4,7 @@ on the stored change, the diff, every stored impact, the API and later digests."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,8 @@ from tracker.diff.types import Kind, Tag
 from tracker.digests.events import enqueue
 from tracker.digests.model import SubscriptionSpec
 from tracker.domain.errors import ConflictError, InvalidInputError, NotFoundError
-from tracker.impact.service import compute_impact
+from tracker.impact.model import Action, AffectedControl, StoredImpact
+from tracker.impact.service import compute_impact, store_impact
 from tracker.mapping.types import Provenance, ReviewState
 from tracker.review.decisions import Verdict, allowed_kinds, refresh_impacts, review_mapping, review_verdict
 from tracker.review.readings import reading_of
@@ -43,10 +45,11 @@ def _reviewer(world: World, org: str = "acme", name: str = "Rita") -> Reviewer:
 
 
 def _item(engine: Engine, org: str, diff_id: int, ident: str) -> dict[str, Any]:
+    """The stored item of the change involving ``ident``, as the stored JSON has it."""
     result = ImpactStore(engine).impact(org, diff_id)
     assert result is not None
     found: dict[str, Any] = next(
-        i for i in result["items"] if ident in i["change"]["old_ids"] + i["change"]["new_ids"]
+        i.to_json() for i in result.items if ident in i.change.old_ids + i.change.new_ids
     )
     return found
 
@@ -277,12 +280,13 @@ def test_gap_suggestions_survive_a_refresh_unless_rejected(world: World) -> None
     engine = world.engine
     result = ImpactStore(engine).impact("acme", world.diff_id)
     assert result is not None
-    item = next(i for i in result["items"] if i["change"]["new_ids"] == ["R-4"])
-    item["controls"] = [
-        {"control_id": "ACME-2", "action": "gap", "score": 0.4, "reason": "suggested"},
-        {"control_id": "ACME-3", "action": "gap", "score": 0.3, "reason": "suggested"},
-    ]
-    ImpactStore(engine).save_impact("acme", world.diff_id, result)
+    suggested = (
+        AffectedControl("ACME-2", Action.GAP, 0.4, "suggested", needs_review=True),
+        AffectedControl("ACME-3", Action.GAP, 0.3, "suggested", needs_review=True),
+    )
+    items = tuple(replace(i, controls=suggested) if i.change.new_ids == ("R-4",) else i for i in result.items)
+    store_impact(engine, replace(result, items=items))
+    assert ImpactStore(engine).impact("acme", world.diff_id) == replace(result, items=items)  # round trip
     from tracker.mapping.types import Mapping
 
     MappingStore(engine).add_mappings(
@@ -310,16 +314,16 @@ def test_a_decision_that_fails_part_way_changes_nothing(
     before_change = (row.kind, row.substantive, list(row.tags or []))
     impacts = {org: ImpactStore(engine).impact(org, world.diff_id) for org in ("acme", "globex")}
     mapping_id = next(m.id for m in MappingStore(engine).mappings("acme") if m.mapping.target == "ACME-1")
-    real_write = ImpactStore.write_impact
+    real_write = ImpactStore.write
     written: list[str] = []
 
-    def write_then_fail(self: ImpactStore, session: Session, org: str, diff_id: int, result: Any) -> int:
+    def write_then_fail(session: Session, impact: StoredImpact) -> int:
         if written:  # the first organisation's impact is written; the disk fails on the second
             raise OSError("disk full")
-        written.append(org)
-        return real_write(self, session, org, diff_id, result)
+        written.append(impact.org)
+        return real_write(session, impact)
 
-    monkeypatch.setattr(ImpactStore, "write_impact", write_then_fail)
+    monkeypatch.setattr(ImpactStore, "write", staticmethod(write_then_fail))
     corrected = Verdict(Kind.MODIFIED, False, ())
     with pytest.raises(OSError):  # the operator's decision refreshes every organisation's impact
         review_verdict(engine, row.id, OPERATOR, action="correct", verdict=corrected, reason="x")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracker.diff.types import Change, Kind, Tag
 from tracker.domain.redline import DELETE, INSERT
 from tracker.review.decisions import allowed_kinds
 from tracker.review.readings import revision_of
@@ -117,13 +118,13 @@ class ChangeView:
         parts = [*self.old_ids, *self.new_ids, *self.old_titles, *self.new_titles, *self.reasons]
         return "\n".join(parts + list(self.redline.values())).lower()
 
-    def to_impact_change(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "old_ids": self.old_ids,
-            "new_ids": self.new_ids,
-            "substantive": self.substantive,
-            "tags": self.tags,
-            "confidence": self.confidence,
-            "reasons": self.reasons,
-        }
+    def to_impact_change(self) -> Change:
+        return Change(
+            kind=Kind(self.kind),
+            old_ids=tuple(self.old_ids),
+            new_ids=tuple(self.new_ids),
+            substantive=self.substantive,
+            tags=tuple(Tag(t) for t in self.tags),
+            confidence=self.confidence,
+            reasons=tuple(self.reasons),
+        )

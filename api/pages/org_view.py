@@ -9,22 +9,17 @@ way :func:`tracker.review.decisions.split_mappings` hands them to the impact eng
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Engine
 
 from api.pages.models import ChangeView, ControlView, MappingView
 from api.pages.review_data import ReviewModel
 from tracker.domain.keys import normalise_key
+from tracker.impact.model import AffectedControl, ImpactItem
 from tracker.impact.rules import impact
 from tracker.storage.controls import ControlStore
 from tracker.storage.decisions import DecisionStore
 from tracker.storage.impacts import ImpactStore
 from tracker.storage.mappings import MappingStore, StoredMapping
-
-
-def _ids(change: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    return tuple(change.get("old_ids") or ()), tuple(change.get("new_ids") or ())
 
 
 def attach_decisions(engine: Engine, model: ReviewModel, org_id: int | None) -> None:
@@ -50,11 +45,11 @@ def attach_org(engine: Engine, model: ReviewModel, org: str) -> None:
         for m in group:  # source_key normalises on every call: index once, not once per change
             index.setdefault(m.mapping.source_key, []).append(m)
     stored = ImpactStore(engine).impact(org, model.diff.id)
-    items: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, Any]] = {}
+    items: dict[tuple[tuple[str, ...], tuple[str, ...]], ImpactItem] = {}
     if stored is not None:
         model.impact_origin = "stored"
-        for item in stored.get("items") or ():
-            items.setdefault(_ids(dict(item.get("change") or {})), dict(item))
+        for each in stored.items:
+            items.setdefault(each.ids, each)
     elif model.changes:
         model.impact_origin = "live"
         live = impact(
@@ -64,27 +59,27 @@ def attach_org(engine: Engine, model: ReviewModel, org: str) -> None:
             include_unchanged=True,
         )
         for change, result in zip(model.changes, live, strict=True):
-            items[(tuple(change.old_ids), tuple(change.new_ids))] = result.to_dict()
+            items[(tuple(change.old_ids), tuple(change.new_ids))] = result
     for change in model.changes:
         item = items.get((tuple(change.old_ids), tuple(change.new_ids)))
         if item is not None:
-            change.action = str(item.get("action", ""))
-            change.action_reason = str(item.get("reason", ""))
-            change.controls = [_control(c, titles) for c in item.get("controls") or ()]
+            change.action = item.action.value
+            change.action_reason = item.reason
+            change.controls = [_control(c, titles) for c in item.controls]
         change.mappings = [_mapping(m, titles) for k in change.old_keys for m in by_old.get(k, ())] + [
             _mapping(m, titles) for k in change.new_keys for m in by_new.get(k, ())
         ]
 
 
-def _control(data: dict[str, Any], titles: dict[str, str]) -> ControlView:
-    ident = str(data.get("control_id") or "")
+def _control(control: AffectedControl, titles: dict[str, str]) -> ControlView:
+    ident = control.control_id
     return ControlView(
         control_id=ident,
         title=titles.get(normalise_key(ident), "") if ident else "",
-        action=str(data.get("action", "")),
-        score=float(data.get("score", 0.0)),
-        reason=str(data.get("reason", "")),
-        relationship=str(data.get("relationship", "")),
+        action=control.action.value,
+        score=control.score,
+        reason=control.reason,
+        relationship=control.relationship.value if control.relationship is not None else "",
     )
 
 

@@ -82,7 +82,7 @@ async def get_impact(
 def get_stored_impact(
     diff_id: Annotated[int, Path(ge=1, le=2**31 - 1)], tenant: ReadTenant, engine: EngineDep
 ) -> ImpactOut:
-    result = ImpactStore(engine).impact(tenant.org, diff_id)
-    if result is None:
+    stored = ImpactStore(engine).impact(tenant.org, diff_id)
+    if stored is None:
         raise ApiProblem(404, f"no stored impact of diff {diff_id} for {tenant.org}", slug="not-found")
-    return ImpactOut(diff_id=diff_id, result=result)
+    return ImpactOut(diff_id=diff_id, result=stored.to_json())

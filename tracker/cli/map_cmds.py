@@ -161,29 +161,31 @@ def impact_command(
     ctx: Context, org_name: str, source: str, old: str, new: str, lexical_only: bool, fmt: str
 ) -> None:
     """Which of ORG's controls to reassess for the changes from OLD to NEW (stored for API and digests)."""
+    from tracker.impact.model import Action
     from tracker.impact.service import compute_impact
     from tracker.wiring import make_embedder
 
     embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings)
     report = compute_impact(ctx.engine, org_name, source, old, new, embedder)
     if fmt == "json":
-        emit_json(report.result)
+        emit_json(report.result.to_json())
         return
     lines = [
         f"{org_name}: {source} {old} -> {new}   "
-        + ", ".join(f"{k} {v}" for k, v in report.result["summary"].items())
+        + ", ".join(f"{k} {v}" for k, v in report.result.summary.items())
     ]
-    for item in report.result["items"]:
-        if item["action"] == "none" and not item["controls"]:
+    for item in report.result.items:
+        if item.action is Action.NONE and not item.controls:
             continue
-        change = item["change"]
-        ids = " + ".join(change.get("old_ids") or []) or "-"
-        new_ids = " + ".join(change.get("new_ids") or []) or "-"
-        lines.append(f"\n{item['action'].upper():9} {change['kind']:9} {ids} -> {new_ids}: {item['reason']}")
-        for control in item["controls"][:8]:
+        change = item.change
+        ids = " + ".join(change.old_ids) or "-"
+        new_ids = " + ".join(change.new_ids) or "-"
+        lines.append(
+            f"\n{item.action.value.upper():9} {change.kind.value:9} {ids} -> {new_ids}: {item.reason}"
+        )
+        for control in item.controls[:8]:
             lines.append(
-                f"    {control['action']:9} {control['control_id']:12} {control['score']:.2f}"
-                f"  {control['reason']}"
+                f"    {control.action.value:9} {control.control_id:12} {control.score:.2f}  {control.reason}"
             )
     click.echo("\n".join(lines))
 

@@ -112,10 +112,14 @@ def _report(engine: Engine, echo: Callable[[str], None]) -> dict[str, Any]:
         if stored is None:
             continue
         summary = {k: v for k, v in stored.result.summary.items() if v}
-        impact = ImpactStore(engine).impact(DEMO_ORG, stored.id) or {}
-        out[source.slug] = {"diff_id": stored.id, "summary": summary, "impact": impact.get("summary", {})}
+        impact = ImpactStore(engine).impact(DEMO_ORG, stored.id)
+        out[source.slug] = {
+            "diff_id": stored.id,
+            "summary": summary,
+            "impact": impact.summary if impact else {},
+        }
         echo(f"  {source.slug} {old} -> {new}: {summary}")
-        echo(f"    impact on {DEMO_ORG}: {impact.get('summary', 'none stored')}")
+        echo(f"    impact on {DEMO_ORG}: {impact.summary if impact else 'none stored'}")
         echo(f"    review page: /ui/sources/{source.slug}/review/{old}/{new}")
     return out
 

@@ -12,6 +12,7 @@ An event that the subscription's filters reduce to nothing is recorded as one
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,12 +20,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tracker.diff.types import Change, Kind
 from tracker.digests.model import Channel, Subscription
 from tracker.domain.keys import normalise_key
+from tracker.domain.redline import render_text
+from tracker.impact.model import ImpactItem, StoredImpact
+from tracker.storage.impacts import ImpactRecord, ImpactStore
 from tracker.storage.subscriptions import to_subscription, utc
 from tracker.storage.tables.api import OutboxRow, SubscriptionRow
 from tracker.storage.tables.archive import ChangeRow, DiffRow, RequirementRow, SourceRow, VersionRow
-from tracker.storage.tables.orgs import ControlRow, ImpactRow, OrganisationRow
+from tracker.storage.tables.orgs import ControlRow, OrganisationRow
 
 SKIPPED = "skipped"
 
@@ -33,52 +38,66 @@ def event_key(diff_id: int) -> str:
     return f"diff:{diff_id}"
 
 
-def impact_changes(session: Session, impact: ImpactRow) -> dict[int, dict[str, Any]]:
-    """The stored impact's items by ``change_seq`` (numbered exactly as the org store numbers
-    them), each ``{"change", "action", "reason", "controls"}``, with the change enriched from
-    the stored diff (change id, redline per field) where it can be matched by ids. The verdict
-    (kind, substantive, tags) stays the impact's: it is the organisation's reading, which a
-    decision of its reviewers may have made differ from the shared one (see tracker.review.decisions)."""
+@dataclass(frozen=True)
+class ServedItem:
+    """A stored impact item joined back to its stored change, as digests and the API serve it.
+
+    The verdict (kind, substantive, tags) stays the impact's: it is the organisation's
+    reading, which a decision of its reviewers may have made differ from the shared one
+    (see tracker.review.decisions). The redline is the stored diff's (field -> text)."""
+
+    item: ImpactItem
+    change_id: int | None
+    redline: dict[str, str] | None
+    old_keys: tuple[str, ...]
+    new_keys: tuple[str, ...]
+
+    @property
+    def change(self) -> Change:
+        return self.item.change
+
+
+def impact_changes(session: Session, impact: StoredImpact) -> dict[int, ServedItem]:
+    """The stored impact's items by ``change_seq`` (numbered exactly as the impact store numbers
+    them), each joined to its stored change (id, redline per field, keys) where the ids match."""
     rows = session.scalars(select(ChangeRow).where(ChangeRow.diff_id == impact.diff_id)).all()
     by_ids = {(tuple(r.old_ids or ()), tuple(r.new_ids or ())): r for r in rows}
-    out: dict[int, dict[str, Any]] = {}
-    for index, item in enumerate((impact.result or {}).get("items", [])):
-        change = dict(item.get("change") or {})
-        seq = int(change.get("seq", index))
-        ids = (tuple(change.get("old_ids") or ()), tuple(change.get("new_ids") or ()))
-        row = by_ids.get(ids)
-        redline = change.get("redline")
-        change.update(
-            change_id=row.id if row is not None else None,
-            redline=(row.data or {}).get("redline")
-            if row is not None
-            else redline
-            if isinstance(redline, dict)
-            else None,
-            old_keys=list(row.old_keys or ()) if row is not None else [normalise_key(i) for i in ids[0]],
-            new_keys=list(row.new_keys or ()) if row is not None else [normalise_key(i) for i in ids[1]],
-        )
-        out[seq] = {
-            "change": change,
-            "action": item.get("action", ""),
-            "reason": item.get("reason", ""),
-            "controls": list(item.get("controls") or ()),
-        }
+    out: dict[int, ServedItem] = {}
+    for item in impact.items:
+        row = by_ids.get(item.ids)
+        change = item.change
+        if row is not None:
+            redline = (row.data or {}).get("redline")
+            served = ServedItem(
+                item,
+                row.id,
+                dict(redline) if isinstance(redline, dict) else None,
+                tuple(row.old_keys or ()),
+                tuple(row.new_keys or ()),
+            )
+        else:
+            own = {name: render_text(red) for name, red in change.redlines} or None
+            keys = (
+                tuple(normalise_key(i) for i in change.old_ids),
+                tuple(normalise_key(i) for i in change.new_ids),
+            )
+            served = ServedItem(item, None, own, *keys)
+        out[item.seq] = served
     return out
 
 
-def _wanted(sub: Subscription, item: dict[str, Any], control_tags: dict[str, set[str]]) -> bool:
-    spec, change = sub.spec, item["change"]
-    if change.get("kind") == "unchanged":
+def _wanted(sub: Subscription, served: ServedItem, control_tags: dict[str, set[str]]) -> bool:
+    spec, change = sub.spec, served.change
+    if change.kind is Kind.UNCHANGED:
         return False
-    if spec.kinds and change.get("kind") not in spec.kinds:
+    if spec.kinds and change.kind.value not in spec.kinds:
         return False
-    if spec.substantive_only and change.get("substantive") is False:
+    if spec.substantive_only and change.substantive is False:
         return False
-    if spec.tags and not set(spec.tags) & set(change.get("tags") or ()):
+    if spec.tags and not set(spec.tags) & {t.value for t in change.tags}:
         return False
     if spec.control_ids or spec.control_tags:
-        keys = {normalise_key(c["control_id"]) for c in item["controls"] if c.get("control_id")}
+        keys = {normalise_key(c.control_id) for c in served.item.controls if c.control_id}
         wanted = {normalise_key(c) for c in spec.control_ids}
         tagged = {k for k in keys if set(spec.control_tags) & control_tags.get(k, set())}
         if not (keys & wanted or tagged):
@@ -86,20 +105,18 @@ def _wanted(sub: Subscription, item: dict[str, Any], control_tags: dict[str, set
     return True
 
 
-def build_payload(session: Session, sub: Subscription, impact: ImpactRow) -> dict[str, Any] | None:
+def build_payload(session: Session, sub: Subscription, record: ImpactRecord) -> dict[str, Any] | None:
     """The event snapshot for one subscription, or ``None`` when its filters leave nothing."""
-    diff = session.get(DiffRow, impact.diff_id)
+    diff = session.get(DiffRow, record.impact.diff_id)
     if diff is None:
         return None
     source = session.get(SourceRow, diff.source_id)
     old_v = session.get(VersionRow, diff.old_version_id)
     new_v = session.get(VersionRow, diff.new_version_id)
-    org = session.get(OrganisationRow, impact.org_id)
+    org = session.get(OrganisationRow, record.org_id)
     assert source is not None and old_v is not None and new_v is not None and org is not None
-    items = impact_changes(session, impact)
-    keys = {
-        normalise_key(c["control_id"]) for i in items.values() for c in i["controls"] if c.get("control_id")
-    }
+    items = impact_changes(session, record.impact)
+    keys = {normalise_key(c.control_id) for i in items.values() for c in i.item.controls if c.control_id}
     controls = {
         c.key: c
         for c in session.scalars(
@@ -107,43 +124,42 @@ def build_payload(session: Session, sub: Subscription, impact: ImpactRow) -> dic
         )
     }
     tags = {k: set(c.tags or ()) for k, c in controls.items()}
-    chosen = [(seq, item) for seq, item in sorted(items.items()) if _wanted(sub, item, tags)]
+    chosen = [(seq, served) for seq, served in sorted(items.items()) if _wanted(sub, served, tags)]
     if not chosen:
         return None
-    titles = _titles(session, old_v.id, new_v.id, [item["change"] for _, item in chosen])
-    out_changes = []
-    for seq, item in chosen:
-        change = item["change"]
-        new_keys, old_keys = change.get("new_keys") or [], change.get("old_keys") or []
-        title = (titles.get(("new", new_keys[0])) if new_keys else None) or (
-            titles.get(("old", old_keys[0])) if old_keys else None
+    titles = _titles(session, old_v.id, new_v.id, [served for _, served in chosen])
+    out_changes: list[dict[str, Any]] = []
+    for seq, served in chosen:
+        change, item = served.change, served.item
+        title = (titles.get(("new", served.new_keys[0])) if served.new_keys else None) or (
+            titles.get(("old", served.old_keys[0])) if served.old_keys else None
         )
         out_changes.append(
             {
-                "change_id": change.get("change_id"),
+                "change_id": served.change_id,
                 "seq": seq,
-                "kind": change.get("kind"),
-                "substantive": change.get("substantive"),
-                "tags": list(change.get("tags") or ()),
-                "old_ids": list(change.get("old_ids") or ()),
-                "new_ids": list(change.get("new_ids") or ()),
+                "kind": change.kind.value,
+                "substantive": change.substantive,
+                "tags": [t.value for t in change.tags],
+                "old_ids": list(change.old_ids),
+                "new_ids": list(change.new_ids),
                 "title": title or "",
-                "confidence": change.get("confidence", 1.0),
-                "reasons": list(change.get("reasons") or ()),
-                "redline": change.get("redline"),
-                "action": item["action"],
-                "reason": item["reason"],
+                "confidence": change.confidence,
+                "reasons": list(change.reasons),
+                "redline": served.redline,
+                "action": item.action.value,
+                "reason": item.reason,
                 "controls": [
                     {
-                        "control_id": c.get("control_id"),
+                        "control_id": c.control_id,
                         "title": controls[k].title
-                        if (k := normalise_key(c.get("control_id") or "-")) in controls
+                        if (k := normalise_key(c.control_id or "-")) in controls
                         else "",
-                        "action": c.get("action", ""),
-                        "score": c.get("score", 0.0),
-                        "reason": c.get("reason", ""),
+                        "action": c.action.value,
+                        "score": c.score,
+                        "reason": c.reason,
                     }
-                    for c in item["controls"]
+                    for c in item.controls
                 ],
             }
         )
@@ -160,19 +176,19 @@ def build_payload(session: Session, sub: Subscription, impact: ImpactRow) -> dic
         "new_status": new_v.status,
         "published": new_v.published.isoformat() if new_v.published else None,
         "diff_id": diff.id,
-        "impact_id": impact.id,
-        "occurred_at": utc(impact.created_at).isoformat(),
+        "impact_id": record.id,
+        "occurred_at": utc(record.created_at).isoformat(),
         "changes": out_changes,
         "affected_controls": affected,
     }
 
 
 def _titles(
-    session: Session, old_id: int, new_id: int, changes: list[dict[str, Any]]
+    session: Session, old_id: int, new_id: int, items: list[ServedItem]
 ) -> dict[tuple[str, str], str]:
     out: dict[tuple[str, str], str] = {}
     for side, vid in (("old", old_id), ("new", new_id)):
-        keys = {k for c in changes for k in c.get(f"{side}_keys") or ()}
+        keys = {k for i in items for k in (i.old_keys if side == "old" else i.new_keys)}
         if keys:
             found = session.execute(
                 select(RequirementRow.key, RequirementRow.title).where(
@@ -201,19 +217,12 @@ def enqueue(engine: Engine, now: datetime | None = None) -> int:
             seen = set(
                 session.scalars(select(OutboxRow.event_key).where(OutboxRow.subscription_id == sub.id))
             )
-            query = (
-                select(ImpactRow)
-                .join(DiffRow, DiffRow.id == ImpactRow.diff_id)
-                .join(SourceRow, SourceRow.id == DiffRow.source_id)
-                .where(ImpactRow.org_id == sub.org_id, ImpactRow.created_at >= sub.since)
-                .order_by(ImpactRow.id)
-            )
-            if sub.spec.sources:
-                query = query.where(SourceRow.slug.in_(sub.spec.sources))
-            impacts = [i for i in session.scalars(query) if event_key(i.diff_id) not in seen]
-            for impact in impacts:
-                payload = build_payload(session, sub, impact)
-                queued += _insert(engine, sub, event_key(impact.diff_id), payload, now)
+            for record in ImpactStore.stored_since(session, sub.org_id, sub.since, sub.spec.sources):
+                key = event_key(record.impact.diff_id)
+                if key in seen:
+                    continue
+                payload = build_payload(session, sub, record)
+                queued += _insert(engine, sub, key, payload, now)
     return queued
 
 

@@ -16,14 +16,15 @@ whose worklist:
   organisation's own reading still wins for it).
 
 Either way the reviewer's confidence replaces the engine's (1.0): a person has looked.
-Impacts are recomputed with the real impact engine (:func:`tracker.impact.rules.impact`)
-and stored again, so the impact API and later digests (built from stored impacts) carry the
+Impacts are recomputed by the impact service (:func:`tracker.impact.service.refresh_impact`,
+the same decisions the pipeline's :func:`~tracker.impact.service.compute_impact` makes) and
+stored again, so the impact API and later digests (built from stored impacts) carry the
 decision. A mapping review is recorded on the mapping and recomputes only the deciding
-organisation's items that involve the mapping's requirement. Each decision is one
+organisation's impacts of diffs that involve the mapping's requirement. Each decision is one
 transaction: the verdict or mapping, the decision record and every refreshed impact are
 committed together, so a failure part-way leaves none of them changed. Gap suggestions the
-mapper made when the impact was first computed are carried over, except for controls whose
-mapping has since been rejected.
+mapper made when the impact was first computed are kept, except for controls whose mapping
+has since been rejected (the service decides that, see there).
 
 Two reviewers may have the same change open. The revision a reviewer sees counts the
 decisions behind the verdict shown to them: the shared ``review["revision"]`` plus their
@@ -47,15 +48,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.diff.types import Kind, Tag
 from tracker.domain.errors import ConflictError, InvalidInputError, NotFoundError
-from tracker.domain.keys import normalise_key
-from tracker.impact.rules import impact
+from tracker.impact.service import refresh_impact
 from tracker.mapping.types import Mapping, ReviewState
 from tracker.review.readings import revision_of, seen_revision, shared_verdict
-from tracker.storage.decisions import MAPPING, VERDICT, DecisionStore, OrgVerdict, Reviewer, org_verdicts
+from tracker.storage.decisions import MAPPING, VERDICT, DecisionStore, Reviewer, org_verdicts
 from tracker.storage.impacts import ImpactStore
 from tracker.storage.mappings import MappingStore, StoredMapping
-from tracker.storage.tables.archive import ChangeRow, DiffRow, SourceRow, VersionRow
-from tracker.storage.tables.orgs import ImpactRow, MappingRow, OrganisationRow
+from tracker.storage.tables.archive import ChangeRow, DiffRow
+from tracker.storage.tables.orgs import MappingRow
 from tracker.storage.tables.review import ReviewDecisionRow
 
 _BOTH_SIDES = (Kind.MODIFIED, Kind.MOVED, Kind.UNCHANGED)
@@ -292,14 +292,7 @@ def review_mapping(
             mapping_id=mapping_id,
         )
         decision_id = decision.id
-        source = source_set.split("@", 1)[0]
-        query = select(ImpactRow.diff_id).where(ImpactRow.org_id == reviewer.org_id)
-        if source:
-            query = query.join(DiffRow, DiffRow.id == ImpactRow.diff_id).join(
-                SourceRow, SourceRow.id == DiffRow.source_id
-            )
-            query = query.where(SourceRow.slug == source)
-        diffs = set(session.scalars(query))
+        diffs = ImpactStore.diffs_of(session, reviewer.org_id, source_set.split("@", 1)[0])
         if diff_id is not None:
             diffs.add(diff_id)
         updated: list[str] = []
@@ -318,10 +311,6 @@ def split_mappings(
     new_set = f"{source}@{new_label}"
     mine = [m for m in maps if not m.source_set or m.source_set.split("@", 1)[0] == source]
     return [m for m in mine if m.source_set != new_set], [m for m in mine if m.source_set == new_set]
-
-
-def _ids(change: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    return tuple(change.get("old_ids") or ()), tuple(change.get("new_ids") or ())
 
 
 def refresh_impacts(
@@ -353,92 +342,17 @@ def _refresh(
     changes are committed together, so a crash between the two cannot leave stale worklists.
     ``reviewed`` is the mapping this transaction has just reviewed (the organisation's other
     mappings are read as committed)."""
-    diff = session.get(DiffRow, diff_id)
-    if diff is None:
-        return []
-    slug = session.scalar(select(SourceRow.slug).where(SourceRow.id == diff.source_id)) or ""
-    new_label = session.scalar(select(VersionRow.label).where(VersionRow.id == diff.new_version_id)) or ""
     rows = session.scalars(select(ChangeRow).where(ChangeRow.diff_id == diff_id)).all()
-    holders = session.execute(
-        select(OrganisationRow.slug, OrganisationRow.id)
-        .join(ImpactRow, ImpactRow.org_id == OrganisationRow.id)
-        .where(ImpactRow.diff_id == diff_id)
-    ).all()
-    targets = [
-        r
-        for r in rows
-        if (change_ids is not None and r.id in change_ids)
+    if not any(
+        (change_ids is not None and r.id in change_ids)
         or (source_keys is not None and source_keys & set((r.old_keys or []) + (r.new_keys or [])))
-    ]
+        for r in rows
+    ):
+        return []
     updated: list[str] = []
-    for org, org_id in holders:
+    for org in ImpactStore.holders(session, diff_id):
         if orgs is not None and org not in orgs:
             continue
-        own = org_verdicts(session, org_id, diff_id=diff_id)  # its own reading wins over the shared
-        result = ImpactStore(engine).impact(org, diff_id)
-        if result is None or not targets:
-            continue
-        mine = [
-            reviewed if reviewed is not None and m.id == reviewed.id else m
-            for m in MappingStore(engine).mappings(org)
-        ]
-        old_maps, new_maps = split_mappings((m.mapping for m in mine), slug, new_label)
-        items = list(result.get("items") or ())
-        index = {_ids(dict(item.get("change") or {})): i for i, item in enumerate(items)}
-        for row in targets:
-            ids = (tuple(row.old_ids or ()), tuple(row.new_ids or ()))
-            at = index.get(ids)
-            old_item = dict(items[at]) if at is not None else None
-            new_item = _recompute(row, old_maps, new_maps, old_item, own.get(row.id))
-            if at is not None:
-                items[at] = new_item
-            elif new_item["change"]["kind"] != Kind.UNCHANGED.value:
-                index[ids] = len(items)
-                items.append(new_item)
-        ImpactStore(engine).write_impact(session, org, diff_id, {**result, "items": items})
-        updated.append(org)
+        if refresh_impact(session, engine, org, diff_id, reviewed=reviewed):
+            updated.append(org)
     return updated
-
-
-def _recompute(
-    row: ChangeRow,
-    old_maps: list[Mapping],
-    new_maps: list[Mapping],
-    old_item: dict[str, Any] | None,
-    own: OrgVerdict | None = None,
-) -> dict[str, Any]:
-    data = dict(row.data or {})
-    old_change = dict((old_item or {}).get("change") or {})
-    redline = old_change.get("redline")
-    change = {
-        "kind": row.kind,
-        "old_ids": list(row.old_ids or ()),
-        "new_ids": list(row.new_ids or ()),
-        "substantive": row.substantive,
-        "tags": list(row.tags or ()),
-        "confidence": float(data.get("confidence", row.confidence)),
-        "reasons": list(data.get("reasons") or ()),
-        "redline": redline if isinstance(redline, str) else "",
-    }
-    if own is not None:
-        change.update(
-            {k: own.verdict[k] for k in ("kind", "substantive", "tags", "confidence") if k in own.verdict}
-        )
-    (item,) = impact([change], old_maps, new_mappings=new_maps, include_unchanged=True)
-    out = item.to_dict()
-    out["change"] = {**old_change, **out["change"]}
-    if out["action"] == "gap" and old_item is not None:
-        keys = set((row.old_keys or []) + (row.new_keys or []))
-        rejected = {
-            (m.source_key, m.target_key) for m in old_maps + new_maps if m.review is ReviewState.REJECTED
-        }
-        have = {normalise_key(c["control_id"]) for c in out["controls"] if c.get("control_id")}
-        for control in old_item.get("controls") or ():
-            key = normalise_key(str(control.get("control_id") or ""))
-            if control.get("action") != "gap" or not key or key in have:
-                continue
-            if any((k, key) in rejected for k in keys):
-                continue
-            out["controls"].append(dict(control))
-            have.add(key)
-    return out

@@ -31,11 +31,16 @@ def shared_verdict(data: dict[str, Any]) -> dict[str, Any]:
 def own_reading(engine: Engine, org_id: int | None, diff_id: int, result: DiffResult) -> DiffResult:
     """The stored diff as this organisation reads it: its own verdicts on its changes applied."""
     with Session(engine) as session:
-        own = org_verdicts(session, org_id, diff_id=diff_id)
-        if not own:
-            return result
-        query = select(ChangeRow.id, ChangeRow.seq).where(ChangeRow.diff_id == diff_id, ChangeRow.id.in_(own))
-        seqs = {change_id: seq for change_id, seq in session.execute(query)}
+        return read_own(session, org_id, diff_id, result)
+
+
+def read_own(session: Session, org_id: int | None, diff_id: int, result: DiffResult) -> DiffResult:
+    """:func:`own_reading` as the caller's transaction sees it (a decision not yet committed)."""
+    own = org_verdicts(session, org_id, diff_id=diff_id)
+    if not own:
+        return result
+    query = select(ChangeRow.id, ChangeRow.seq).where(ChangeRow.diff_id == diff_id, ChangeRow.id.in_(own))
+    seqs = {change_id: seq for change_id, seq in session.execute(query)}
     changes = list(result.changes)
     for change_id, reading in own.items():
         seq = seqs.get(change_id)

@@ -156,10 +156,15 @@ class DiffStore:
 
     def get(self, diff_id: int) -> StoredDiff:
         with Session(self.engine) as session:
-            row = session.get(DiffRow, diff_id)
-            if row is None:
-                raise NotFoundError(f"no diff {diff_id}", "list diffs with `tracker diffs`")
-            return StoredDiff(row.id, row.created_at, DiffResult.from_json_dict(row.result))
+            return self.read(session, diff_id)
+
+    @staticmethod
+    def read(session: Session, diff_id: int) -> StoredDiff:
+        """:meth:`get` as the caller's transaction sees it (a verdict just corrected in it)."""
+        row = session.get(DiffRow, diff_id)
+        if row is None:
+            raise NotFoundError(f"no diff {diff_id}", "list diffs with `tracker diffs`")
+        return StoredDiff(row.id, row.created_at, DiffResult.from_json_dict(row.result))
 
     # -- headers -------------------------------------------------------------------------------
     def _headers(self, *where: ColumnElement[bool], limit: int | None = None) -> list[DiffHeader]:
