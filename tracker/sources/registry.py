@@ -9,7 +9,6 @@ repository paths.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass, fields
@@ -20,6 +19,7 @@ from urllib.parse import quote, urlsplit
 
 from tracker.domain.errors import InvalidInputError, NotFoundError
 from tracker.domain.model import Source
+from tracker.settings import Settings
 
 KINDS = (
     "govuk-content-api",
@@ -162,16 +162,16 @@ class Registry:
         return tuple(s.slug for s in self.sources)
 
 
-def default_path() -> Path:
-    """``TRACKER_REGISTRY``, else ``data/sources.toml`` next to the package (a source checkout)."""
-    configured = os.environ.get("TRACKER_REGISTRY")
+def default_path(settings: Settings | None = None) -> Path:
+    """The configured registry (``TRACKER_REGISTRY``), else ``data/sources.toml`` of the checkout."""
+    configured = (settings or Settings.from_env()).registry
     if configured:
-        return Path(configured)
+        return configured
     return Path(__file__).resolve().parents[2] / "data" / "sources.toml"
 
 
-def load(path: Path | None = None) -> Registry:
-    path = path or default_path()
+def load(path: Path | None = None, settings: Settings | None = None) -> Registry:
+    path = path or default_path(settings)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
