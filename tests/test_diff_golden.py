@@ -2,7 +2,7 @@
 
 Each ``tests/fixtures/diff/<name>.json`` holds ``old`` and ``new`` requirement lists and the
 embedder to use (``none`` or ``hashing``); its expected result is
-``tests/golden/diff/<name>.json`` (the JSON of issue 3) and ``<name>.txt`` (the text
+``tests/golden/diff/<name>.json`` (the diff JSON) and ``<name>.txt`` (the text
 rendering), compared exactly. After an intended change of behaviour, rewrite them with
 ``UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_diff_golden.py`` and review the diff.
 """

@@ -1,0 +1,32 @@
+"""Repository hygiene that review would otherwise have to catch by eye."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCANNED = ("tracker", "api", "spiders", "embeddings", "tests", "bench", "docs")
+TRACKER_NUMBER = re.compile(r"issue [0-9]", re.IGNORECASE)
+
+
+def _texts() -> list[Path]:
+    files = [ROOT / "README.md", ROOT / "CHANGELOG.md"]
+    for folder in SCANNED:
+        files += [
+            p
+            for p in (ROOT / folder).rglob("*")
+            if p.suffix in {".py", ".md", ".html", ".toml", ".txt"} and "golden" not in p.parts
+        ]
+    return [p for p in files if p.is_file()]
+
+
+def test_no_tracker_issue_numbers_in_code_or_docs() -> None:
+    """Code and docs name the concept; an issue number means nothing to a later reader."""
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in _texts()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if TRACKER_NUMBER.search(line) and path.name != "test_hygiene.py"
+    ]
+    assert found == []
