@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from api.schemas.orgs import ImpactLineOut
-from tests.test_api_fixtures import World, client_for, seed, store_impacts
+from tests.support.api_world import World, client_for, seed, store_impacts
 from tracker.storage.decisions import DecisionStore
 from tracker.storage.impacts import ImpactStore
 from tracker.storage.orgs import OrgStore

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_mapping_mapper import CONTROLS, BagOfWordsEmbedder
+from tests.support.mapping import CONTROLS, BagOfWordsEmbedder
 from tracker.domain.errors import InvalidInputError
 from tracker.impact.rules import Action, Change, impact
 from tracker.mapping.documents import MapQuery, controls_from_requirements

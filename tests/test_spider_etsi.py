@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.loopback import World, etsi_folder, etsi_listing, make_world
+from tests.support.loopback import World, etsi_folder, etsi_listing, make_world
 
 FOLDER = "/deliver/etsi_ts/104200_104299/104223/"
 LISTING = f"https://www.etsi.org{FOLDER}"

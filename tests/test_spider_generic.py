@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.conftest import ROOT
-from tests.loopback import World, make_world
+from tests.support.loopback import World, make_world
 from tracker.domain.errors import TrackerError
 from tracker.netguard import check_public_host, forbidden_address
 

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.loopback import FAST, World, github_commit, github_contents, github_tags, make_world, wait_for
+from tests.support.loopback import (
+    FAST,
+    World,
+    github_commit,
+    github_contents,
+    github_tags,
+    make_world,
+    wait_for,
+)
 from tracker.crawl.launcher import crawl_command
 
 REPO = "mitre-atlas/atlas-data"

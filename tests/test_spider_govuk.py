@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.loopback import World, make_world
+from tests.support.loopback import World, make_world
 from tracker.domain.model import Lifecycle
 
 PAGE = (
