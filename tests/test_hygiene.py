@@ -42,3 +42,14 @@ def test_changelog_records_the_current_engine_and_parser_versions() -> None:
     rows = dict(re.findall(r"^\| (.+?) \| (\S+) \|", table, flags=re.MULTILINE))
     expected = {"diff engine": ENGINE_VERSION} | {f"parser `{p.name}`": p.version for p in parsers()}
     assert {k: v for k, v in rows.items() if k != "part"} == expected
+
+
+def test_every_parser_module_is_listed_for_detection() -> None:
+    """A format is its parser module plus its line in ``_MODULES`` (the order breaks sniff ties)."""
+    import pkgutil
+
+    import tracker.sources.parsers as package
+    from tracker.sources import formats
+
+    modules = {m.name for m in pkgutil.iter_modules(package.__path__)}
+    assert modules == set(formats._MODULES)

@@ -21,17 +21,8 @@ from tracker.domain.errors import InvalidInputError, NotFoundError
 from tracker.domain.model import Source
 from tracker.settings import Settings
 
-KINDS = (
-    "govuk-content-api",
-    "etsi-deliver-folder",
-    "github-release-file",
-    "github-folder",
-    "nist-oscal",
-    "nist-pdf",
-    "eurlex",
-    "generic",
-)
-# Fields each kind needs beyond the common ones.
+# The channels a source can be crawled through, with the fields each needs beyond the common
+# ones. A channel's spider is listed under the same name in spiders/crawl.py (a test ties the two).
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "govuk-content-api": ("url",),
     "etsi-deliver-folder": ("url",),
@@ -42,6 +33,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "eurlex": ("url",),
     "generic": ("url",),
 }
+KINDS = tuple(_REQUIRED)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,126}$")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _INTERVAL = re.compile(r"^every\s+(\d+)\s*([smhd])$")
