@@ -21,6 +21,8 @@ from tests.support.loopback import (
 )
 from tracker.crawl.launcher import crawl_command
 
+pytestmark = pytest.mark.slow  # crawl processes against a loopback publisher
+
 REPO = "mitre-atlas/atlas-data"
 TAGS = f"https://api.github.com/repos/{REPO}/tags?per_page=100"
 ATLAS = {

@@ -12,6 +12,8 @@ from sqlalchemy import Engine
 from tests.support.loopback import World, make_world
 from tracker.domain.model import Lifecycle
 
+pytestmark = pytest.mark.slow  # crawl processes against a loopback publisher
+
 PAGE = (
     "https://www.gov.uk/government/publications/ai-cyber-security-code-of-practice/"
     "code-of-practice-for-the-cyber-security-of-ai"
