@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test test-fast lint bench clean
 
 $(BIN)/tracker: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,9 +24,14 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest
+
+# the inner loop: no lint, and none of the tests marked slow, postgres or browser (CI runs them all)
+test-fast: venv
+	$(BIN)/pytest -q -m "not slow and not postgres and not browser"
 
 bench: venv
 	$(BIN)/python -m bench

@@ -1,8 +1,8 @@
 """The application factory: ``uvicorn --factory api.app:create_app``.
 
 Nothing happens at import time: settings are read and the database opened (and migrated)
-when the factory runs. Routers are listed once in :data:`ROUTERS`; the review pages of
-issue 7 add theirs there too.
+when the factory runs. Routers are listed once in :data:`ROUTERS`; the review pages
+add theirs there too.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ ROUTERS: tuple[str, ...] = (
     "subscriptions",
     "feeds",
     "crawls",
-    "pages",  # review pages and decisions API (issue 7)
+    "pages",  # review pages and decisions API
 )
 
 TAGS = [

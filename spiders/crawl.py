@@ -93,11 +93,6 @@ def run_spider(spec: SourceSpec, ctx: Any, settings: Any) -> None:
     process.start()
 
 
-def lock_ttl() -> float:
-    """Seconds a crawl lock lives without a heartbeat (``TRACKER_CRAWL_LOCK_TTL``, default 120)."""
-    return float(os.environ.get("TRACKER_CRAWL_LOCK_TTL", "120"))
-
-
 def _heartbeat(lock: CrawlLock, stop: threading.Event) -> None:
     while not stop.wait(max(lock.ttl.total_seconds() / 4, 0.5)):
         try:
@@ -125,7 +120,7 @@ def crawl(
     engine = make_engine(settings.effective_database_url)
     if migrate:
         upgrade(engine)
-    lock = CrawlLock(engine, spec.slug, ttl=lock_ttl())
+    lock = CrawlLock(engine, spec.slug, ttl=settings.crawl_lock_ttl)
     if not lock.acquire():
         holder = lock.holder.describe() if lock.holder else "another process"
         _emit({"source": spec.slug, "outcome": "skipped", "message": f"already being crawled by {holder}"})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.webhook_receiver import Receiver, serve_receiver
+from tests.support.webhook_receiver import Receiver, serve_receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -3,6 +3,7 @@ mapping reviews, impact worklists, subscriptions, API keys, and the OpenAPI docu
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from api.schemas.orgs import ImpactLineOut
-from tests.test_api_fixtures import World, client_for, seed, store_impacts
+from tests.support.api_world import World, client_for, seed, store_impacts
 from tracker.storage.decisions import DecisionStore
 from tracker.storage.impacts import ImpactStore
 from tracker.storage.orgs import OrgStore
@@ -368,3 +369,23 @@ def test_cli_creates_keys_that_the_api_accepts(db_env: Engine) -> None:
     assert token not in listed.output and json.loads(listed.output)[0]["scope"] == "write"
     key_id = json.loads(made.output)["key_id"]
     assert runner.invoke(cli, ["apikey", "revoke", key_id, "--org", "acme"]).exit_code == 0
+
+
+def test_csv_import_reads_like_the_cli(client: TestClient, world: World) -> None:
+    w = world.auth("acme:write")
+    limit = csv.field_size_limit()
+    bad = b'id,title\nCSV-8,"open\nCSV-9,x\n'
+    (error,) = _invalid(
+        client.post("/v1/orgs/acme/controls/import", headers=w, files={"file": ("c.csv", bad)})
+    )
+    assert error["loc"] == ["body", "file", 2] and "never closed" in error["msg"]
+    huge = b"id,description\nCSV-8,ok\nCSV-9," + b"y" * (limit + 1) + b"\n"
+    (error,) = _invalid(
+        client.post("/v1/orgs/acme/controls/import", headers=w, files={"file": ("c.csv", huge)})
+    )
+    assert error["loc"] == ["body", "file", 3] and f"longer than {limit} characters" in error["msg"]
+    good = b"id,family,parent\nCSV-8,Fam,\nCSV-8.1,Fam,CSV-8\n"
+    report = client.post("/v1/orgs/acme/controls/import", headers=w, files={"file": ("c.csv", good)})
+    assert report.status_code == 200 and report.json()["created"] == 2
+    enhancement = _get(client, world, "/v1/orgs/acme/controls/CSV-8.1")
+    assert enhancement["family"] == "Fam" and enhancement["parent"] == "CSV-8"

@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.test_api_fixtures import World, seed
+from tests.support.api_world import World, seed
 from tracker.storage.db import make_engine, upgrade
 
 PROBLEM = "application/problem+json"

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from tests.test_api_fixtures import World, client_for, seed
+from tests.support.api_world import World, client_for, seed
 from tracker.digests.model import Channel, SubscriptionSpec
 from tracker.storage.api_keys import ApiKeys
 from tracker.storage.subscriptions import SubscriptionStore

@@ -8,14 +8,11 @@ import pytest
 
 from embeddings.cache import CachedEmbedder, MemoryVectorStore
 from embeddings.hashing import HashingEmbedder
-from tests.test_diff_golden import load_case, run_case
+from tests.support.factories import requirement as _req
+from tests.support.golden_cases import load_case, run_case
 from tracker.diff import ENGINE_VERSION, DiffResult, Kind, diff_versions, render_html, render_text
 from tracker.domain.errors import InvalidInputError
-from tracker.domain.model import ParsedVersion, Requirement
-
-
-def _req(ident: str, statement: str, title: str = "") -> Requirement:
-    return Requirement(ident=ident, key=ident.upper(), title=title, statement=statement)
+from tracker.domain.model import ParsedVersion
 
 
 def test_accepts_parsed_versions_and_records_engine() -> None:

@@ -2,7 +2,7 @@
 
 Each ``tests/fixtures/diff/<name>.json`` holds ``old`` and ``new`` requirement lists and the
 embedder to use (``none`` or ``hashing``); its expected result is
-``tests/golden/diff/<name>.json`` (the JSON of issue 3) and ``<name>.txt`` (the text
+``tests/golden/diff/<name>.json`` (the diff JSON) and ``<name>.txt`` (the text
 rendering), compared exactly. After an intended change of behaviour, rewrite them with
 ``UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_diff_golden.py`` and review the diff.
 """
@@ -16,53 +16,8 @@ from typing import Any
 
 import pytest
 
-from embeddings.hashing import HashingEmbedder
-from embeddings.protocol import Embedder
-from tracker.diff import DiffResult, Kind, Tag, diff_versions, render_text
-from tracker.domain import modality
-from tracker.domain.keys import normalise_key
-from tracker.domain.model import Link, Requirement
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "diff"
-GOLDEN = Path(__file__).resolve().parent / "golden" / "diff"
-CASES = sorted(p.stem for p in FIXTURES.glob("*.json"))
-
-
-def requirement(data: dict[str, Any], order: int = 0) -> Requirement:
-    """A :class:`Requirement` from fixture JSON, with keys and obligations filled in as parsers do."""
-    ident = data["ident"]
-    statement = data.get("statement", "")
-    parent = data.get("parent")
-    return Requirement(
-        ident=ident,
-        key=normalise_key(ident),
-        title=data.get("title", ""),
-        statement=statement,
-        guidance=data.get("guidance", ""),
-        parent=normalise_key(parent) if parent else None,
-        order=order,
-        kind=data.get("kind", "requirement"),
-        withdrawn=bool(data.get("withdrawn", False)),
-        links=tuple(Link(rel, normalise_key(target)) for rel, target in data.get("links", ())),
-        params=tuple((pid, value) for pid, value in data.get("params", ())),
-        obligations=modality.obligations(statement),
-        properties=tuple((k, v) for k, v in data.get("properties", ())),
-    )
-
-
-def load_case(name: str) -> tuple[tuple[Requirement, ...], tuple[Requirement, ...], Embedder | None]:
-    data = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    old = tuple(requirement(r, i) for i, r in enumerate(data["old"]))
-    new = tuple(requirement(r, i) for i, r in enumerate(data["new"]))
-    embedder: Embedder | None = HashingEmbedder() if data.get("embedder") == "hashing" else None
-    return old, new, embedder
-
-
-def run_case(name: str) -> DiffResult:
-    old, new, embedder = load_case(name)
-    return diff_versions(
-        old, new, embedder, source="fixture", old_version=f"{name}-old", new_version=f"{name}-new"
-    )
+from tests.support.golden_cases import CASES, GOLDEN, load_case, run_case
+from tracker.diff import DiffResult, Kind, Tag, render_text
 
 
 def _check(path: Path, actual: str) -> None:

@@ -6,15 +6,15 @@ import pytest
 
 from embeddings.cache import CachedEmbedder, MemoryVectorStore
 from embeddings.sentence_transformer import SentenceTransformerEmbedder
+from tests.support.factories import requirement
 from tracker.diff import Kind, Tag, diff_versions
-from tracker.domain.keys import normalise_key
 from tracker.domain.model import Requirement
 
 pytestmark = pytest.mark.slow
 
 
 def _r(ident: str, title: str, statement: str) -> Requirement:
-    return Requirement(ident=ident, key=normalise_key(ident), title=title, statement=statement)
+    return requirement(ident, statement, title)
 
 
 OLD = (

@@ -24,8 +24,8 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from tests.test_api_fixtures import World, client_for, land_v2, seed_keys, seed_orgs, seed_v1, store_impacts
-from tests.webhook_receiver import Receiver
+from tests.support.api_world import World, client_for, land_v2, seed_keys, seed_orgs, seed_v1, store_impacts
+from tests.support.webhook_receiver import Receiver
 from tracker.cli.main import cli
 from tracker.digests.dispatcher import Dispatcher
 from tracker.digests.events import enqueue

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_mapping_mapper import CONTROLS, BagOfWordsEmbedder
+from tests.support.mapping import CONTROLS, BagOfWordsEmbedder
 from tracker.domain.errors import InvalidInputError
 from tracker.impact.model import ImpactItem, parse_change, parse_changes
 from tracker.impact.rules import Action, impact

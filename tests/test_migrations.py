@@ -6,9 +6,10 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
 
-from tracker.storage.db import upgrade
+from tracker.storage.db import _alembic_config, upgrade
 from tracker.storage.schema import metadata
 
 
@@ -19,9 +20,42 @@ def test_migrations_match_models(engine: Engine) -> None:
     assert differences == []
 
 
+def _schema(engine: Engine) -> dict[str, object]:
+    """Every table with its columns, indexes, unique constraints and foreign keys."""
+    inspector = inspect(engine)
+    return {
+        table: (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+            sorted((i["name"] or "", tuple(i["column_names"])) for i in inspector.get_indexes(table)),
+            sorted(
+                (u["name"] or "", tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)
+            ),
+            sorted(
+                (tuple(f["constrained_columns"]), f["referred_table"])
+                for f in inspector.get_foreign_keys(table)
+            ),
+        )
+        for table in sorted(inspector.get_table_names())
+    }
+
+
+def _revision(engine: Engine) -> tuple[str, ...]:
+    with engine.connect() as conn:
+        return tuple(MigrationContext.configure(conn).get_current_heads())
+
+
 def test_upgrade_is_idempotent(engine: Engine) -> None:
+    """A second upgrade (every process start runs one) changes nothing and stays at the head."""
+    schema, heads = _schema(engine), _revision(engine)
+    scripts = ScriptDirectory.from_config(_alembic_config(engine))
+    applied = {r.revision for r in scripts.iterate_revisions(heads, "base")}
+    assert set(scripts.get_heads()) <= applied and "alembic_version" in schema  # at every head
     upgrade(engine)
-    upgrade(engine)
+    assert _revision(engine) == heads
+    assert _schema(engine) == schema
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one()
+    assert rows == len(heads)  # one row per migration branch head, none added
 
 
 def test_scheduler_table_is_made_by_migration(engine: Engine) -> None:

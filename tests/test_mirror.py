@@ -11,7 +11,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from tests.loopback import write_registry
+from tests.support.loopback import write_registry
 from tracker.cli.main import cli
 from tracker.crawl.mirror import rewrite
 from tracker.demo.mirror import MirrorServer, locate, store_path

@@ -12,8 +12,8 @@ from bs4 import BeautifulSoup, Tag
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.test_api_fixtures import client_for, seed
-from tests.test_pages_fixtures import sign_in
+from tests.support.api_world import client_for, seed
+from tests.support.pages_world import sign_in
 
 PAGES = (
     "/ui",

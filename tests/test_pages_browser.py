@@ -27,7 +27,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from tests.test_pages_fixtures import NEW, OLD, OWASP, RC, CorpusWorld, build_world
+from tests.support.pages_world import NEW, OLD, OWASP, RC, CorpusWorld, build_world
 from tracker.review.decisions import review_verdict
 from tracker.review.readings import reading_of
 from tracker.settings import Settings
@@ -36,7 +36,7 @@ from tracker.storage.impacts import ImpactStore
 from tracker.storage.orgs import OrgStore
 from tracker.storage.tables.archive import ChangeRow
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

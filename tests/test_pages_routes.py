@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.test_api_fixtures import SOURCE, World, client_for, parsed, req, seed
-from tests.test_pages_fixtures import sign_in
+from tests.support.api_world import SOURCE, World, client_for, parsed, req, seed
+from tests.support.pages_world import sign_in
 from tracker.diff.service import diff_archived
 from tracker.storage.archive import Archive
 from tracker.storage.decisions import DecisionStore

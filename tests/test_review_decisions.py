@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session
 
-from tests.test_api_fixtures import World, client_for, seed
+from tests.support.api_world import World, client_for, seed
 from tracker.diff.types import Kind, Tag
 from tracker.digests.events import enqueue
 from tracker.digests.model import SubscriptionSpec

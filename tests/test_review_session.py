@@ -7,8 +7,8 @@ import time
 from sqlalchemy import Engine
 
 from api.pages.session import COOKIE, MAX_AGE, csrf_token, sign, unsign
-from tests.test_api_fixtures import client_for, seed
-from tests.test_pages_fixtures import sign_in
+from tests.support.api_world import client_for, seed
+from tests.support.pages_world import sign_in
 from tracker.storage.api_keys import ApiKeys
 
 SECRET = b"k" * 32

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.loopback import World, github_tags, make_world, wait_for, write_registry
+from tests.support.loopback import World, github_tags, make_world, wait_for, write_registry
 from tracker.crawl.scheduler import build_scheduler, serve, sync_jobs
 from tracker.sources import registry as registry_mod
 from tracker.storage.crawls import CrawlLock, current_locks

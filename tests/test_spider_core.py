@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
-from tests.loopback import make_world
+from tests.support.loopback import make_world
 from tracker import pipeline
 from tracker.cli.main import cli
 from tracker.crawl.archiving import FetchedVersion, archive_fetched, choose_label, parse_as, version_key

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.loopback import World, etsi_folder, etsi_listing, make_world
+from tests.support.loopback import World, etsi_folder, etsi_listing, make_world
+
+pytestmark = pytest.mark.slow  # crawl processes against a loopback publisher
 
 FOLDER = "/deliver/etsi_ts/104200_104299/104223/"
 LISTING = f"https://www.etsi.org{FOLDER}"

@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.conftest import ROOT
-from tests.loopback import World, make_world
+from tests.support.loopback import World, make_world
 from tracker.domain.errors import TrackerError
 from tracker.netguard import check_public_host, forbidden_address
+
+pytestmark = pytest.mark.slow  # crawl processes against a loopback publisher
 
 PAGE = "https://www.ncsc.gov.uk/collection/guidelines-secure-ai-system-development"
 FEED = "https://data.example.org/api/guidance.json"

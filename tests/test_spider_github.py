@@ -10,8 +10,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.loopback import FAST, World, github_commit, github_contents, github_tags, make_world, wait_for
+from tests.support.loopback import (
+    FAST,
+    World,
+    github_commit,
+    github_contents,
+    github_tags,
+    make_world,
+    wait_for,
+)
 from tracker.crawl.launcher import crawl_command
+
+pytestmark = pytest.mark.slow  # crawl processes against a loopback publisher
 
 REPO = "mitre-atlas/atlas-data"
 TAGS = f"https://api.github.com/repos/{REPO}/tags?per_page=100"

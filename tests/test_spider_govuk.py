@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.loopback import World, make_world
+from tests.support.loopback import World, make_world
 from tracker.domain.model import Lifecycle
+
+pytestmark = pytest.mark.slow  # crawl processes against a loopback publisher
 
 PAGE = (
     "https://www.gov.uk/government/publications/ai-cyber-security-code-of-practice/"

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import Engine
 
 from spiders.nist import oscal_metadata
-from tests.loopback import World, make_world
+from tests.support.loopback import World, make_world
+
+pytestmark = pytest.mark.slow  # crawl processes against a loopback publisher
 
 CATALOG = (
     "https://raw.githubusercontent.com/usnistgov/oscal-content/main/nist.gov/SP800-53/rev5/json/catalog.json"

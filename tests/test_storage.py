@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from tests.support.factories import parsed_version as _parsed
+from tests.support.factories import requirement as _req
 from tracker.domain.errors import ConflictError, NotFoundError
-from tracker.domain.modality import obligations
-from tracker.domain.model import Lifecycle, Link, ParsedVersion, Profile, Requirement, Source
+from tracker.domain.model import Lifecycle, Link, Profile, Source
 from tracker.storage.archive import Archive
 from tracker.storage.tables.archive import ArtefactRow, RequirementRow, VersionRow
-
-
-def _parsed(*reqs: Requirement, profiles: tuple[Profile, ...] = ()) -> ParsedVersion:
-    return ParsedVersion(
-        parser="test", parser_version="1", title="Test", requirements=reqs, profiles=profiles
-    )
-
-
-def _req(ident: str, statement: str = "", **kw: Any) -> Requirement:
-    from tracker.domain.keys import normalise_key
-
-    return Requirement(
-        ident=ident, key=normalise_key(ident), statement=statement, obligations=obligations(statement), **kw
-    )
-
 
 SRC = Source(slug="demo", title="Demo standard")
 

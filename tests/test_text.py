@@ -61,3 +61,23 @@ def test_fold_and_hash() -> None:
     assert fold(normalise("A  b"), normalised=True) == "a b"
     assert len(content_hash("x")) == 64
     assert normalise("") == "" and content_hash("") == content_hash("   ")
+
+
+def test_one_markdown_stripper_for_parsers_and_comparison() -> None:
+    from tracker.domain.text import strip_markdown
+    from tracker.sources.parsing.markup import md_inline
+    from tracker.sources.parsing.oscal_text import clean
+
+    source = "See **the** _policy_ in [AC-2]( #ac-2 ) and ![logo](x.png) ~~old~~ `a*b*c` \\*kept\\*"
+    assert strip_markdown(source) == "See the policy in AC-2 and  old a*b*c *kept*"
+    assert md_inline(source) == "See the policy in AC-2 and old a*b*c *kept*"
+    assert clean(source) == "See the policy in AC-2 and old a*b*c *kept*"
+    # comparison reads code as words and keeps a picture's alt text
+    assert normalise(source) == "See the policy in AC-2 and logo old a*b*c *kept*"
+
+
+def test_zero_padding_is_one_rule_for_keys_and_text() -> None:
+    from tracker.domain.keys import normalise_key, strip_zero_padding
+
+    assert strip_zero_padding("AML.T0051.000 and 2.03") == "AML.T51.0 and 2.3"
+    assert normalise_key("AC-01") == "AC-1" and normalise("see AC-01") == "see AC-1"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from tests.test_api_fixtures import World, client_for, seed
-from tests.webhook_receiver import Receiver, serve_proxy
+from tests.support.api_world import World, client_for, seed
+from tests.support.webhook_receiver import Receiver, serve_proxy
 from tracker.digests.model import Channel, SubscriptionSpec
 from tracker.digests.notifiers import DeliveryError, HttpWebhookNotifier
 from tracker.domain.errors import InvalidInputError

@@ -1,16 +1,26 @@
-"""One settings object, read from the environment when asked for (never at import time)."""
+"""One settings object, read from the environment when asked for (never at import time).
+
+This module is the only reader of ``TRACKER_*`` variables. Every field of :class:`Settings`
+is one variable, named after the field (``data_dir`` is ``TRACKER_DATA_DIR``), and its default
+is written once, on the field: :meth:`Settings.from_env` only overrides what the environment
+sets. Child processes (crawls, the scheduler) get their environment from
+:meth:`Settings.child_env`, so nothing writes ``os.environ``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tracker.domain.errors import InvalidInputError
+
 _PREFIX = "TRACKER_"
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(_PREFIX + name, default)
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -23,17 +33,21 @@ class Settings:
     max_document_bytes: int = 64 * 1024 * 1024
     model_name: str = "all-MiniLM-L6-v2"
     embed_batch_size: int = 64
-    # "0" runs the automatic pipeline (crawl -> diff -> impact) with the lexical engine only
+    # False runs the automatic pipeline (crawl -> diff -> impact) with the lexical engine only
     use_model: bool = True
     mirror_url: str = ""
-    # digests and API (issue 6): where mail goes out, and the public address feeds and
-    # emails link to; ``tag_authority`` names the tag: URI authority of feed entry ids.
+    # the source registry; None is data/sources.toml of the source checkout
+    registry: Path | None = None
+    # seconds a crawl lock lives without a heartbeat before another crawl may take it over
+    crawl_lock_ttl: float = 120.0
+    # digests and API: where mail goes out, and the public address feeds and emails link to;
+    # ``tag_authority`` names the tag: URI authority of feed entry ids.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_sender: str = "tracker@localhost"
     public_url: str = "http://127.0.0.1:8000"
     tag_authority: str = "tracker.invalid"
-    session_secret: str = field(default="", repr=False)  # signs review-page sessions (issue 7)
+    session_secret: str = field(default="", repr=False)  # signs the review pages' sessions
     # webhooks to loopback/private addresses are refused (SSRF guard) unless an operator
     # running in-house receivers turns this on
     webhook_allow_private: bool = False
@@ -41,7 +55,8 @@ class Settings:
     webhook_proxy: str = ""
     # who runs this instance, shown to publishers in the crawler's user agent (URL or email)
     crawl_contact: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    # the CLI lets an unexpected error's traceback through instead of a one-line message
+    debug: bool = False
 
     @property
     def effective_database_url(self) -> str:
@@ -50,24 +65,63 @@ class Settings:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'tracker.sqlite3').as_posix()}"
 
+    @staticmethod
+    def variable(name: str) -> str:
+        """The environment variable of the field ``name``."""
+        return _PREFIX + name.upper()
+
     @classmethod
-    def from_env(cls) -> Settings:
-        return cls(
-            data_dir=Path(_env("DATA_DIR", "var")),
-            database_url=_env("DATABASE_URL", ""),
-            corpus_dir=Path(_env("CORPUS_DIR", "../shared/corpus")),
-            max_document_bytes=int(_env("MAX_DOCUMENT_BYTES", str(64 * 1024 * 1024))),
-            model_name=_env("MODEL_NAME", "all-MiniLM-L6-v2"),
-            embed_batch_size=int(_env("EMBED_BATCH_SIZE", "64")),
-            use_model=_env("USE_MODEL", "1") not in ("0", "false", "no"),
-            mirror_url=_env("MIRROR_URL", ""),
-            smtp_host=_env("SMTP_HOST", "127.0.0.1"),
-            smtp_port=int(_env("SMTP_PORT", "25")),
-            smtp_sender=_env("SMTP_SENDER", "tracker@localhost"),
-            public_url=_env("PUBLIC_URL", "http://127.0.0.1:8000"),
-            tag_authority=_env("TAG_AUTHORITY", "tracker.invalid"),
-            session_secret=_env("SESSION_SECRET", ""),
-            webhook_allow_private=_env("WEBHOOK_ALLOW_PRIVATE", "0") in ("1", "true", "yes"),
-            webhook_proxy=_env("WEBHOOK_PROXY", ""),
-            crawl_contact=_env("CRAWL_CONTACT", ""),
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The defaults, overridden by every ``TRACKER_*`` variable that is set and not empty."""
+        source = os.environ if environ is None else environ
+        hints = typing.get_type_hints(cls)
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            var = cls.variable(f.name)
+            raw = source.get(var, "")
+            # an empty string keeps the default for every type (the text fields' default is "")
+            if raw != "":
+                values[f.name] = _parse(var, raw, hints[f.name])
+        return cls(**values)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``TRACKER_*`` variables (``from_env`` of the result is equal)."""
+        out: dict[str, str] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                out[self.variable(f.name)] = "1" if value else "0"
+            elif isinstance(value, Path):
+                out[self.variable(f.name)] = value.as_posix()
+            else:
+                out[self.variable(f.name)] = str(value)
+        return out
+
+    def child_env(self) -> dict[str, str]:
+        """The environment for a child process: this one's, with every setting as ``self`` has it."""
+        ours = {self.variable(f.name) for f in dataclasses.fields(self)}
+        base = {k: v for k, v in os.environ.items() if k not in ours}
+        return base | self.to_env()
+
+
+def _parse(var: str, raw: str, kind: object) -> object:
+    """``raw`` as the field's type; a value that does not fit names the variable."""
+    if kind == Path | None or kind is Path:
+        return Path(raw)
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise InvalidInputError(f"{var}={raw!r} is not a yes/no value", f"set {var} to 1 or 0")
+    try:
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+    except ValueError as exc:
+        raise InvalidInputError(f"{var}={raw!r} is not a number", f"set {var} to a number") from exc
+    return raw

@@ -6,8 +6,6 @@ of a control; "delete" deactivates, because mappings and history refer to the co
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile
@@ -18,7 +16,9 @@ from api.deps import EngineDep, ReadTenant, Tenant, WriteTenant
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.orgs import ControlHistoryOut, ControlIn, ControlOut, ControlUpdate, ImportReportOut
+from tracker.domain.errors import InvalidRowsError, RowProblem
 from tracker.domain.keys import normalise_key
+from tracker.mapping.controls_io import read_controls_csv
 from tracker.mapping.types import Control
 from tracker.storage.controls import ControlStore
 from tracker.storage.tables.orgs import ControlRow
@@ -29,7 +29,6 @@ router = APIRouter(
 Paging = Annotated[PageParams, Depends(page_params)]
 Ident = Annotated[str, Path(min_length=1, max_length=256, examples=["ACME-AC-01"])]
 MAX_CSV_BYTES = 10 * 1024 * 1024
-CSV_COLUMNS = ("id", "title", "description", "owner", "tags", "family", "parent")
 
 
 def _out(row: ControlRow) -> ControlOut:
@@ -169,67 +168,26 @@ def import_controls(
 
 
 def parse_csv(data: bytes) -> list[Control]:
-    """Every row validated before anything is written; errors name the row (1 = header) and column."""
+    """The controls of an uploaded CSV, read as ``tracker controls import`` reads a file."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _csv_problem([([], f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    if "id" not in header:
-        raise _csv_problem([(["header"], "the header row needs an `id` column")])
-    unknown = [h for h in header if h not in CSV_COLUMNS]
-    if unknown:
-        raise _csv_problem(
-            [(["header"], f"unknown column(s) {', '.join(unknown)}; known: {', '.join(CSV_COLUMNS)}")]
-        )
-    reader.fieldnames = header
-    errors: list[tuple[list[str | int], str]] = []
-    controls: list[Control] = []
-    seen: dict[str, int] = {}
-    try:
-        for line, raw in enumerate(reader, start=2):
-            row = {k: (v or "").strip() for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}
-            if None in raw:
-                errors.append(([line], "more cells than header columns"))
-                continue
-            ident = row.get("id", "")
-            if not ident:
-                errors.append(([line, "id"], "empty id"))
-                continue
-            key = normalise_key(ident)
-            if key in seen:
-                errors.append(([line, "id"], f"duplicate of row {seen[key]} ({ident!r})"))
-                continue
-            seen[key] = line
-            tags = tuple(t.strip() for t in row.get("tags", "").replace("|", ";").split(";") if t.strip())
-            parent = row.get("parent") or None
-            controls.append(
-                Control(
-                    id=ident,
-                    title=row.get("title", ""),
-                    description=row.get("description", ""),
-                    owner=row.get("owner", ""),
-                    tags=tags,
-                    family=row.get("family", ""),
-                    parent=normalise_key(parent) if parent else None,
-                )
-            )
-    except csv.Error as exc:
-        errors.append(([reader.line_num], f"malformed CSV: {exc}"))
-    if errors:
-        raise _csv_problem(errors)
-    if not controls:
-        raise _csv_problem([([], "the CSV has no data rows")])
-    return controls
+        return read_controls_csv("the CSV", data)
+    except InvalidRowsError as err:
+        raise _csv_problem(err.problems) from None
 
 
-def _csv_problem(errors: list[tuple[list[Any], str]]) -> ApiProblem:
+def _csv_problem(problems: tuple[RowProblem, ...]) -> ApiProblem:
+    """A 422 naming each bad row (1 = header) and, where one is at fault, its column."""
+    errors: list[dict[str, Any]] = []
+    for p in problems[:200]:
+        loc: list[str | int] = []
+        if p.row is not None:
+            loc.append("header" if p.row == 1 else p.row)
+        if p.column and p.row != 1:
+            loc.append(p.column)
+        errors.append({"loc": ["body", "file", *loc], "msg": p.message, "type": "invalid-csv"})
     return ApiProblem(
         422,
-        f"the CSV has {len(errors)} invalid row(s); nothing was imported",
+        f"the CSV has {len(problems)} problem(s); nothing was imported",
         slug="invalid-csv",
-        errors=[
-            {"loc": ["body", "file", *loc], "msg": msg, "type": "invalid-csv"} for loc, msg in errors[:200]
-        ],
+        errors=errors,
     )

@@ -1,4 +1,4 @@
-"""Mount point of the review pages (issue 7): HTML under ``/ui`` (left out of the OpenAPI
+"""Mount point of the review pages: HTML under ``/ui`` (left out of the OpenAPI
 document) and the JSON decisions API under ``/v1/orgs/{org}/review``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""JSON API of review decisions (issue 7), for tooling: list an organisation's decisions,
+"""JSON API of review decisions, for tooling: list an organisation's decisions,
 and take the same decisions the review pages take, with the same effects.
 
 Verdict decisions taken here are the organisation's own reading of a change (see

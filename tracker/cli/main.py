@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -11,6 +10,7 @@ import click
 from tracker.cli import api_cmds, archive_cmds, crawl_cmds, demo_cmds, diff_cmds, map_cmds, org_cmds
 from tracker.cli.context import Context
 from tracker.domain.errors import TrackerError
+from tracker.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,6 +40,13 @@ def _format_requested(argv: list[str]) -> str:
     return "text"
 
 
+def _debug() -> bool:
+    try:
+        return Settings.from_env().debug
+    except TrackerError:  # a malformed setting: show the traceback rather than hide it
+        return True
+
+
 def main(argv: list[str] | None = None) -> Any:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -62,7 +69,7 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
     except Exception as err:
-        if os.environ.get("TRACKER_DEBUG"):
+        if _debug():
             raise
         click.echo(f"error: unexpected {type(err).__name__}: {err}", err=True)
         click.echo("hint: nothing was half-stored; rerun with TRACKER_DEBUG=1 for the traceback", err=True)

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -168,13 +169,26 @@ def api_available() -> bool:
         return False
 
 
-def run_service(schedule_args: list[str], host: str, port: int, echo: Any = print) -> int:
-    """``tracker run``: the scheduler and the digest sender in child processes, the API in this one."""
-    child = subprocess.Popen([sys.executable, "-m", "tracker.cli.main", "schedule", *schedule_args])
+def run_service(
+    schedule_args: list[str],
+    host: str,
+    port: int,
+    echo: Any = print,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """``tracker run``: the scheduler and the digest sender in child processes, the API in this one.
+
+    ``env`` is the children's environment (``Settings.child_env()``), this process's by default.
+    """
+    child_env = dict(env) if env is not None else None
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tracker.cli.main", "schedule", *schedule_args], env=child_env
+    )
     # Digests go out from their own process: a slow mail server never delays a crawl.
     sender = subprocess.Popen(
         [sys.executable, "-m", "tracker.cli.main", "digests", "send", "--loop", "60"],
         stdout=subprocess.DEVNULL,
+        env=child_env,
     )
     try:
         if not api_available():

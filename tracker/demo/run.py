@@ -10,8 +10,8 @@ scheduler and the API keep running on that mirror.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +38,14 @@ def _upto(registry: Registry, corpus: Path | None, wanted: dict[str, str]) -> di
     return {k: v for k, v in wanted.items() if corpus is not None and k in registry.slugs}
 
 
+def _mirrored(settings: Settings, registry: Registry, mirror: MirrorServer) -> dict[str, str]:
+    """The environment of the demo's child processes: these settings, crawling the mirror."""
+    return replace(settings, mirror_url=mirror.url, registry=registry.path).child_env()
+
+
 def _cycle(
-    engine: Engine, registry: Registry, mirror: MirrorServer, echo: Callable[[str], None]
+    engine: Engine, registry: Registry, env: dict[str, str], echo: Callable[[str], None]
 ) -> list[CrawlResult]:
-    env = dict(os.environ, TRACKER_MIRROR_URL=mirror.url, TRACKER_REGISTRY=str(registry.path))
     results = run_many(engine, registry.slugs, jobs=2, registry=registry.path, trigger="demo", env=env)
     for r in results:
         echo(f"  {r.source:38} {r.outcome:10} {r.new_version or '':28} {r.message[:60]}")
@@ -127,7 +131,7 @@ def _report(engine: Engine, echo: Callable[[str], None]) -> dict[str, Any]:
 def run_demo(
     engine: Engine, settings: Settings, echo: Callable[[str], None], *, once: bool, port: int
 ) -> dict[str, Any]:
-    registry = load_registry()
+    registry = load_registry(settings=settings)
     corpus = _corpus(settings)
     root = settings.data_dir / "demo-mirror"
     echo(f"mirror: {root} (from {'the corpus at ' + str(corpus) if corpus else 'data/mirror samples only'})")
@@ -141,14 +145,15 @@ def run_demo(
     )
     with MirrorServer(root) as mirror:
         echo(f"serving it at {mirror.url}\n\ncycle 1: crawl every registered source")
-        _cycle(engine, registry, mirror, echo)
+        env = _mirrored(settings, registry, mirror)
+        _cycle(engine, registry, env, echo)
         echo("\norganisation")
         _setup_org(engine, settings, echo)
         build_mirror(
             root, registry, corpus, samples=default_samples(), upto=_upto(registry, corpus, SECOND_CYCLE)
         )
         echo("\ncycle 2: the publishers have released new versions")
-        _cycle(engine, registry, mirror, echo)
+        _cycle(engine, registry, env, echo)
         echo("\nwhat changed, and what it means for the organisation")
         result = _report(engine, echo)
         from tracker.digests.dispatcher import Dispatcher
@@ -159,7 +164,6 @@ def run_demo(
             return result
         from tracker.crawl.scheduler import run_service
 
-        os.environ["TRACKER_MIRROR_URL"] = mirror.url
         echo(f"\nAPI: http://127.0.0.1:{port}/docs  review pages: http://127.0.0.1:{port}/ui  (Ctrl-C stops)")
-        run_service(["--workers", "2"], "127.0.0.1", port, echo=echo)
+        run_service(["--workers", "2"], "127.0.0.1", port, echo=echo, env=env)
     return result

@@ -9,7 +9,7 @@ Pure core: requirements in, :class:`DiffResult` out; storage and the CLI call it
     embedder = CachedEmbedder(SentenceTransformerEmbedder(), vector_store)  # or None: lexical only
     result = diff_versions(old_version, new_version, embedder,
                            source="nist-sp-800-53", old_version="rev4", new_version="rev5")
-    result.to_json_dict()           # the JSON of issue 3; DiffResult.from_json_dict reads it back
+    result.to_json_dict()           # the diff JSON; DiffResult.from_json_dict reads it back
     render_text(result)             # unchanged requirements hidden unless include_unchanged=True
     render_html(result)
 

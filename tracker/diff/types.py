@@ -1,6 +1,6 @@
 """Result types of the diff engine: typed changes with their evidence, as frozen values.
 
-``Change`` serialises to the JSON of issue 3:
+``Change`` serialises to the diff JSON (the shape the API and the golden files use):
 ``{"kind", "old_ids", "new_ids", "substantive", "tags", "confidence", "reasons", "redline"}``
 with identifiers as the publisher prints them. ``redline`` is ``null`` or an object from
 field name (``title``, ``statement``, ``guidance``) to a ``[-old-]{+new+}`` text redline.

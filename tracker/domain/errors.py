@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 
 class TrackerError(Exception):
     """Base class: ``str(err)`` is the problem, ``err.hint`` the fix."""
@@ -77,3 +80,40 @@ class ConflictError(TrackerError):
 
 class InvalidInputError(TrackerError):
     exit_code = 2
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad row of a tabular file: ``row`` counts records from 1 (the header row).
+
+    ``row`` is None for a problem of the file as a whole (not UTF-8, no data rows).
+    """
+
+    row: int | None
+    message: str
+    column: str | None = None
+
+    def __str__(self) -> str:
+        if self.row is None:
+            return self.message
+        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+class InvalidRowsError(InvalidInputError):
+    """A tabular file with bad rows. Every bad row is named; nothing of the file was stored."""
+
+    shown = 50  # rows listed in the message; ``problems`` holds them all
+
+    def __init__(self, filename: str, problems: Sequence[RowProblem], hint: str) -> None:
+        self.filename = filename
+        self.problems = tuple(problems)
+        lines = [f"  {p}" for p in self.problems[: self.shown]]
+        if len(self.problems) > self.shown:
+            lines.append(f"  ... and {len(self.problems) - self.shown} more")
+        count = len(self.problems)
+        super().__init__(
+            f"{filename}: {count} problem{'s' if count != 1 else ''}; nothing was imported\n"
+            + "\n".join(lines),
+            hint,
+        )

@@ -22,5 +22,14 @@ def normalise_key(ident: str) -> str:
     text = ident.translate(_DASHES).strip().upper()
     text = _PAREN.sub(r".\1", text)
     text = _SPACE.sub("", text)
-    text = _ZEROS.sub("", text)
+    text = strip_zero_padding(text)
     return text.strip(".-:")
+
+
+def strip_zero_padding(text: str) -> str:
+    """Leading zeros of every digit run dropped (``AC-01`` -> ``AC-1``, ``2.03`` -> ``2.3``).
+
+    Publishers pad numbers for sorting (``AC-01``, ``ID.AM-01``); the padding never changes
+    which control is meant, so keys and comparison text both drop it, by this one rule.
+    """
+    return _ZEROS.sub("", text)

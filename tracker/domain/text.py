@@ -17,7 +17,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
+
+from tracker.domain.keys import strip_zero_padding
 
 # Typography -> ASCII. NFKC already maps the ellipsis, ligatures, full-width forms and
 # non-breaking spaces; it leaves quotes and dashes alone.
@@ -58,27 +61,100 @@ _TYPOGRAPHY = str.maketrans(
     }
 )
 
+# --- Markdown, inline: the one stripper, shared with the parsers ------------------------
+# Code spans are literal (shielded from everything else, then restored); a backslash escape
+# is a literal character; images go; links, nested links (badges), reference links and
+# autolinks keep their text; strong, emphasis and strike-through keep their words.
+_CODE = re.compile(r"(`+)(.+?)\1")
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_CODE_MARKS = re.compile(r"`{1,3}([^`]*)`{1,3}")  # for comparison: code read as words, fences too
+_PROTECTED = re.compile("\ue000(\\d+)\ue001")
+_SHIELDED = re.compile("\ue002(\\d+)\ue003")
+_IMAGE = re.compile(r"!\[[^\]]*\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\)")
+_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?((?:[^()\s<>]|\([^()]*\))*)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
+# comparison keeps the alt text, and reads an image whose target is malformed all the same
+_IMAGE_ALT = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", re.DOTALL)
+_EM_STAR = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])", re.DOTALL)
+_EM_UNDER = re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])", re.DOTALL)
+_STRIKE = re.compile(r"~~(.+?)~~", re.DOTALL)
+
+
+def _link_words(match: re.Match[str]) -> str:
+    return match.group(1)
+
+
+def strip_links(
+    text: str, link_text: Callable[[re.Match[str]], str] = _link_words, *, image_alt: bool = False
+) -> str:
+    """Images dropped (or their alt text kept); links (nested ones too), reference links and
+    autolinks as their text."""
+    if "]" in text:
+        text = _IMAGE_ALT.sub(r"\1", text) if image_alt else _IMAGE.sub("", text)
+        previous = None
+        while previous != text:  # links inside link text, e.g. badges
+            previous, text = text, _LINK.sub(link_text, text)
+        text = _REF_LINK.sub(r"\1", text)
+    if "<" in text:
+        text = _AUTOLINK.sub(r"\1", text)
+    return text
+
+
+def strip_markdown(
+    text: str,
+    *,
+    link_text: Callable[[re.Match[str]], str] = _link_words,
+    residue: Callable[[str], str] | None = None,
+    literal_code: bool = True,
+    image_alt: bool = False,
+) -> str:
+    """Inline Markdown as plain text; the one stripper of the parsers and of :func:`normalise`.
+
+    ``link_text`` gives a link's text from its match (group 1 the text, group 2 the target);
+    ``residue`` cleans what else the caller's format leaves (HTML tags, entities), after
+    links and emphasis are gone and before escaped characters and code spans come back,
+    so that neither is mistaken for markup. Comparison (:func:`normalise`) reads text as a
+    reader sees it: ``literal_code=False`` strips the backticks of code spans and fences and
+    reads their words like any other, and ``image_alt=True`` keeps a picture's alt text.
+    """
+    spans: list[str] = []
+
+    def shield(match: re.Match[str]) -> str:
+        spans.append(match.group(2).strip())
+        return f"\ue002{len(spans) - 1}\ue003"
+
+    if "`" in text and literal_code:
+        text = _CODE.sub(shield, text)
+    if "\\" in text:
+        text = _ESCAPE.sub(lambda m: f"\ue000{ord(m.group(1))}\ue001", text)
+    text = strip_links(text, link_text, image_alt=image_alt)
+    if "~" in text:
+        text = _STRIKE.sub(r"\1", text)
+    if "*" in text or "_" in text:
+        for pattern in (_STRONG, _STRONG, _EM_STAR, _EM_UNDER):
+            text = pattern.sub(lambda m: m.group(m.lastindex or 1), text)
+    if "`" in text and not literal_code:
+        text = _CODE_MARKS.sub(r"\1", text)
+    if residue is not None:
+        text = residue(text)
+    if "\ue000" in text:
+        text = _PROTECTED.sub(lambda m: chr(int(m.group(1))), text)
+    return _SHIELDED.sub(lambda m: spans[int(m.group(1))], text) if spans else text
+
+
 # --- Markup residue -------------------------------------------------------------------
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _HTML_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&nbsp;": " "}
 _HTML_ENTITY = re.compile("|".join(map(re.escape, _HTML_ENTITIES)))
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\)")
-_REF_LINK = re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]")
-_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
 _LINK_DEF = re.compile(r"^\s*\[[^\]]+\]:\s+\S+.*$", re.MULTILINE)
 _HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+|[ \t]+#+[ \t]*$", re.MULTILINE)
 _SETEXT = re.compile(r"^[ \t]*(?:=+|-{3,}|\*{3,}|_{3,})[ \t]*$", re.MULTILINE)
 _BLOCKQUOTE = re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE)
 _BULLET = re.compile(r"^[ \t]*[-*+][ \t]+", re.MULTILINE)
 _TABLE_PIPE = re.compile(r"[ \t]*\|[ \t]*")
-_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", re.DOTALL)
-_EM_STAR = re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", re.DOTALL)
-_EM_UNDER = re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])", re.DOTALL)
-_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~", re.DOTALL)
-_CODE = re.compile(r"`{1,3}([^`]*)`{1,3}")
-_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 
 # --- OSCAL parameter rendering --------------------------------------------------------
 # ``{{ insert: param, ac-1_prm_1 }}`` (OSCAL 1.0) and ``<insert param-id="ac-1_prm_1"/>``
@@ -97,7 +173,6 @@ _ORG_DEFINED = re.compile(r"\borganization[\s\-]defined\b", re.IGNORECASE)
 # A token with letters and digits, such as AC-01, ID.AM-01, LLM01, AML.T0051.000: leading
 # zeros in its digit runs carry no meaning (the same rule as tracker.domain.keys).
 _IDENT = re.compile(r"\b[A-Z][A-Za-z]{0,7}(?:[.\-][A-Z]{1,7})?[.\-]?(?:\d+[.\-])*0\d*(?:[.\-]\d+)*\b")
-_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
 _IDENT_PAREN = re.compile(r"\b([A-Z]{2,3}-\d+)\s+\((\d+)\)")
 
 # --- spacing -------------------------------------------------------------------------
@@ -125,9 +200,6 @@ def _strip_markup(text: str) -> str:
     if "&" in text:
         text = _HTML_ENTITY.sub(lambda m: _HTML_ENTITIES[m.group(0)], text)
     if "]" in text:
-        text = _IMAGE.sub(r"\1", text)
-        text = _LINK.sub(r"\1", text)
-        text = _REF_LINK.sub(r"\1", text)
         text = _LINK_DEF.sub(" ", text)
     if "=" in text or "-" in text or "*" in text or "_" in text:
         text = _SETEXT.sub(" ", text)
@@ -137,16 +209,7 @@ def _strip_markup(text: str) -> str:
         text = _BLOCKQUOTE.sub("", text)
     if "-" in text or "*" in text or "+" in text:
         text = _BULLET.sub("", text)
-    if "*" in text or "_" in text:
-        text = _STRONG.sub(r"\2", text)
-        text = _EM_STAR.sub(r"\1", text)
-        text = _EM_UNDER.sub(r"\1", text)
-    if "~" in text:
-        text = _STRIKE.sub(r"\1", text)
-    if "`" in text:
-        text = _CODE.sub(r"\1", text)
-    if "\\" in text:
-        text = _ESCAPE.sub(r"\1", text)
+    text = strip_markdown(text, literal_code=False, image_alt=True)
     return _TABLE_PIPE.sub(" ", text) if text.count("|") >= 2 else text
 
 
@@ -159,7 +222,7 @@ def _canonical_params(text: str) -> str:
 
 
 def _unpad(match: re.Match[str]) -> str:
-    return _ZEROS.sub("", match.group(0))
+    return strip_zero_padding(match.group(0))
 
 
 @lru_cache(maxsize=1 << 15)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
-from tracker.domain.errors import InvalidInputError
+from tracker.domain.errors import InvalidInputError, InvalidRowsError, RowProblem
+from tracker.domain.keys import normalise_key
 from tracker.mapping.types import Control
 from tracker.sources.parsing.oscal_text import label_from_id
 
-CSV_COLUMNS = ("id", "title", "description", "owner", "tags")
+CSV_COLUMNS = ("id", "title", "description", "owner", "tags", "family", "parent")
 
 
 def read_controls(filename: str, data: bytes) -> list[Control]:
@@ -40,44 +42,122 @@ def _decode(filename: str, data: bytes) -> str:
         ) from exc
 
 
+def read_controls_csv(filename: str, data: bytes) -> list[Control]:
+    """Controls from CSV bytes (the API's upload); every problem is an :class:`InvalidRowsError`."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problem = RowProblem(None, f"not UTF-8 text: {exc.reason} at byte {exc.start}")
+        raise InvalidRowsError(filename, [problem], "save the file as UTF-8") from exc
+    return read_csv(filename, text)
+
+
 def read_csv(filename: str, text: str) -> list[Control]:
-    """``id,title,description,owner,tags`` (tags separated by ``;`` or ``|``); only ``id`` is required."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    if "id" not in header:
-        raise InvalidInputError(
-            f"{filename}: no 'id' column (found: {', '.join(header) or 'nothing'})",
-            f"the first row must name the columns: {','.join(CSV_COLUMNS)}",
-        )
-    reader.fieldnames = header
+    """``id,title,description,owner,tags,family,parent``; only ``id`` is required.
+
+    Tags are separated by ``;`` or ``|``; ``parent`` is the id of the base control an
+    enhancement extends. Every row is checked before anything is returned, and every bad row
+    is reported by number (the header is row 1): an import is all or nothing, and one pass
+    shows the user everything to fix. Quoting is read strictly, because a lenient reader
+    turns a quote left open into one control that swallows the rows after it.
+    """
+    records = csv.reader(io.StringIO(text, newline=""), strict=True)
+    problems: list[RowProblem] = []
+    header = _header(records, problems)
     controls: list[Control] = []
     seen: dict[str, int] = {}
-    for number, row in enumerate(reader, start=2):
-        if None in row:
-            raise InvalidInputError(
-                f"{filename} row {number}: more cells than columns", "quote cells that contain commas"
-            )
-        ident = (row.get("id") or "").strip()
-        if not ident:
-            raise InvalidInputError(f"{filename} row {number}: empty id", "every control needs an identifier")
-        tags = tuple(t.strip() for t in (row.get("tags") or "").replace("|", ";").split(";") if t.strip())
-        control = Control(
-            id=ident,
-            title=(row.get("title") or "").strip(),
-            description=(row.get("description") or "").strip(),
-            owner=(row.get("owner") or "").strip(),
-            tags=tags,
+    number = 1
+    while header is not None:
+        number += 1
+        first_line = records.line_num + 1
+        try:
+            cells = next(records)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            # the reader cannot find the next row's start again: report, and read no further
+            problems.append(RowProblem(number, _structural(exc, first_line)))
+            break
+        if cells:  # a blank line is no control
+            control = _row_control(header, cells, number, seen, problems)
+            if control is not None:
+                controls.append(control)
+    if header is not None and not controls and not problems:
+        problems.append(RowProblem(None, "no data rows under the header"))
+    if problems:
+        raise InvalidRowsError(
+            filename, problems, f"fix the rows named; the columns are {','.join(CSV_COLUMNS)}"
         )
-        if control.key in seen:
-            raise InvalidInputError(
-                f"{filename} row {number}: control {ident!r} repeats row {seen[control.key]}",
-                "give each control one row",
-            )
-        seen[control.key] = number
-        controls.append(control)
-    if not controls:
-        raise InvalidInputError(f"{filename}: no controls", "add one row per control under the header")
     return controls
+
+
+def _header(records: Iterator[list[str]], problems: list[RowProblem]) -> list[str] | None:
+    try:
+        header = [h.strip().lower() for h in next(records, [])]
+    except csv.Error as exc:
+        problems.append(RowProblem(1, _structural(exc, 1)))
+        return None
+    if "id" not in header:
+        found = ", ".join(h for h in header if h) or "nothing"
+        problems.append(RowProblem(1, f"the header row needs an `id` column (found: {found})"))
+        return None
+    unknown = [h for h in header if h and h not in CSV_COLUMNS]  # a nameless column must stay empty
+    if unknown:
+        problems.append(
+            RowProblem(1, f"unknown column(s) {', '.join(unknown)}; known: {', '.join(CSV_COLUMNS)}")
+        )
+        return None
+    return header
+
+
+def _structural(exc: csv.Error, first_line: int) -> str:
+    """What a csv.Error means for someone fixing the file in a spreadsheet or an editor."""
+    text = str(exc)
+    if "unexpected end of data" in text:
+        return (
+            f"a quoted cell starting on line {first_line} is never closed; close the quote "
+            '(a quote inside a quoted cell is written twice: "")'
+        )
+    if "field larger than field limit" in text:
+        return (
+            f"a cell starting on line {first_line} is longer than {csv.field_size_limit()} characters "
+            "(the CSV field limit): shorten it, or close the quote that runs on into the next rows"
+        )
+    return f"malformed CSV on line {first_line}: {text}"
+
+
+def _row_control(
+    header: list[str], cells: list[str], number: int, seen: dict[str, int], problems: list[RowProblem]
+) -> Control | None:
+    if len(cells) > len(header):
+        problems.append(RowProblem(number, "more cells than header columns; quote cells that contain commas"))
+        return None
+    pairs = [(h, c.strip()) for h, c in zip(header, cells, strict=False)]
+    row = {h: c for h, c in pairs if h}
+    if any(c for h, c in pairs if not h):
+        problems.append(RowProblem(number, "a cell under a column with no name; name the column or empty it"))
+        return None
+    ident = row.get("id", "")
+    if not ident:
+        problems.append(RowProblem(number, "empty id; every control needs an identifier", column="id"))
+        return None
+    key = normalise_key(ident)
+    if key in seen:
+        problems.append(RowProblem(number, f"duplicate of row {seen[key]} ({ident!r})", column="id"))
+        return None
+    seen[key] = number
+    tags = tuple(t.strip() for t in row.get("tags", "").replace("|", ";").split(";") if t.strip())
+    parent = row.get("parent") or None
+    return Control(
+        id=ident,
+        title=row.get("title", ""),
+        description=row.get("description", ""),
+        owner=row.get("owner", ""),
+        tags=tags,
+        family=row.get("family", ""),
+        parent=normalise_key(parent) if parent else None,
+        key=key,
+    )
 
 
 def read_oscal_json(filename: str, text: str) -> list[Control]:
@@ -102,7 +182,7 @@ def _read_oscal(filename: str, doc: Any) -> list[Control]:
         return _from_ssp(filename, doc["system-security-plan"])
     raise InvalidInputError(
         f"{filename}: neither an OSCAL component-definition nor a system-security-plan",
-        "import CSV (id,title,description,owner,tags) or one of those OSCAL models",
+        f"import CSV ({','.join(CSV_COLUMNS)}) or one of those OSCAL models",
     )
 
 

@@ -9,7 +9,6 @@ repository paths.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass, fields
@@ -20,18 +19,10 @@ from urllib.parse import quote, urlsplit
 
 from tracker.domain.errors import InvalidInputError, NotFoundError
 from tracker.domain.model import Source
+from tracker.settings import Settings
 
-KINDS = (
-    "govuk-content-api",
-    "etsi-deliver-folder",
-    "github-release-file",
-    "github-folder",
-    "nist-oscal",
-    "nist-pdf",
-    "eurlex",
-    "generic",
-)
-# Fields each kind needs beyond the common ones.
+# The channels a source can be crawled through, with the fields each needs beyond the common
+# ones. A channel's spider is listed under the same name in spiders/crawl.py (a test ties the two).
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "govuk-content-api": ("url",),
     "etsi-deliver-folder": ("url",),
@@ -42,6 +33,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "eurlex": ("url",),
     "generic": ("url",),
 }
+KINDS = tuple(_REQUIRED)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,126}$")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _INTERVAL = re.compile(r"^every\s+(\d+)\s*([smhd])$")
@@ -162,16 +154,16 @@ class Registry:
         return tuple(s.slug for s in self.sources)
 
 
-def default_path() -> Path:
-    """``TRACKER_REGISTRY``, else ``data/sources.toml`` next to the package (a source checkout)."""
-    configured = os.environ.get("TRACKER_REGISTRY")
+def default_path(settings: Settings | None = None) -> Path:
+    """The configured registry (``TRACKER_REGISTRY``), else ``data/sources.toml`` of the checkout."""
+    configured = (settings or Settings.from_env()).registry
     if configured:
-        return Path(configured)
+        return configured
     return Path(__file__).resolve().parents[2] / "data" / "sources.toml"
 
 
-def load(path: Path | None = None) -> Registry:
-    path = path or default_path()
+def load(path: Path | None = None, settings: Settings | None = None) -> Registry:
+    path = path or default_path(settings)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

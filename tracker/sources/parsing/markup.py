@@ -14,6 +14,7 @@ import html
 import re
 
 from tracker.domain.errors import ParseError
+from tracker.domain.text import strip_links, strip_markdown
 
 _QUOTES = str.maketrans(
     {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " ", "\u200b": "", "\ufeff": ""}
@@ -37,25 +38,13 @@ _RULE = re.compile(r"^(?:[-*_]\s*){3,}$")
 _TABLE_SEP = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _SHORTCODE = re.compile(r"\{\{[<%].*?[%>]\}\}", re.DOTALL)
-# Markdown, inline
-_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_PROTECTED = re.compile("\ue000(\\d+)\ue001")
-_SHIELDED = re.compile("\ue002(\\d+)\ue003")
-_IMAGE = re.compile(r"!\[[^\]]*\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\)")
-_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?(?:[^()\s<>]|\([^()]*\))*>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
-_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
-_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
+# Markdown, inline (links, emphasis, code spans and escapes: tracker.domain.text.strip_markdown)
 _CELL_END = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
 _TAG = re.compile(
     r"</?(?:a|abbr|b|br|center|code|details|div|em|font|h[1-6]|hr|i|img|kbd|li|ol|p|pre|small|span|strong"
     r"|sub|summary|sup|table|tbody|td|tfoot|th|thead|tr|u|ul)\b[^>]*>",
     re.IGNORECASE,
 )
-_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_EM_STAR = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
-_EM_UNDER = re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])")
-_STRIKE = re.compile(r"~~(.+?)~~")
-_CODE = re.compile(r"(`+)(.+?)\1")
 _ANCHOR = re.compile(r"\s*\{#[^}]*\}")
 
 # LaTeX
@@ -123,23 +112,13 @@ def front_matter(text: str) -> tuple[dict[str, str], str]:
 
 def md_inline(text: str) -> str:
     """One line or paragraph of Markdown as plain text."""
-    spans: list[str] = []  # inline code is literal: shielded from escapes and emphasis, then restored
+    return _tidy(strip_markdown(text, residue=_html_residue))
 
-    def shield(match: re.Match[str]) -> str:
-        spans.append(match.group(2).strip())
-        return f"\ue002{len(spans) - 1}\ue003"
 
-    text = _CODE.sub(shield, text)
-    text = _ESCAPE.sub(lambda m: f"\ue000{ord(m.group(1))}\ue001", text)
-    text = _unlink(text)
-    text = _CELL_END.sub(" | ", text)
-    text = _TAG.sub(" ", text)
-    text = _STRIKE.sub(r"\1", text)
-    for pattern in (_STRONG, _STRONG, _EM_STAR, _EM_UNDER):
-        text = pattern.sub(lambda m: m.group(m.lastindex or 1), text)
-    text = _ANCHOR.sub("", text).replace("**", "")
-    text = _PROTECTED.sub(lambda m: chr(int(m.group(1))), html.unescape(text))
-    return _tidy(_SHIELDED.sub(lambda m: spans[int(m.group(1))], text))
+def _html_residue(text: str) -> str:
+    """Inline HTML a Markdown file may hold: table cells apart, tags and heading anchors gone."""
+    text = _TAG.sub(" ", _CELL_END.sub(" | ", text))
+    return html.unescape(_ANCHOR.sub("", text).replace("**", ""))
 
 
 def in_code(lines: list[str]) -> list[bool]:
@@ -156,15 +135,6 @@ def in_code(lines: list[str]) -> list[bool]:
             flags.append(match is not None)
             fence = match.group(1) if match else ""
     return flags
-
-
-def _unlink(text: str) -> str:
-    """Images dropped, links and autolinks reduced to their text."""
-    text = _IMAGE.sub("", text)
-    previous = None
-    while previous != text:  # links inside link text, e.g. badges
-        previous, text = text, _LINK.sub(r"\1", text)
-    return _AUTOLINK.sub(r"\1", _REF_LINK.sub(r"\1", text))
 
 
 def markdown_to_text(md: str) -> str:
@@ -196,7 +166,7 @@ def markdown_to_text(md: str) -> str:
             continue
         elif line.startswith("|"):
             flush()
-            cells = (md_inline(c) for c in re.split(r"(?<!\\)\|", _unlink(line).strip("|")))
+            cells = (md_inline(c) for c in re.split(r"(?<!\\)\|", strip_links(line).strip("|")))
             blocks.append(("row", " | ".join(c for c in cells if c)))
         elif heading := HEADING.match(line) or _BROKEN_HEADING.match(line):
             flush()

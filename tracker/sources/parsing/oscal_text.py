@@ -17,12 +17,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tracker.domain.keys import normalise_key
+from tracker.domain.text import strip_markdown
 
 Obj = dict[str, Any]
 
 _INSERT = re.compile(r"\{\{\s*(?:insert\s*:\s*param\s*,\s*)?([A-Za-z0-9_.\-]+)\s*\}\}")
-_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\s]*)\)")
-_EMPHASIS = re.compile(r"(\*\*|\*)(?=\S)(.+?)(?<=\S)\1")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _SPACE = re.compile(r"\s+")
 _BEFORE_PUNCT = re.compile(r"\s+(?=\))|(?<=\()\s+|\s+(?=[;,:.](?:\s|$))")
@@ -61,7 +60,7 @@ def _link_text(match: re.Match[str]) -> str:
 def _markup(text: str) -> str:
     """Markdown links to their text, emphasis dropped, NIST's stray ``<assign:#>`` tags as brackets."""
     text = text.translate(_INVISIBLE).replace("<assign:#>", "[Assignment: ").replace("<#:assign>", "]")
-    return _EMPHASIS.sub(r"\2", _LINK.sub(_link_text, text))
+    return strip_markdown(text, link_text=_link_text)
 
 
 def _spaces(text: str) -> str:

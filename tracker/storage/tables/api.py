@@ -1,4 +1,4 @@
-"""Tables of the API and digests (issue 6): API keys, subscriptions, the digest outbox,
+"""Tables of the API and digests: API keys, subscriptions, the digest outbox,
 its delivery log and the immutable Atom feed entries. Migration: ``0004_api``.
 
 Secrets: API keys and feed tokens are stored as SHA-256 hashes of high-entropy random

@@ -1,4 +1,4 @@
-"""Reviewer decisions on change verdicts and mapping suggestions (issue 7).
+"""Reviewer decisions on change verdicts and mapping suggestions.
 
 One append-only row per decision: nothing is updated or deleted, so the history of who
 decided what, when and why is the table itself. The effect of a decision (the corrected

@@ -1,4 +1,4 @@
-"""crawl runs, HTTP validators and crawl locks (issue 5)
+"""crawl runs, HTTP validators and crawl locks
 
 Revision ID: 0002
 Revises: 0001

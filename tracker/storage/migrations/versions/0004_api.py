@@ -1,4 +1,4 @@
-"""API keys, subscriptions, digest outbox, delivery log and feed entries (issue 6)
+"""API keys, subscriptions, digest outbox, delivery log and feed entries
 
 Revision ID: 0004
 Revises: 0001

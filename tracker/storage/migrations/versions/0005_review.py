@@ -1,4 +1,4 @@
-"""reviewer decisions on change verdicts and mapping suggestions (issue 7)
+"""reviewer decisions on change verdicts and mapping suggestions
 
 Revision ID: 0005
 Revises: 0001

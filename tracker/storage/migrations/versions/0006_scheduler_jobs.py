@@ -1,4 +1,4 @@
-"""APScheduler's job table, created by migration rather than at scheduler start (issue 5)
+"""APScheduler's job table, created by migration rather than at scheduler start
 
 Revision ID: 0006
 Revises: 0002

@@ -12,9 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from api.app import create_app
+from tests.support.factories import parsed_version, requirement
 from tracker.diff.types import ENGINE_VERSION, Change, DiffResult, Kind, Tag
-from tracker.domain.keys import normalise_key
-from tracker.domain.modality import obligations
 from tracker.domain.model import Lifecycle, ParsedVersion, Requirement, Source
 from tracker.domain.redline import redline
 from tracker.impact.model import StoredImpact
@@ -34,19 +33,11 @@ OLD_R1 = "Operators should log every access to model weights."
 NEW_R1 = "Operators shall log every access to model weights and review the logs monthly."
 
 
-def req(ident: str, statement: str = "", title: str = "", **kw: object) -> Requirement:
-    return Requirement(
-        ident=ident,
-        key=normalise_key(ident),
-        title=title,
-        statement=statement,
-        obligations=obligations(statement),
-        **kw,  # type: ignore[arg-type]
-    )
+req = requirement
 
 
 def parsed(*reqs: Requirement) -> ParsedVersion:
-    return ParsedVersion(parser="test", parser_version="1", title="Demo", requirements=reqs)
+    return parsed_version(*reqs, title="Demo")
 
 
 @dataclass
