@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from tests.test_api_fixtures import World, seed
+from tests.support.api_world import World, seed
 from tests.test_mapping_mapper import CONTROLS, BagOfWordsEmbedder
 from tracker.diff.types import Kind
 from tracker.domain.errors import InvalidInputError

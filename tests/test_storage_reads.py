@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from tests.test_api_fixtures import SOURCE, seed
+from tests.support.api_world import SOURCE, seed
 from tracker.domain.model import Lifecycle
 from tracker.mapping.types import Mapping, Provenance, ReviewState
 from tracker.review.decisions import review_verdict
