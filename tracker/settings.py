@@ -41,6 +41,16 @@ class Settings:
     webhook_proxy: str = ""
     # who runs this instance, shown to publishers in the crawler's user agent (URL or email)
     crawl_contact: str = ""
+    # the job queue: "" is the embedded default (a SQLite file next to the database);
+    # redis://host:port/db or postgresql://... for workers on several machines
+    queue_url: str = ""
+    workers: int = 1  # worker processes `tracker run` starts and restarts
+    job_lease: float = 600.0  # seconds a worker holds a job before another may take it over
+    job_backoff: float = 10.0  # first retry delay in seconds, doubled per attempt, with jitter
+    job_max_attempts: int = 6  # attempts before a job is parked as dead
+    # fault tests only: "KIND:SECONDS" pauses a worker after it claims a job of that kind
+    # ("archived" pauses a crawl just after a new version commits)
+    fault_pause: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -70,4 +80,10 @@ class Settings:
             webhook_allow_private=_env("WEBHOOK_ALLOW_PRIVATE", "0") in ("1", "true", "yes"),
             webhook_proxy=_env("WEBHOOK_PROXY", ""),
             crawl_contact=_env("CRAWL_CONTACT", ""),
+            queue_url=_env("QUEUE_URL", ""),
+            workers=int(_env("WORKERS", "1")),
+            job_lease=float(_env("JOB_LEASE", "600")),
+            job_backoff=float(_env("JOB_BACKOFF", "10")),
+            job_max_attempts=int(_env("JOB_MAX_ATTEMPTS", "6")),
+            fault_pause=_env("FAULT_PAUSE", ""),
         )

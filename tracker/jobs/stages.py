@@ -1,0 +1,180 @@
+"""The pipeline's stages as job bodies: diff -> impact per organisation -> digest -> delivery.
+
+Each body reads stored data, stores its effect idempotently and names the jobs that follow
+(:class:`Outcome`); the runner adds those to the ledger in the same transaction that marks
+the job done. Keys make reruns harmless:
+
+- ``diff:<source>:<label>``: the stored diff is unique per version pair, engine and model;
+- ``impact:<diff>:<org>``: an impact already stored for the pair is kept, not recomputed;
+- ``digest:<diff>:<org>``: outbox rows are unique per subscription, event and channel;
+- ``deliver:<subscription>:<channel>:<event>``: the outbox row's claim and mark (see
+  :mod:`tracker.digests.dispatcher`) send it once, or twice only if a worker dies between
+  the send and the mark (receivers deduplicate on the stable ``webhook-id``/``Message-ID``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from embeddings.protocol import Embedder
+from tracker.settings import Settings
+from tracker.storage.jobs import JobSpec
+
+
+@dataclass
+class Outcome:
+    follow: list[JobSpec] = field(default_factory=list)
+    later: datetime | None = None  # not finished: run again then (an undelivered digest)
+    note: str = ""
+    dead: str = ""  # finished for good without success (a message that can never be sent)
+
+
+@cache
+def _embedder(engine: Engine, model: str) -> Embedder:
+    from tracker.wiring import make_embedder
+
+    return make_embedder(engine, Settings.from_env())
+
+
+def embedder_for(engine: Engine, settings: Settings) -> Embedder | None:
+    """One embedder per worker process: loading the model costs seconds, not per job."""
+    return _embedder(engine, settings.model_name) if settings.use_model else None
+
+
+def diff(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
+    from tracker.diff.service import diff_archived, previous_version
+    from tracker.pipeline import interested
+    from tracker.storage.archive import Archive
+    from tracker.storage.diffs import DiffStore
+
+    archive, source, label = Archive(engine), str(args["source"]), str(args["label"])
+    previous = previous_version(archive, source, label)
+    if previous is None:
+        return Outcome(note="the first version of its source: nothing to compare with")
+    stored = diff_archived(
+        archive, DiffStore(engine), source, previous, label, embedder_for(engine, settings)
+    )
+    follow = [
+        JobSpec(
+            "impact",
+            f"impact:{stored.id}:{org}",
+            {"diff_id": stored.id, "org": org, "source": source, "old": previous, "new": label},
+        )
+        for org, _, _ in interested(archive, source, previous)
+    ]
+    return Outcome(follow, note=f"diff {stored.id}, {len(follow)} organisation(s) interested")
+
+
+def impact(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
+    from tracker.impact.service import compute_impact, org_mappings
+    from tracker.storage.controls import ControlStore
+    from tracker.storage.diffs import DiffStore
+    from tracker.storage.impacts import ImpactStore
+
+    diff_id, org = int(args["diff_id"]), str(args["org"])
+    source, old, new = str(args["source"]), str(args["old"]), str(args["new"])
+    digest = JobSpec("digest", f"digest:{diff_id}:{org}", {"diff_id": diff_id, "org": org})
+    if ImpactStore(engine).impact(org, diff_id) is not None:
+        return Outcome([digest], note="impact already stored")
+    controls = ControlStore(engine).controls(org)
+    mapped = org_mappings(engine, org, controls, source, old)
+    report = compute_impact(
+        engine,
+        org,
+        source,
+        old,
+        new,
+        embedder_for(engine, settings),
+        controls=controls,
+        old_mappings=mapped,
+        stored=DiffStore(engine).get(diff_id),
+    )
+    return Outcome([digest], note=f"impact {report.impact_id}")
+
+
+def digest(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
+    from tracker.digests.events import enqueue_for
+    from tracker.storage.subscriptions import utc
+    from tracker.storage.tables.orgs import OrganisationRow
+
+    with Session(engine) as session:
+        org_id = session.scalar(select(OrganisationRow.id).where(OrganisationRow.slug == str(args["org"])))
+    if org_id is None:
+        return Outcome(note="the organisation was deleted")
+    rows = enqueue_for(engine, org_id, int(args["diff_id"]))
+    follow = [
+        JobSpec(
+            "deliver",
+            f"deliver:{r.subscription_id}:{r.channel}:{r.event_key}",
+            {"subscription_id": r.subscription_id, "channel": r.channel, "event_key": r.event_key},
+            run_after=max(utc(r.due_at), utc(r.next_attempt_at)),
+        )
+        for r in rows
+    ]
+    return Outcome(follow, note=f"{len(follow)} delivery job(s)")
+
+
+def make_dispatcher(engine: Engine, settings: Settings, only: tuple[int, str] | None = None) -> Any:
+    from tracker.digests.dispatcher import Dispatcher
+    from tracker.digests.notifiers import HttpWebhookNotifier, SmtpEmailNotifier
+
+    return Dispatcher(
+        engine,
+        email=SmtpEmailNotifier(settings.smtp_host, settings.smtp_port),
+        webhook=HttpWebhookNotifier(
+            allow_private=settings.webhook_allow_private, proxy=settings.webhook_proxy
+        ),
+        sender=settings.smtp_sender,
+        public_url=settings.public_url,
+        tag_authority=settings.tag_authority,
+        lease=timedelta(seconds=settings.job_lease),
+        backoff=timedelta(seconds=settings.job_backoff),
+        max_attempts=settings.job_max_attempts,
+        only=only,
+    )
+
+
+def deliver(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
+    """Send whatever of this subscription and channel is due (one email digest may carry
+    several events), then report on this job's own outbox row."""
+    from tracker.storage.subscriptions import utc
+    from tracker.storage.tables.api import OutboxRow
+
+    sub_id, channel, key = int(args["subscription_id"]), str(args["channel"]), str(args["event_key"])
+    dispatcher = make_dispatcher(engine, settings, (sub_id, channel))
+    try:
+        dispatcher.dispatch()
+    finally:
+        if dispatcher.webhook is not None:
+            dispatcher.webhook.close()
+    with Session(engine) as session:
+        row = session.scalar(
+            select(OutboxRow).where(
+                OutboxRow.subscription_id == sub_id, OutboxRow.channel == channel, OutboxRow.event_key == key
+            )
+        )
+        if row is None or row.status in ("sent", "cancelled", "skipped"):
+            return Outcome(note=row.status if row is not None else "nothing queued")
+        if row.status == "dead":
+            return Outcome(dead=row.last_error or "undeliverable")
+        # pending: not yet due (a daily digest), or retried by the outbox after a failed attempt
+        # (or claimed by a sibling job sending this subscription's email digest right now)
+        soon = datetime.now(UTC) + timedelta(seconds=1)
+        held = utc(row.claimed_until) if row.claimed_until is not None else soon
+        when = max(utc(row.due_at), utc(row.next_attempt_at), held, soon)
+        return Outcome(later=when, note=row.last_error)
+
+
+STAGES: dict[str, Callable[[Engine, Settings, dict[str, Any]], Outcome]] = {
+    "diff": diff,
+    "impact": impact,
+    "digest": digest,
+    "deliver": deliver,
+}
