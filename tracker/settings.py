@@ -48,8 +48,9 @@ class Settings:
     job_lease: float = 600.0  # seconds a worker holds a job before another may take it over
     job_backoff: float = 10.0  # first retry delay in seconds, doubled per attempt, with jitter
     job_max_attempts: int = 6  # attempts before a job is parked as dead
-    # fault tests only: "KIND:SECONDS" pauses a worker after it claims a job of that kind
-    # ("archived" pauses a crawl just after a new version commits)
+    # fault tests only: "KIND:SECONDS" pauses a worker after it claims a job of that kind,
+    # "KIND.done:SECONDS" after the job's effect is stored but before the job is marked done,
+    # "archived:SECONDS" a crawl just after a new version commits
     fault_pause: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 

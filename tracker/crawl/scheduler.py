@@ -14,8 +14,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import signal
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime
 from functools import cache
@@ -168,33 +166,24 @@ def api_available() -> bool:
         return False
 
 
-def run_service(schedule_args: list[str], host: str, port: int, echo: Any = print) -> int:
-    """``tracker run``: the scheduler and the digest sender in child processes, the API in this one."""
-    child = subprocess.Popen([sys.executable, "-m", "tracker.cli.main", "schedule", *schedule_args])
-    # Digests go out from their own process: a slow mail server never delays a crawl.
-    sender = subprocess.Popen(
-        [sys.executable, "-m", "tracker.cli.main", "digests", "send", "--loop", "60"],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        if not api_available():
-            echo(f"api.app not found: running the scheduler only (pid {child.pid}); Ctrl-C to stop")
-            return child.wait()
-        import uvicorn
+def run_service(
+    schedule_args: list[str],
+    host: str,
+    port: int,
+    echo: Any = print,
+    *,
+    job_workers: int | None = None,
+    concurrency: int = 1,
+) -> int:
+    """``tracker run``: the scheduler, the job workers, the digest sender and the API, each in
+    a child process under one supervisor (see :mod:`tracker.jobs.supervisor`)."""
+    from tracker.jobs.supervisor import Supervisor, service_children
 
-        echo(f"scheduler running (pid {child.pid}); API on http://{host}:{port}")
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
-        return 0
-    except KeyboardInterrupt:
-        return 130
-    finally:
-        if sender.poll() is None:
-            sender.terminate()
-            sender.wait(timeout=30)
-        if child.poll() is None:
-            child.terminate()  # SIGTERM: the scheduler lets running crawls finish
-            try:
-                child.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+    workers = Settings.from_env().workers if job_workers is None else job_workers
+    api = api_available()
+    if not api:
+        echo("api.app not found: running the scheduler and the workers only")
+    else:
+        echo(f"API on http://{host}:{port}")
+    children = service_children(schedule_args, host, port, workers, concurrency, api)
+    return Supervisor(children, echo=echo).run()

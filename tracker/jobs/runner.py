@@ -73,6 +73,7 @@ def execute(engine: Engine, settings: Settings, job_id: int, push: Push) -> str:
         if failed.status == QUEUED:
             push(failed.id, failed)
         return failed.status
+    _fault_pause(settings, f"{job.kind}.done")  # the effect is stored, the job not yet marked
     if outcome.dead:
         store.fail(job, me, outcome.dead, final=True)
         log.error("job %s %s dead: %s", job.id, job.key, outcome.dead)
