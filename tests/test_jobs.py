@@ -136,3 +136,24 @@ def test_publisher_text_cannot_break_an_email_header_or_the_atom_xml() -> None:
 @pytest.fixture(autouse=True)
 def _lexical(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRACKER_USE_MODEL", "0")
+
+
+def test_dead_jobs_are_listed_and_replayed_by_the_operator_api(engine: Engine) -> None:
+    from tests.test_api_fixtures import client_for, seed
+
+    world = seed(engine)
+    store = JobStore(engine, RetryPolicy(max_attempts=1))
+    [job_id] = store.add([JobSpec("deliver", "deliver:9:webhook:diff:1", {"subscription_id": 9})])
+    job = store.claim(job_id, "host:1", timedelta(minutes=5))
+    assert job is not None
+    store.fail(job, "host:1", "InvalidURL: Invalid port: 'port'")
+    with client_for(engine) as client:
+        operator = world.auth("operator")
+        dead = client.get("/v1/jobs?status=dead", headers=operator).json()["items"]
+        assert [(j["id"], j["last_error"]) for j in dead] == [(job_id, "InvalidURL: Invalid port: 'port'")]
+        assert client.get("/v1/jobs", headers=world.auth("acme:admin")).status_code == 403
+        replayed = client.post(f"/v1/jobs/{job_id}/replay", headers=operator)
+        assert replayed.status_code == 200 and replayed.json()["status"] == QUEUED
+        again = client.post(f"/v1/jobs/{job_id}/replay", headers=operator)
+        assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
+        assert client.get("/v1/jobs/999999", headers=operator).status_code == 404
