@@ -65,6 +65,19 @@ def test_a_lease_of_a_dead_local_worker_is_released(engine: Engine) -> None:
     assert store.claim(job_id, "box:2", timedelta(hours=1)) is not None
 
 
+def test_the_sweep_diffs_only_the_newest_version_of_each_source(engine: Engine) -> None:
+    from tests.test_api_fixtures import parsed, req
+    from tracker.domain.model import Source
+    from tracker.jobs.runner import missing_diffs
+
+    archive, std = Archive(engine), Source(slug="std")
+    for label in ("v1", "v2", "v3"):  # a history loaded at once: only its newest change is news
+        archive.add_version(
+            std, label, [(f"{label}.txt", label.encode())], parsed(req("R-1", f"text {label}"))
+        )
+    assert [j.key for j in missing_diffs(engine)] == ["diff:std:v3"]
+
+
 def test_versions_archived_without_a_diff_are_found_and_run_as_jobs(
     engine: Engine, corpus_dir: Path, receiver: Receiver
 ) -> None:

@@ -99,10 +99,14 @@ class Recovery:
 
 
 def missing_diffs(engine: Engine) -> list[JobSpec]:
-    """Diff jobs for archived versions that have no stored diff with the version before.
+    """Diff jobs for the newest archived version of each source if it has no stored diff
+    with the version before it.
 
-    A diff by an older engine counts as done: re-diffing history after an engine upgrade
-    would re-send old changes as new digests (``tracker diff --refresh`` does it on demand).
+    A crawl commits the diff job with the version, so this is the backstop for versions
+    archived otherwise (``tracker ingest``, or before the job ledger existed). Only the newest
+    version counts: diffing a whole history loaded at once would send its old changes to
+    subscribers as news (``tracker diff`` and ``tracker impact`` compute older pairs on
+    demand). A diff by an older engine counts as done, for the same reason after an upgrade.
     """
     from tracker.pipeline import diff_job
     from tracker.storage.tables.archive import DiffRow, SourceRow, VersionRow
@@ -114,12 +118,13 @@ def missing_diffs(engine: Engine) -> list[JobSpec]:
             .join(VersionRow, VersionRow.source_id == SourceRow.id)
             .order_by(SourceRow.slug, VersionRow.ordinal, VersionRow.id)
         ).all()
-        out: list[JobSpec] = []
-        previous: tuple[str, int] | None = None
-        for slug, vid, label in versions:
-            if previous is not None and previous[0] == slug and (previous[1], vid) not in done:
-                out.append(diff_job(slug, label))
-            previous = (slug, vid)
+    by_source: dict[str, list[tuple[int, str]]] = {}
+    for slug, vid, label in versions:
+        by_source.setdefault(slug, []).append((vid, label))
+    out: list[JobSpec] = []
+    for slug, held in by_source.items():
+        if len(held) >= 2 and (held[-2][0], held[-1][0]) not in done:
+            out.append(diff_job(slug, held[-1][1]))
     return out
 
 

@@ -289,8 +289,8 @@ class JobStore:
                 select(JobRow).where(JobRow.status == RUNNING, JobRow.worker.like(f"{host}:%"))
             ).all()
             for row in rows:
-                pid = row.worker.rsplit(":", 1)[1]
-                if pid.isdigit() and not alive(int(pid)):
+                where, _, pid = row.worker.rpartition(":")
+                if where == host and pid.isdigit() and not alive(int(pid)):
                     row.lease_until = _now() - timedelta(seconds=1)
                     released += 1
         return released
