@@ -170,3 +170,28 @@ def test_dead_jobs_are_listed_and_replayed_by_the_operator_api(engine: Engine) -
         again = client.post(f"/v1/jobs/{job_id}/replay", headers=operator)
         assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
         assert client.get("/v1/jobs/999999", headers=operator).status_code == 404
+
+
+def test_digests_send_survives_a_poison_subscription(
+    engine: Engine, corpus_dir: Path, receiver: Receiver
+) -> None:
+    """The sender without workers (`tracker digests send`): the unsendable row is parked, the rest go."""
+    from tracker.jobs.stages import make_dispatcher
+    from tracker.pipeline import on_new_version
+
+    world = build_world(engine, corpus_dir, receiver.url)
+    second = ingest_files(Archive(engine), CSF, "2.0", [corpus_dir / "nist-csf" / "2.0"], max_bytes=LIMIT)
+    on_new_version(Archive(engine), CSF, second.version, SETTINGS)
+    dispatcher = make_dispatcher(engine, SETTINGS)
+    try:
+        report = dispatcher.run_once()
+    finally:
+        dispatcher.webhook.close()
+    assert (report.messages_sent, report.failures, report.dead) == (2, 1, 1)
+    assert counts(engine)["outbox"] == sorted(
+        [
+            (world.webhook_sub, "webhook", "sent"),
+            (world.atom_sub, "atom", "sent"),
+            (world.poison_sub, "webhook", "dead"),
+        ]
+    )
