@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         overhead = queue_overhead(engine, settings)
         what = "ledger add, push, pop, claim, done; no work"
         print(f"queue overhead per job ({what}): {overhead * 1000:.1f} ms")
+        print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
         engine.dispose()
 
 

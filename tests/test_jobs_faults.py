@@ -2,7 +2,8 @@
 middle of each job kind, start again, and find every effect exactly once.
 
 Embedded mode: one worker process at a time on the SQLite queue next to the database.
-Scale-out mode: two worker processes sharing one Redis queue (its own key prefix per test);
+Scale-out mode: two worker processes sharing one Redis or PostgreSQL queue (a key prefix or
+tables of its own per test);
 one is killed while it holds a job and the other takes the job over.
 """
 
@@ -196,13 +197,43 @@ def _redis_url() -> str:
     return f"redis://127.0.0.1:6379/0?name=tracker-test-{uuid.uuid4().hex[:12]}"
 
 
-def test_two_workers_share_a_redis_queue_and_one_takes_over_from_a_killed_one(
-    setup: tuple[Engine, Processes, str], corpus_dir: Path, receiver: Receiver
-) -> None:
+def _postgres_queue_url() -> str:
+    from tests.conftest import POSTGRES_URL
+
+    try:
+        import psycopg
+
+        psycopg.connect(POSTGRES_URL, connect_timeout=2).close()
+    except Exception as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{sep}name=tq_{uuid.uuid4().hex[:12]}"
+
+
+def _drop_queue(url: str) -> None:
     from tracker.jobs.queue import make_huey
 
+    huey = make_huey(Settings(queue_url=url))
+    huey.storage.flush_all()
+    if url.startswith("postgresql"):
+        import psycopg
+
+        from tests.conftest import POSTGRES_URL
+
+        prefix = url.rsplit("name=", 1)[1]
+        with psycopg.connect(POSTGRES_URL) as conn:
+            for table in ("kv", "schedule", "task", "counter"):
+                conn.execute(f"DROP TABLE IF EXISTS {prefix}_{table}")
+
+
+@pytest.mark.parametrize("queue", ["redis", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_two_workers_share_a_queue_and_one_takes_over_from_a_killed_one(
+    setup: tuple[Engine, Processes, str], corpus_dir: Path, receiver: Receiver, queue: str
+) -> None:
     engine, procs, url = setup
-    procs.env["TRACKER_QUEUE_URL"] = _redis_url()
+    procs.env["TRACKER_QUEUE_URL"] = _redis_url() if queue == "redis" else _postgres_queue_url()
     world = build_world(engine, corpus_dir, receiver.url)
     csf2 = corpus_dir / "nist-csf" / "2.0" / "nist-csf-2.0.yaml"
     procs.start(["-c", ARCHIVE_CSF_2, url, str(csf2)], "", "crawl").wait(timeout=120)
@@ -221,4 +252,4 @@ def test_two_workers_share_a_redis_queue_and_one_takes_over_from_a_killed_one(
         # the doomed worker did run: its diff or impact attempt shows in the attempt counts
         assert max(j.attempts for j in jobs(engine, kind="impact")) == 2
     finally:
-        make_huey(Settings(queue_url=procs.env["TRACKER_QUEUE_URL"])).storage.flush_all()
+        _drop_queue(procs.env["TRACKER_QUEUE_URL"])
