@@ -176,17 +176,17 @@ def test_digests_send_survives_a_poison_subscription(
     engine: Engine, corpus_dir: Path, receiver: Receiver
 ) -> None:
     """The sender without workers (`tracker digests send`): the unsendable row is parked, the rest go."""
-    from tracker.jobs.stages import make_dispatcher
+    from tracker.jobs.stages import make_dispatcher, webhook_notifier
     from tracker.pipeline import on_new_version
 
     world = build_world(engine, corpus_dir, receiver.url)
     second = ingest_files(Archive(engine), CSF, "2.0", [corpus_dir / "nist-csf" / "2.0"], max_bytes=LIMIT)
     on_new_version(Archive(engine), CSF, second.version, SETTINGS)
-    dispatcher = make_dispatcher(engine, SETTINGS)
+    webhook = webhook_notifier(SETTINGS)
     try:
-        report = dispatcher.run_once()
+        report = make_dispatcher(engine, SETTINGS, webhook).run_once()
     finally:
-        dispatcher.webhook.close()
+        webhook.close()
     assert (report.messages_sent, report.failures, report.dead) == (2, 1, 1)
     assert counts(engine)["outbox"] == sorted(
         [

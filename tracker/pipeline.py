@@ -39,7 +39,9 @@ class PipelineReport:
 
 def diff_job(source: str, label: str) -> JobSpec:
     """The job that diffs ``label`` against the version before it (keyed by the version)."""
-    return JobSpec("diff", f"diff:{source}:{label}", {"source": source, "label": label})
+    from tracker.jobs.args import DiffArgs
+
+    return DiffArgs(source, label).spec()
 
 
 def announce(archive: Archive, source: Source, version: Version) -> None:

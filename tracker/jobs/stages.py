@@ -24,6 +24,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from embeddings.protocol import Embedder
+from tracker.digests.dispatcher import Dispatcher
+from tracker.digests.notifiers import HttpWebhookNotifier
+from tracker.jobs.args import DeliverArgs, DiffArgs, DigestArgs, ImpactArgs
 from tracker.settings import Settings
 from tracker.storage.jobs import JobSpec
 
@@ -54,7 +57,8 @@ def diff(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
     from tracker.storage.archive import Archive
     from tracker.storage.diffs import DiffStore
 
-    archive, source, label = Archive(engine), str(args["source"]), str(args["label"])
+    job = DiffArgs.of(args)
+    archive, source, label = Archive(engine), job.source, job.label
     previous = previous_version(archive, source, label)
     if previous is None:
         return Outcome(note="the first version of its source: nothing to compare with")
@@ -62,11 +66,7 @@ def diff(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
         archive, DiffStore(engine), source, previous, label, embedder_for(engine, settings)
     )
     follow = [
-        JobSpec(
-            "impact",
-            f"impact:{stored.id}:{org}",
-            {"diff_id": stored.id, "org": org, "source": source, "old": previous, "new": label},
-        )
+        ImpactArgs(stored.id, org, source, previous, label).spec()
         for org, _, _ in interested(archive, source, previous)
     ]
     return Outcome(follow, note=f"diff {stored.id}, {len(follow)} organisation(s) interested")
@@ -78,9 +78,9 @@ def impact(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
     from tracker.storage.diffs import DiffStore
     from tracker.storage.impacts import ImpactStore
 
-    diff_id, org = int(args["diff_id"]), str(args["org"])
-    source, old, new = str(args["source"]), str(args["old"]), str(args["new"])
-    digest = JobSpec("digest", f"digest:{diff_id}:{org}", {"diff_id": diff_id, "org": org})
+    job = ImpactArgs.of(args)
+    diff_id, org, source, old, new = job.diff_id, job.org, job.source, job.old, job.new
+    digest = DigestArgs(diff_id, org).spec()
     if ImpactStore(engine).impact(org, diff_id) is not None:
         return Outcome([digest], note="impact already stored")
     controls = ControlStore(engine).controls(org)
@@ -104,33 +104,36 @@ def digest(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
     from tracker.storage.subscriptions import utc
     from tracker.storage.tables.orgs import OrganisationRow
 
+    job = DigestArgs.of(args)
     with Session(engine) as session:
-        org_id = session.scalar(select(OrganisationRow.id).where(OrganisationRow.slug == str(args["org"])))
+        org_id = session.scalar(select(OrganisationRow.id).where(OrganisationRow.slug == job.org))
     if org_id is None:
         return Outcome(note="the organisation was deleted")
-    rows = enqueue_for(engine, org_id, int(args["diff_id"]))
+    rows = enqueue_for(engine, org_id, job.diff_id)
     follow = [
-        JobSpec(
-            "deliver",
-            f"deliver:{r.subscription_id}:{r.channel}:{r.event_key}",
-            {"subscription_id": r.subscription_id, "channel": r.channel, "event_key": r.event_key},
-            run_after=max(utc(r.due_at), utc(r.next_attempt_at)),
+        DeliverArgs(r.subscription_id, r.channel, r.event_key).spec(
+            run_after=max(utc(r.due_at), utc(r.next_attempt_at))
         )
         for r in rows
     ]
     return Outcome(follow, note=f"{len(follow)} delivery job(s)")
 
 
-def make_dispatcher(engine: Engine, settings: Settings, only: tuple[int, str] | None = None) -> Any:
-    from tracker.digests.dispatcher import Dispatcher
-    from tracker.digests.notifiers import HttpWebhookNotifier, SmtpEmailNotifier
+def webhook_notifier(settings: Settings) -> HttpWebhookNotifier:
+    return HttpWebhookNotifier(allow_private=settings.webhook_allow_private, proxy=settings.webhook_proxy)
+
+
+def make_dispatcher(
+    engine: Engine, settings: Settings, webhook: HttpWebhookNotifier, only: tuple[int, str] | None = None
+) -> Dispatcher:
+    """The dispatcher as configured, with the job settings' lease and retries; the caller
+    closes ``webhook``."""
+    from tracker.digests.notifiers import SmtpEmailNotifier
 
     return Dispatcher(
         engine,
         email=SmtpEmailNotifier(settings.smtp_host, settings.smtp_port),
-        webhook=HttpWebhookNotifier(
-            allow_private=settings.webhook_allow_private, proxy=settings.webhook_proxy
-        ),
+        webhook=webhook,
         sender=settings.smtp_sender,
         public_url=settings.public_url,
         tag_authority=settings.tag_authority,
@@ -147,13 +150,13 @@ def deliver(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome
     from tracker.storage.subscriptions import utc
     from tracker.storage.tables.api import OutboxRow
 
-    sub_id, channel, key = int(args["subscription_id"]), str(args["channel"]), str(args["event_key"])
-    dispatcher = make_dispatcher(engine, settings, (sub_id, channel))
+    job = DeliverArgs.of(args)
+    sub_id, channel, key = job.subscription_id, job.channel, job.event_key
+    webhook = webhook_notifier(settings)
     try:
-        dispatcher.dispatch()
+        make_dispatcher(engine, settings, webhook, (sub_id, channel)).dispatch()
     finally:
-        if dispatcher.webhook is not None:
-            dispatcher.webhook.close()
+        webhook.close()
     with Session(engine) as session:
         row = session.scalar(
             select(OutboxRow).where(
