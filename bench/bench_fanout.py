@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--model", action="store_true", help="the embedding model instead of the lexical engine"
     )
+    parser.add_argument("--queue-url", default="", help="TRACKER_QUEUE_URL (default: the embedded queue)")
+    parser.add_argument("--overhead-only", action="store_true", help="measure only the queue's overhead")
     args = parser.parse_args(argv)
     corpus = Path(os.environ.get("TRACKER_CORPUS_DIR", "../shared/corpus"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
             os.environ,
             TRACKER_DATABASE_URL=url,
             TRACKER_DATA_DIR=tmp,
-            TRACKER_QUEUE_URL="",
+            TRACKER_QUEUE_URL=args.queue_url,
             TRACKER_USE_MODEL="1" if args.model else "0",
         )
         os.environ.update(env)
@@ -174,12 +176,18 @@ def main(argv: list[str] | None = None) -> None:
         from tracker.storage.db import open_engine
 
         engine = open_engine(settings)
+        queue_name = args.queue_url.split("?")[0] or "embedded SQLite"
+        if args.overhead_only:
+            overhead = queue_overhead(engine, settings)
+            print(f"queue {queue_name}, database SQLite: {overhead * 1000:.1f} ms of overhead per job")
+            engine.dispose()
+            return
         started = time.perf_counter()
         build(engine, corpus, args.orgs, args.controls)
         took = time.perf_counter() - started
         print(f"set-up: {args.orgs} organisations x {args.controls} controls in {took:.1f} s")
         engine_name = "model" if args.model else "lexical"
-        print(f"engine: {engine_name}; queue: embedded SQLite (huey); database: SQLite")
+        print(f"engine: {engine_name}; queue: {queue_name} (huey); database: SQLite")
         print("wall: from the workers' start (start-up included); run: from the first job claimed")
         print("workers  impact jobs  jobs  wall s  run s  jobs/s (run)  per-org worker-s (run)  diff s")
         for workers in (int(w) for w in args.workers.split(",")):
