@@ -81,15 +81,24 @@ def test_the_sweep_diffs_only_the_newest_version_of_each_source(engine: Engine) 
 def test_versions_archived_without_a_diff_are_found_and_run_as_jobs(
     engine: Engine, corpus_dir: Path, receiver: Receiver
 ) -> None:
+    from tracker.mapping.types import Control
+    from tracker.storage.controls import ControlStore
+    from tracker.storage.impacts import ImpactStore
+    from tracker.storage.orgs import OrgStore
+
     world = build_world(engine, corpus_dir, receiver.url)
+    OrgStore(engine).create("bystander")  # controls of its own, none mapped from CSF: not interested
+    ControlStore(engine).import_controls("bystander", [Control(id="K-1", title="Keys rotate")], "file")
     # archived without the pipeline (as by a process killed before the diff, or `tracker ingest`)
     ingest_files(Archive(engine), CSF, "2.0", [corpus_dir / "nist-csf" / "2.0"], max_bytes=LIMIT)
     found = recover(engine, SETTINGS, lambda *_: None)
     assert found.missing_diffs == ["diff:nist-csf:2.0"]
     ran = drain(engine, SETTINGS)
-    assert ran == {"done": 1 + 2 + 2 + 2, DEAD: 1}  # diff, 2 impacts, 2 digests, 3 deliveries
+    assert ran == {"done": 1 + 3 + 2 + 2, DEAD: 1}  # diff, 3 impact jobs, 2 digests, 3 deliveries
     stored = counts(engine)
     assert stored["diffs"] == 1 and stored["impacts_per_org"] == [1, 1]
+    [diff_id] = {j.args["diff_id"] for j in JobStore(engine).find(kind="impact")}
+    assert ImpactStore(engine).impact("bystander", diff_id) is None
     assert stored["outbox"] == sorted(
         [
             (world.webhook_sub, "webhook", "sent"),

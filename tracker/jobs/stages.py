@@ -53,7 +53,6 @@ def embedder_for(engine: Engine, settings: Settings) -> Embedder | None:
 
 def diff(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
     from tracker.diff.service import diff_archived, previous_version
-    from tracker.pipeline import interested
     from tracker.storage.archive import Archive
     from tracker.storage.diffs import DiffStore
 
@@ -65,11 +64,27 @@ def diff(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
     stored = diff_archived(
         archive, DiffStore(engine), source, previous, label, embedder_for(engine, settings)
     )
+    # Whether an organisation is interested (has mapped this source onto its controls) costs
+    # a read of its controls and mappings: each impact job decides for its own organisation,
+    # in parallel, rather than this one job for all of them in turn.
     follow = [
-        ImpactArgs(stored.id, org, source, previous, label).spec()
-        for org, _, _ in interested(archive, source, previous)
+        ImpactArgs(stored.id, org, source, previous, label).spec() for org in orgs_with_controls(engine)
     ]
-    return Outcome(follow, note=f"diff {stored.id}, {len(follow)} organisation(s) interested")
+    return Outcome(follow, note=f"diff {stored.id}, {len(follow)} organisation(s) with controls")
+
+
+def orgs_with_controls(engine: Engine) -> list[str]:
+    from tracker.storage.tables.orgs import ControlRow, OrganisationRow
+
+    with Session(engine) as session:
+        having = select(ControlRow.org_id).distinct()
+        return list(
+            session.scalars(
+                select(OrganisationRow.slug)
+                .where(OrganisationRow.id.in_(having))
+                .order_by(OrganisationRow.slug)
+            )
+        )
 
 
 def impact(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
@@ -84,7 +99,9 @@ def impact(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
     if ImpactStore(engine).impact(org, diff_id) is not None:
         return Outcome([digest], note="impact already stored")
     controls = ControlStore(engine).controls(org)
-    mapped = org_mappings(engine, org, controls, source, old)
+    mapped = org_mappings(engine, org, controls, source, old) if controls else []
+    if not mapped:
+        return Outcome(note=f"{org} maps nothing of {source} {old}: not interested")
     report = compute_impact(
         engine,
         org,
