@@ -20,6 +20,7 @@ written in the same transaction as their mark, so the feed is exactly-once.
 
 from __future__ import annotations
 
+import random
 import secrets
 import time
 from collections import defaultdict
@@ -88,6 +89,7 @@ class Dispatcher:
         max_attempts: int = 8,
         batch: int = 500,
         only: tuple[int, str] | None = None,
+        jitter: float = 0.0,
     ) -> None:
         self.engine = engine
         self.email = email
@@ -102,6 +104,9 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.batch = batch
         self.only = only  # (subscription id, channel): one delivery job's share of the outbox
+        # up to this fraction of each retry delay is taken off at random, so deliveries that
+        # failed together (a receiver down) do not all retry in the same instant
+        self.jitter = jitter
 
     def run_once(self) -> DispatchReport:
         """Queue new events from the stored impact, then send whatever is due."""
@@ -314,6 +319,7 @@ class Dispatcher:
             dead = attempts >= self.max_attempts or outcome.permanent
             report.dead += int(dead)
             delay = min(self.backoff * (2 ** (attempts - 1)), self.max_backoff)
+            delay *= 1 - self.jitter * random.random()
             session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == row.id, *mine)

@@ -158,6 +158,7 @@ def make_dispatcher(
         backoff=timedelta(seconds=settings.job_backoff),
         max_attempts=settings.job_max_attempts,
         only=only,
+        jitter=0.5,
     )
 
 
