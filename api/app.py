@@ -31,6 +31,7 @@ ROUTERS: tuple[str, ...] = (
     "subscriptions",
     "feeds",
     "crawls",
+    "jobs",
     "pages",  # review pages and decisions API
 )
 
@@ -43,6 +44,7 @@ TAGS = [
     {"name": "impact", "description": "What changed for an organisation's controls."},
     {"name": "subscriptions", "description": "Digests by email, Atom feed and signed webhook."},
     {"name": "crawls", "description": "Crawl runs of the spiders (read-only)."},
+    {"name": "jobs", "description": "Durable jobs after archiving: dead ones with their error, replay."},
     {"name": "meta", "description": "Health."},
 ]
 

@@ -18,6 +18,7 @@ ALL = (
     "api",
     "review",
     "embeddings",
+    "fanout",
 )
 
 

@@ -44,9 +44,7 @@ def test_new_bytes_are_archived_once_and_announced(
     engine: Engine, fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[str] = []
-    monkeypatch.setattr(
-        pipeline, "on_new_version", lambda archive, source, version: seen.append(version.label)
-    )
+    monkeypatch.setattr(pipeline, "announce", lambda archive, source, version: seen.append(version.label))
     archive = Archive(engine)
     first = archive_fetched(archive, SPEC, fetched(fixtures_dir, "v3", "v4.9.0"), 10**8)
     assert first.created and first.version.parser == "mitre-atlas"
@@ -59,7 +57,7 @@ def test_new_bytes_are_archived_once_and_announced(
     def broken(*_: Any) -> None:
         raise RuntimeError("diff engine down")
 
-    monkeypatch.setattr(pipeline, "on_new_version", broken)
+    monkeypatch.setattr(pipeline, "announce", broken)
     failed_hook = archive_fetched(archive, SPEC, fetched(fixtures_dir, "v5", "v5.0.0"), 10**8)
     assert failed_hook.created and "diff engine down" in failed_hook.hook_error
     assert [v.label for v in archive.versions("atlas")] == ["v4.9.0", "v5.0.0"]

@@ -57,6 +57,17 @@ class Settings:
     crawl_contact: str = ""
     # the CLI lets an unexpected error's traceback through instead of a one-line message
     debug: bool = False
+    # the job queue: "" is the embedded default (a SQLite file next to the database);
+    # redis://host:port/db or postgresql://... for workers on several machines
+    queue_url: str = ""
+    workers: int = 1  # worker processes `tracker run` starts and restarts
+    job_lease: float = 600.0  # seconds a worker holds a job before another may take it over
+    job_backoff: float = 10.0  # first retry delay in seconds, doubled per attempt, with jitter
+    job_max_attempts: int = 6  # attempts before a job is parked as dead
+    # fault tests only: "KIND:SECONDS" pauses a worker after it claims a job of that kind,
+    # "KIND.done:SECONDS" after the job's effect is stored but before the job is marked done,
+    # "archived:SECONDS" a crawl just after a new version commits
+    fault_pause: str = ""
 
     @property
     def effective_database_url(self) -> str:

@@ -102,7 +102,14 @@ def digests_send(ctx: Context, interval: float, fmt: str) -> None:
     )
     try:
         while True:
-            report = dispatcher.run_once().to_dict()
+            try:
+                report = dispatcher.run_once().to_dict()
+            except Exception as exc:  # a looping sender outlives a bad pass (the database away)
+                if interval <= 0:
+                    raise
+                click.echo(f"error: digest pass failed: {type(exc).__name__}: {exc}", err=True)
+                time.sleep(interval)
+                continue
             text = (
                 f"queued {report['queued']}, sent {report['messages_sent']} message(s) "
                 f"carrying {report['events_sent']} event(s), {report['failures']} failure(s), "

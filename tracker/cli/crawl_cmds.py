@@ -158,6 +158,10 @@ def schedule(
 @_schedule_options
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
+@click.option(
+    "--job-workers", type=int, default=None, help="job worker processes [default: TRACKER_WORKERS, 1]"
+)
+@click.option("--concurrency", type=int, default=1, show_default=True, help="jobs at once per worker")
 @click.pass_obj
 def run(
     ctx: Context,
@@ -167,8 +171,11 @@ def run(
     registry_path: Path | None,
     host: str,
     port: int,
+    job_workers: int | None,
+    concurrency: int,
 ) -> None:
-    """The main job: the scheduler (own process) and the API together on this machine."""
+    """The main job: the scheduler, job workers, digest sender and API, each its own process,
+    restarted if it dies and all stopped by SIGTERM."""
     from tracker.crawl.scheduler import run_service
 
     ctx.engine  # noqa: B018 - migrate once here, before two processes share the database
@@ -176,7 +183,9 @@ def run(
     args += ["--interval", str(interval)] if interval else []
     args += ["--now"] if run_now else []
     args += ["--registry", str(registry_path)] if registry_path else []
-    raise SystemExit(run_service(args, host, port, echo=click.echo))
+    raise SystemExit(
+        run_service(args, host, port, echo=click.echo, job_workers=job_workers, concurrency=concurrency)
+    )
 
 
 class _ServeByDefault(click.Group):

@@ -7,7 +7,16 @@ from typing import Any
 
 import click
 
-from tracker.cli import api_cmds, archive_cmds, crawl_cmds, demo_cmds, diff_cmds, map_cmds, org_cmds
+from tracker.cli import (
+    api_cmds,
+    archive_cmds,
+    crawl_cmds,
+    demo_cmds,
+    diff_cmds,
+    job_cmds,
+    map_cmds,
+    org_cmds,
+)
 from tracker.cli.context import Context
 from tracker.domain.errors import TrackerError
 from tracker.settings import Settings
@@ -29,6 +38,7 @@ org_cmds.register(cli)
 map_cmds.register(cli)
 demo_cmds.register(cli)
 api_cmds.register(cli)
+job_cmds.register(cli)
 
 
 def _format_requested(argv: list[str]) -> str:

@@ -3,7 +3,8 @@
 The spiders (``spiders/``) discover and download; they hand each candidate version to
 :func:`archive_fetched` as a :class:`FetchedVersion`. Bytes already archived for the source
 cost nothing more; new bytes are parsed as the registry's format, archived in one
-transaction, and announced through :func:`tracker.pipeline.on_new_version`.
+transaction together with the pipeline's durable diff job, and announced to the workers
+through :func:`tracker.pipeline.announce`.
 """
 
 from __future__ import annotations
@@ -179,14 +180,27 @@ def archive_fetched(archive: Archive, spec: SourceSpec, item: FetchedVersion, ma
         parsed,
         status=item.status or guess_status(label),
         published=item.published,
+        jobs=[pipeline.diff_job(spec.slug, label)],
     )
     hook_error = ""
     if created:
+        _fault_pause()
         try:
-            pipeline.on_new_version(archive, source, version)
-        except Exception as exc:  # the version is archived whatever the hook does
-            hook_error = f"on_new_version failed for {label}: {type(exc).__name__}: {exc}"
+            pipeline.announce(archive, source, version)
+        except Exception as exc:  # the version and its diff job are stored whatever happens here
+            hook_error = f"announcing {label} failed: {type(exc).__name__}: {exc}"
     return Archived(version, created, hook_error)
+
+
+def _fault_pause() -> None:
+    """Fault tests: hold the crawl between the commit and the wake-up (``archived:SECONDS``)."""
+    from tracker.settings import Settings
+
+    kind, _, seconds = Settings.from_env().fault_pause.partition(":")
+    if kind == "archived":
+        import time
+
+        time.sleep(float(seconds or "0"))
 
 
 _VERSION_NUMBERS = re.compile(r"\d+")

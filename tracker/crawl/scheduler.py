@@ -14,8 +14,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -175,40 +173,20 @@ def run_service(
     port: int,
     echo: Any = print,
     env: Mapping[str, str] | None = None,
+    *,
+    job_workers: int | None = None,
+    concurrency: int = 1,
 ) -> int:
-    """``tracker run``: the scheduler and the digest sender in child processes, the API in this one.
+    """``tracker run``: the scheduler, the job workers, the digest sender and the API, each in
+    a child process under one supervisor (see :mod:`tracker.jobs.supervisor`). ``env`` is the
+    children's environment (``Settings.child_env()``), this process's by default."""
+    from tracker.jobs.supervisor import Supervisor, service_children
 
-    ``env`` is the children's environment (``Settings.child_env()``), this process's by default.
-    """
-    child_env = dict(env) if env is not None else None
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tracker.cli.main", "schedule", *schedule_args], env=child_env
-    )
-    # Digests go out from their own process: a slow mail server never delays a crawl.
-    sender = subprocess.Popen(
-        [sys.executable, "-m", "tracker.cli.main", "digests", "send", "--loop", "60"],
-        stdout=subprocess.DEVNULL,
-        env=child_env,
-    )
-    try:
-        if not api_available():
-            echo(f"api.app not found: running the scheduler only (pid {child.pid}); Ctrl-C to stop")
-            return child.wait()
-        import uvicorn
-
-        echo(f"scheduler running (pid {child.pid}); API on http://{host}:{port}")
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
-        return 0
-    except KeyboardInterrupt:
-        return 130
-    finally:
-        if sender.poll() is None:
-            sender.terminate()
-            sender.wait(timeout=30)
-        if child.poll() is None:
-            child.terminate()  # SIGTERM: the scheduler lets running crawls finish
-            try:
-                child.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+    workers = Settings.from_env().workers if job_workers is None else job_workers
+    api = api_available()
+    if not api:
+        echo("api.app not found: running the scheduler and the workers only")
+    else:
+        echo(f"API on http://{host}:{port}")
+    children = service_children(schedule_args, host, port, workers, concurrency, api, env=env)
+    return Supervisor(children, echo=echo).run()

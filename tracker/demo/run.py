@@ -52,6 +52,15 @@ def _cycle(
     return results
 
 
+def _run_jobs(engine: Engine, settings: Settings, echo: Callable[[str], None]) -> None:
+    """The demo runs the pipeline's jobs (diff, impact, digest, delivery) to completion in
+    this process before it reports; `tracker run` leaves them to its workers."""
+    from tracker.jobs.runner import drain
+
+    ran = drain(engine, settings)
+    echo("  jobs: " + (", ".join(f"{n} {k}" for k, n in sorted(ran.items())) or "none due"))
+
+
 def _setup_org(engine: Engine, settings: Settings, echo: Callable[[str], None]) -> int:
     from tracker.digests.model import Channel, SubscriptionSpec
     from tracker.domain.errors import ConflictError
@@ -147,6 +156,7 @@ def run_demo(
         echo(f"serving it at {mirror.url}\n\ncycle 1: crawl every registered source")
         env = _mirrored(settings, registry, mirror)
         _cycle(engine, registry, env, echo)
+        _run_jobs(engine, settings, echo)
         echo("\norganisation")
         _setup_org(engine, settings, echo)
         build_mirror(
@@ -154,6 +164,7 @@ def run_demo(
         )
         echo("\ncycle 2: the publishers have released new versions")
         _cycle(engine, registry, env, echo)
+        _run_jobs(engine, settings, echo)
         echo("\nwhat changed, and what it means for the organisation")
         result = _report(engine, echo)
         from tracker.digests.dispatcher import Dispatcher

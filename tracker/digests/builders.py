@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import html
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.message import EmailMessage
@@ -24,6 +25,28 @@ from tracker.domain.redline import DELETE, INSERT, parse_text
 Payload = Mapping[str, Any]
 DEL_STYLE = "background:#fde2e2;color:#8a1c1c;text-decoration:line-through"
 INS_STYLE = "background:#dff5e1;color:#14532d;text-decoration:underline"
+
+
+# Publisher text (requirement ids and titles) reaches email headers and Atom XML verbatim.
+# A header line must not hold CR or LF (a second header could be smuggled in) nor other
+# control characters; XML 1.0 cannot carry most C0 controls, lone surrogates or U+FFFE/FFFF
+# at all, escaped or not. Such characters are replaced (headers) or dropped (XML).
+_NOT_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]+")
+_NOT_IN_XML = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def header_text(text: str) -> str:
+    """``text`` made safe for one email header line: control characters become one space."""
+    return " ".join(_NOT_IN_HEADER.sub(" ", text).split())
+
+
+def xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot represent (escape it afterwards)."""
+    return _NOT_IN_XML.sub("", text)
+
+
+def _x(text: str) -> str:
+    return escape(xml_text(text))
 
 
 def _ids(change: Payload) -> str:
@@ -118,9 +141,9 @@ def build_email(
     org = events[0].get("organisation", "")
     subject = event_title(events[0]) if len(events) == 1 else f"{len(events)} standards changed for {org}"
     msg = EmailMessage()
-    msg["Subject"] = f"[tracker] {subject}"
-    msg["From"] = sender
-    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = header_text(f"[tracker] {subject}")
+    msg["From"] = header_text(sender)
+    msg["To"] = header_text(", ".join(recipients))
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
     footer = "".join(f"\n{k}: {v}" for k, v in (links or {}).items())
@@ -158,13 +181,13 @@ def atom_entry(
 ) -> str:
     return (
         "<entry>"
-        f"<id>{escape(entry_id)}</id>"
-        f"<title>{escape(title)}</title>"
+        f"<id>{_x(entry_id)}</id>"
+        f"<title>{_x(title)}</title>"
         f"<updated>{_rfc3339(updated)}</updated>"
         f"<published>{_rfc3339(published)}</published>"
-        + (f'<link rel="alternate" href={quoteattr(link)}/>' if link else "")
-        + f"<summary>{escape(summary)}</summary>"
-        f'<content type="html">{escape(content_html)}</content>'
+        + (f'<link rel="alternate" href={quoteattr(xml_text(link))}/>' if link else "")
+        + f"<summary>{_x(summary)}</summary>"
+        f'<content type="html">{_x(content_html)}</content>'
         "</entry>"
     )
 
@@ -174,10 +197,10 @@ def atom_feed(meta: FeedMeta, entries: Sequence[str]) -> bytes:
     head = (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<id>{escape(meta.feed_id)}</id>"
-        f"<title>{escape(meta.title)}</title>"
+        f"<id>{_x(meta.feed_id)}</id>"
+        f"<title>{_x(meta.title)}</title>"
         f"<updated>{_rfc3339(meta.updated)}</updated>"
-        f"<author><name>{escape(meta.author)}</name></author>"
+        f"<author><name>{_x(meta.author)}</name></author>"
         f'<link rel="self" type="application/atom+xml" href={quoteattr(meta.self_url)}/>'
     )
     return (head + "".join(entries) + "</feed>\n").encode("utf-8")

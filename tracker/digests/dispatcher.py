@@ -20,6 +20,7 @@ written in the same transaction as their mark, so the feed is exactly-once.
 
 from __future__ import annotations
 
+import random
 import secrets
 import time
 from collections import defaultdict
@@ -66,6 +67,9 @@ class _Outcome:
     code: int | None = None
     error: str = ""
     duration_ms: int = 0
+    # a message that can never be sent (a URL the HTTP client cannot parse, a header it
+    # refuses): parked as dead at once instead of retried for hours
+    permanent: bool = False
 
 
 class Dispatcher:
@@ -84,6 +88,8 @@ class Dispatcher:
         max_backoff: timedelta = timedelta(hours=6),
         max_attempts: int = 8,
         batch: int = 500,
+        only: tuple[int, str] | None = None,
+        jitter: float = 0.0,
     ) -> None:
         self.engine = engine
         self.email = email
@@ -97,6 +103,10 @@ class Dispatcher:
         self.max_backoff = max_backoff
         self.max_attempts = max_attempts
         self.batch = batch
+        self.only = only  # (subscription id, channel): one delivery job's share of the outbox
+        # up to this fraction of each retry delay is taken off at random, so deliveries that
+        # failed together (a receiver down) do not all retry in the same instant
+        self.jitter = jitter
 
     def run_once(self) -> DispatchReport:
         """Queue new events from the stored impact, then send whatever is due."""
@@ -110,21 +120,17 @@ class Dispatcher:
         token = secrets.token_hex(16)
         free = or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now)
         active = select(SubscriptionRow.id).where(SubscriptionRow.active)
+        query = select(OutboxRow.id).where(
+            OutboxRow.status == "pending",
+            OutboxRow.due_at <= now,
+            OutboxRow.next_attempt_at <= now,
+            OutboxRow.subscription_id.in_(active),
+            free,
+        )
+        if self.only is not None:
+            query = query.where(OutboxRow.subscription_id == self.only[0], OutboxRow.channel == self.only[1])
         with Session(self.engine) as session, session.begin():
-            ids = list(
-                session.scalars(
-                    select(OutboxRow.id)
-                    .where(
-                        OutboxRow.status == "pending",
-                        OutboxRow.due_at <= now,
-                        OutboxRow.next_attempt_at <= now,
-                        OutboxRow.subscription_id.in_(active),
-                        free,
-                    )
-                    .order_by(OutboxRow.id)
-                    .limit(self.batch)
-                )
-            )
+            ids = list(session.scalars(query.order_by(OutboxRow.id).limit(self.batch)))
             if ids:
                 session.execute(
                     update(OutboxRow)
@@ -166,7 +172,11 @@ class Dispatcher:
                 elif row.channel == Channel.WEBHOOK:
                     self._record(token, sub, [row], self._send_webhook(sub, row), report)
                 else:
-                    self._write_feed_entry(token, sub, row, report)
+                    try:
+                        self._write_feed_entry(token, sub, row, report)
+                    except Exception as exc:  # a feed entry that cannot be written fails alone
+                        failed = _Outcome(False, "", error=f"{type(exc).__name__}: {exc}", permanent=True)
+                        self._record(token, sub, [row], failed, report)
             for sub_id, group in emails.items():
                 self._record(token, subs[sub_id], group, self._send_email(subs[sub_id], group), report)
             if len(rows) < self.batch:
@@ -177,6 +187,13 @@ class Dispatcher:
         message_id = f"<digest.{sub.id}.{rows[0].id}.{len(rows)}@{self.tag_authority}>"
         if self.email is None:
             return _Outcome(False, message_id, error="no email notifier configured")
+        try:
+            return self._email_out(sub, rows, message_id)
+        except Exception as exc:  # one subscription's unsendable message never stops the others
+            return _Outcome(False, message_id, error=f"{type(exc).__name__}: {exc}", permanent=True)
+
+    def _email_out(self, sub: SubscriptionRow, rows: Sequence[OutboxRow], message_id: str) -> _Outcome:
+        assert self.email is not None
         msg = builders.build_email(
             [r.payload for r in rows],
             sender=self.sender,
@@ -198,6 +215,13 @@ class Dispatcher:
         msg_id = f"msg_{row.id}"
         if self.webhook is None:
             return _Outcome(False, msg_id, error="no webhook notifier configured")
+        try:
+            return self._webhook_out(sub, row, msg_id)
+        except Exception as exc:  # one subscription's unsendable message never stops the others
+            return _Outcome(False, msg_id, error=f"{type(exc).__name__}: {exc}", permanent=True)
+
+    def _webhook_out(self, sub: SubscriptionRow, row: OutboxRow, msg_id: str) -> _Outcome:
+        assert self.webhook is not None
         headers, body = builders.build_webhook(
             row.payload, secret=sub.webhook_secret, msg_id=msg_id, timestamp=int(self.clock().timestamp())
         )
@@ -292,9 +316,10 @@ class Dispatcher:
         report.failures += 1
         for row in rows:
             attempts = row.attempts + 1
-            dead = attempts >= self.max_attempts
+            dead = attempts >= self.max_attempts or outcome.permanent
             report.dead += int(dead)
             delay = min(self.backoff * (2 ** (attempts - 1)), self.max_backoff)
+            delay *= 1 - self.jitter * random.random()
             session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == row.id, *mine)

@@ -266,3 +266,50 @@ def _row(
         next_attempt_at=due,
         last_error="",
     )
+
+
+def enqueue_for(engine: Engine, org_id: int, diff_id: int, now: datetime | None = None) -> list[OutboxRow]:
+    """Queue the event of one organisation's impact of one diff for each of its active
+    subscriptions (the pipeline's digest job), and return every outbox row of that event
+    still to deliver or already delivered, whether queued now or by an earlier attempt."""
+    now = now or datetime.now(UTC)
+    key = event_key(diff_id)
+    with Session(engine) as session:
+        subs = [
+            to_subscription(r)
+            for r in session.scalars(
+                select(SubscriptionRow).where(SubscriptionRow.active, SubscriptionRow.org_id == org_id)
+            )
+        ]
+        impact = session.scalar(
+            select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
+        )
+        if impact is None:
+            return []
+        source = session.scalar(
+            select(SourceRow.slug)
+            .join(DiffRow, DiffRow.source_id == SourceRow.id)
+            .where(DiffRow.id == diff_id)
+        )
+        for sub in subs:
+            if utc(impact.created_at) < sub.since or (sub.spec.sources and source not in sub.spec.sources):
+                continue
+            seen = session.scalar(
+                select(OutboxRow.id).where(OutboxRow.subscription_id == sub.id, OutboxRow.event_key == key)
+            )
+            if seen is None:
+                _insert(engine, sub, key, build_payload(session, sub, impact), now)
+    with Session(engine, expire_on_commit=False) as session:
+        rows = list(
+            session.scalars(
+                select(OutboxRow)
+                .where(
+                    OutboxRow.event_key == key,
+                    OutboxRow.subscription_id.in_([s.id for s in subs]),
+                    OutboxRow.status != SKIPPED,
+                )
+                .order_by(OutboxRow.id)
+            )
+        )
+        session.expunge_all()
+    return rows

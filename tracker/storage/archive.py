@@ -28,6 +28,7 @@ from tracker.domain.model import (
     Version,
 )
 from tracker.storage.catalog import artefacts_of, source_of, version_of
+from tracker.storage.jobs import JobSpec, write_jobs
 from tracker.storage.tables.archive import (
     ArtefactRow,
     ProfileRow,
@@ -155,12 +156,15 @@ class Archive:
         ordinal: int | None = None,
         observed_at: datetime | None = None,
         digest: str | None = None,
+        jobs: Sequence[JobSpec] = (),
     ) -> tuple[Version, bool]:
         """Store a parsed version with its raw files, atomically.
 
         Returns ``(version, created)``. The same bytes under the same label are a no-op;
         different bytes under an existing label are refused, because an archived version
-        never changes: a new publication is a new version.
+        never changes: a new publication is a new version. ``jobs`` (the pipeline's diff
+        job) are added to the job ledger in the same transaction as a new version, so a
+        crash right after the commit cannot lose the work that follows archiving.
         """
         digest = digest or content_hash(files)
         with Session(self.engine) as session, session.begin():
@@ -210,6 +214,7 @@ class Archive:
                 )
             if status is Lifecycle.FINAL:
                 self._supersede_older_finals(session, src.id, row)
+            write_jobs(session, jobs)
             session.flush()
             return self._version(session, row, src.slug), True
 

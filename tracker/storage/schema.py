@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from tracker.storage.tables import api, archive, base, crawl, orgs, review
+from tracker.storage.tables import api, archive, base, crawl, jobs, orgs, review
 
-TABLE_MODULES = (archive, crawl, orgs, api, review)
+TABLE_MODULES = (archive, crawl, orgs, api, review, jobs)
 
 
 def metadata() -> MetaData:
