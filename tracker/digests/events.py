@@ -281,10 +281,8 @@ def enqueue_for(engine: Engine, org_id: int, diff_id: int, now: datetime | None 
                 select(SubscriptionRow).where(SubscriptionRow.active, SubscriptionRow.org_id == org_id)
             )
         ]
-        impact = session.scalar(
-            select(ImpactRow).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
-        )
-        if impact is None:
+        record = ImpactStore.record_of(session, org_id, diff_id)
+        if record is None:
             return []
         source = session.scalar(
             select(SourceRow.slug)
@@ -292,13 +290,13 @@ def enqueue_for(engine: Engine, org_id: int, diff_id: int, now: datetime | None 
             .where(DiffRow.id == diff_id)
         )
         for sub in subs:
-            if utc(impact.created_at) < sub.since or (sub.spec.sources and source not in sub.spec.sources):
+            if utc(record.created_at) < sub.since or (sub.spec.sources and source not in sub.spec.sources):
                 continue
             seen = session.scalar(
                 select(OutboxRow.id).where(OutboxRow.subscription_id == sub.id, OutboxRow.event_key == key)
             )
             if seen is None:
-                _insert(engine, sub, key, build_payload(session, sub, impact), now)
+                _insert(engine, sub, key, build_payload(session, sub, record), now)
     with Session(engine, expire_on_commit=False) as session:
         rows = list(
             session.scalars(

@@ -143,6 +143,13 @@ class ImpactStore:
             return self.read(session, org_row(session, org).id, diff_id)
 
     @staticmethod
+    def record_of(session: Session, org_id: int, diff_id: int) -> ImpactRecord | None:
+        """The organisation's stored impact of the diff, with its filing, if there is one."""
+        query = select(*_FILING).where(ImpactRow.org_id == org_id, ImpactRow.diff_id == diff_id)
+        filing = session.execute(query).first()
+        return None if filing is None else _record(session, *filing)
+
+    @staticmethod
     def record(session: Session, impact_id: int) -> ImpactRecord | None:
         filing = session.execute(select(*_FILING).where(ImpactRow.id == impact_id)).first()
         return None if filing is None else _record(session, *filing)
