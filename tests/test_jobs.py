@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.jobs_world import CSF, LIMIT, UNSENDABLE, build_world, counts
-from tests.webhook_receiver import Receiver
+from tests.support.webhook_receiver import Receiver
 from tracker.digests import builders
 from tracker.jobs.runner import drain, recover
 from tracker.settings import Settings
@@ -66,7 +66,7 @@ def test_a_lease_of_a_dead_local_worker_is_released(engine: Engine) -> None:
 
 
 def test_the_sweep_diffs_only_the_newest_version_of_each_source(engine: Engine) -> None:
-    from tests.test_api_fixtures import parsed, req
+    from tests.support.api_world import parsed, req
     from tracker.domain.model import Source
     from tracker.jobs.runner import missing_diffs
 
@@ -161,7 +161,7 @@ def _lexical(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_dead_jobs_are_listed_and_replayed_by_the_operator_api(engine: Engine) -> None:
-    from tests.test_api_fixtures import client_for, seed
+    from tests.support.api_world import client_for, seed
 
     world = seed(engine)
     store = JobStore(engine, RetryPolicy(max_attempts=1))

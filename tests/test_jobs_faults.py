@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tests.jobs_world import build_world, counts
-from tests.webhook_receiver import Receiver
+from tests.support.webhook_receiver import Receiver
 from tracker.settings import Settings
 from tracker.storage.db import make_engine, upgrade
 from tracker.storage.tables.archive import VersionRow
