@@ -43,6 +43,10 @@ _SCOPE = re.compile(
     + "|".join(re.escape(w) for w in sorted(_QUANTIFIERS + _ROLES, key=len, reverse=True))
     + r")(?:e?s)?\b"
 )
+QUANTIFIERS = frozenset(q.replace("-", " ") for q in _QUANTIFIERS)
+# Role words that narrow a party ("privileged users"): added or dropped on their own, they
+# change who is covered, where a bare party noun added or dropped only says who is addressed.
+QUALIFIERS = frozenset({"privileged", "external", "internal", "remote", "public", "high-risk", "critical"})
 _NUMBER = re.compile(r"(?<![\w.\-])\d+(?:[.,]\d+)?(?![\w\-]|\.\d)")
 _ENUMERATOR = re.compile(r"(?:^|(?<=[;:.]\s)|(?<=\band\s)|(?<=\bor\s))\(?\d{1,2}[.)](?=\s|[A-Z])")
 _YEAR = re.compile(r"(?:19|20)\d\d")
