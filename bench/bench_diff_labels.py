@@ -11,9 +11,10 @@ and a quick iteration script print the same numbers.
   (``modified``, ``unchanged``, ``previously_withdrawn_unchanged``; the last two count as
   not substantive);
 - per tag, where the workbook's ``change_elements`` say the same thing:
-  ``title_changed`` vs the ``title_changed`` column, ``guidance_only`` vs a change confined
-  to the discussion, ``parameters_changed`` vs an added/changed/removed parameter, and the
-  signal tags (``obligation_*``, ``scope_changed``) vs ``more_than_editorial``.
+  ``title_changed`` vs the ``title_changed`` column, ``guidance_only`` vs a discussion
+  change on a control NIST calls no more than editorial, ``parameters_changed`` vs an
+  added/changed/removed parameter, and the signal tags (``obligation_*``,
+  ``scope_changed``) vs ``more_than_editorial``.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ class Row:
 
     @property
     def discussion_only(self) -> bool:
-        """The workbook names changes, and all of them concern the discussion."""
-        return bool(self.elements) and all("discussion" in e.lower() for e in self.elements)
+        """The discussion changed and, in NIST's judgement, nothing an organisation must do."""
+        return not self.more_than_editorial and any("discussion" in e.lower() for e in self.elements)
 
     @property
     def parameter_changed(self) -> bool:

@@ -16,7 +16,13 @@ The rule, applied to the normalised texts (so noise never reaches it):
    and so is a recast that swaps who does what to whom ("administrators approve developers'
    changes" -> "developers approve administrators' changes": two words move).
 
-A title change alone is editorial (``title_changed``): the obligation lives in the statement.
+A title change alone is editorial (``title_changed``): the obligation lives in the statement;
+a title that differs only in letter case or house style is not even that. A change confined to
+the guidance (discussion, examples, references), with the statement unchanged or changed by
+house style only, is ``guidance_only`` and never substantive.
+
+House style (:mod:`tracker.diff.housestyle`) is undone before rules 2 and 3: a statement
+that differs only by it is editorial, with the house-style rules named in the reasons.
 Where a requirement has no statement at all, its title *is* the requirement and is judged
 by the same rule. Grouping nodes (families, functions) carry no obligation, so their
 changes are never substantive.
@@ -333,10 +339,16 @@ def analyse(old: Item, new: Item) -> Verdict:
     title_changed = old.title != new.title
     statement_changed = old.statement != new.statement
     guidance_changed = old.guidance != new.guidance
+    # A title in other capitals or house style ("Identify" -> "IDENTIFY", "Shared / Group" ->
+    # "Shared and Group") names the same thing: shown, explained, but not a renaming.
+    renamed = title_changed and housestyle.canonical(old.title) != housestyle.canonical(new.title)
     if title_changed:
-        tags.append(Tag.TITLE_CHANGED)
         redlines.append(("title", redline(old.title, new.title)))
+    if renamed:
+        tags.append(Tag.TITLE_CHANGED)
         reasons.append(f"title changed: {old.title!r} -> {new.title!r}")
+    elif title_changed:
+        reasons.append(f"title differs in letter case or house style only: {old.title!r} -> {new.title!r}")
 
     similarity = 1.0
     style: str | None = None
@@ -373,8 +385,12 @@ def analyse(old: Item, new: Item) -> Verdict:
         substantive = True
 
     if guidance_changed:
-        if not statement_changed and not title_changed:
+        # Guidance only: nothing that binds changed beyond house style (statement, title,
+        # parameters, applicability), so the change is confined to discussion and examples.
+        binding_same = (text_old == text_new or style is not None) and not renamed
+        if binding_same and not param_reason and not scope_props:
             guidance_red = redline(old.guidance, new.guidance)
+            substantive = False
             tags.append(Tag.GUIDANCE_ONLY)
             redlines.append(("guidance", guidance_red))
             reasons.append(f"guidance reworded (similarity {guidance_red.similarity():.2f})")

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tracker.diff.features import STOPWORDS, stem
+from tracker.diff.features import STOPWORDS, stem, strip_citations
 from tracker.domain.text import fold
 
 # Where a clause starts: the text's start, a list label ("a.", "(b)", "1."), or a colon or
@@ -109,7 +109,7 @@ def canonical(text: str) -> tuple[str, ...]:
     [Assignment: security responses]"). So the assignments' words come last, in their own
     order; "the following" is dropped, and with it the label words that repeat an assignment's.
     """
-    rewritten = rewrite(text)[0]
+    rewritten = strip_citations(rewrite(text)[0])
     params = [_words(m.group(1)) for m in _ASSIGNMENT.finditer(rewritten)]
     pool = {w for p in params for w in p}
     tokens = _WORD.findall(fold(_ASSIGNMENT.sub(" ", rewritten), normalised=True))

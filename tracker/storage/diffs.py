@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, String, cast, select
 from sqlalchemy.orm import Session
 
-from tracker.diff.types import Change, DiffResult
+from tracker.diff.types import ENGINE_VERSION, Change, DiffResult
 from tracker.domain.errors import NotFoundError
 from tracker.domain.keys import normalise_key
 from tracker.storage.tables.archive import ChangeRow, DiffRow, SourceRow, VersionRow
@@ -26,6 +26,12 @@ class StoredChange:
     seq: int
     change: Change
     review: dict[str, Any] | None = None  # reviewer state: status, decided_at, revision, original
+    engine_version: str = ""  # the engine that made the diff; see ``older_engine``
+
+    @property
+    def older_engine(self) -> bool:
+        """Made by an engine older than the running one: its verdicts may differ from a rerun."""
+        return self.engine_version != ENGINE_VERSION
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,13 @@ class StoredDiff:
 
 
 class DiffStore:
-    """Diffs are stored once per (old, new, engine version, model); a rerun returns the stored one."""
+    """Diffs are stored once per (old, new, engine version, model); a rerun returns the stored one.
+
+    A diff made by an older engine is never returned for the running one (``load`` with
+    ``ENGINE_VERSION``; :func:`tracker.diff.service.diff_archived` recomputes on demand), and
+    its changes say which engine made them (``StoredChange.engine_version``) wherever they are
+    listed alongside newer ones.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -140,7 +152,9 @@ class DiffStore:
         old_v = VersionRow.__table__.alias("old_v")
         new_v = VersionRow.__table__.alias("new_v")
         query = (
-            select(ChangeRow, DiffRow.created_at, SourceRow.slug, old_v.c.label, new_v.c.label)
+            select(
+                ChangeRow, DiffRow.created_at, DiffRow.engine, SourceRow.slug, old_v.c.label, new_v.c.label
+            )
             .join(DiffRow, DiffRow.id == ChangeRow.diff_id)
             .join(SourceRow, SourceRow.id == DiffRow.source_id)
             .join(old_v, old_v.c.id == DiffRow.old_version_id)
@@ -178,6 +192,7 @@ class DiffStore:
                         new_keys=tuple(row.new_keys),
                     ),
                     review=dict((row.data or {}).get("review") or {}) or None,
+                    engine_version=engine_version,
                 )
-                for row, created, slug, old_label, new_label in rows
+                for row, created, engine_version, slug, old_label, new_label in rows
             ]
