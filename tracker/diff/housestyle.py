@@ -73,6 +73,14 @@ RULES: tuple[Rule, ...] = (
         re.compile(r"(?<=[A-Za-z])\s*/\s*(?=[A-Za-z])"),
         " or ",
     ),
+    # Counted, not rewritten: canonical() moves assignments to the end of the sentence.
+    Rule(
+        "parameter moved",
+        'an assignment moved to the end of the sentence behind "the following <label>:"; '
+        "the same value is asked for",
+        re.compile(r"\bthe following\b(?=[^.;]*\[Assignment:)", re.IGNORECASE),
+        "the following",
+    ),
 )
 
 
