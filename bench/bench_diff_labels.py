@@ -87,6 +87,8 @@ class PRF:
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def __str__(self) -> str:
+        if self.tp + self.fp == 0:
+            return f"never fired (gold positives {self.fn})"
         return (
             f"precision {self.precision:.3f} recall {self.recall:.3f} F1 {self.f1:.3f} "
             f"(tp {self.tp}, fp {self.fp}, fn {self.fn})"

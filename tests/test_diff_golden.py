@@ -148,7 +148,7 @@ def test_each_tag_for_and_against() -> None:
         "SN-2": (False, set()),  # "for all information" -> "for information"
         "SN-3": (True, set()),  # "each user only" in an inserted phrase
         # title_changed for a new name, not for capitals
-        "TI-2": (None, set()),
+        "TI-2": (False, set()),  # shown as an editorial modification, without the tag
         "TI-3": (False, {Tag.TITLE_CHANGED}),
         # numbers: citation markers are not quantities, minutes are
         "NU-2": (False, set()),

@@ -407,7 +407,15 @@ def analyse(old: Item, new: Item) -> Verdict:
         ]
         reasons.append("links changed: " + ", ".join(parts))
 
-    changed = bool(tags or guidance_changed or links_gone or links_came or prop_reasons or statement_changed)
+    changed = bool(
+        tags
+        or title_changed
+        or guidance_changed
+        or links_gone
+        or links_came
+        or prop_reasons
+        or statement_changed
+    )
     if old.is_group or new.is_group:
         substantive = False
     tags = sorted(dict.fromkeys(tags), key=_TAG_ORDER.__getitem__)
