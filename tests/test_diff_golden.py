@@ -150,6 +150,7 @@ def test_each_tag_for_and_against() -> None:
         # title_changed for a new name, not for capitals
         "TI-2": (False, set()),  # shown as an editorial modification, without the tag
         "TI-3": (False, {Tag.TITLE_CHANGED}),
+        "TI-4": (False, {Tag.GUIDANCE_ONLY}),  # a "title" that only repeats the identifier is none
         # numbers: citation markers are not quantities, minutes are
         "NU-2": (False, set()),
         "NU-3": (True, set()),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from tracker.domain import modality
+from tracker.domain.keys import normalise_key
 from tracker.domain.model import Obligation, Requirement, Strength
 from tracker.domain.text import fold, normalise
 
@@ -132,7 +133,10 @@ class Item:
     guidance: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.title = normalise(self.req.title)
+        # A title that only repeats the identifier (catalogs without titles print the ID
+        # there, as CSF 2.0 in OSCAL does) names nothing: it is no title.
+        title = normalise(self.req.title)
+        self.title = "" if title and normalise_key(title) == self.req.key else title
         self.statement = normalise(self.req.statement)
         self.guidance = normalise(self.req.guidance)
 
