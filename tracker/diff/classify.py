@@ -59,6 +59,7 @@ _JOINED = re.compile(
     r"^(?:,\s*)?(?:and|or|and/or)\s\w|\w\s(?:and|or)$|^\w[\w-]*(?:\s\w[\w-]*)?,$", re.IGNORECASE
 )
 # A conjunction anywhere: "Provide" -> "Provide and implement" joins an action in a replacement.
+_LIST_TOKEN = re.compile(r"[a-z0-9][\w'-]*|,")
 _CONJUNCTION = re.compile(r"(?:^|\s)(?:and|or|and/or)(?:\s|$)", re.IGNORECASE)
 # Share of content words kept, in order, once house style is undone (see housestyle.similarity).
 # Chosen on NIST's Rev 4 -> Rev 5 workbook: 0.90 misses rewrites NIST calls substantive, 0.94
@@ -285,7 +286,26 @@ def _coordination(old: str, new: str) -> tuple[list[str], list[str]]:
         extra = mine - theirs - Counter(housestyle.canonical(a if op == INSERT else b))
         if extra:
             (added if op == INSERT else dropped).append(text.strip())
+    if not added and not dropped:  # the redline may pair the words differently: read the lists
+        added, dropped = _joined_words(a, b), _joined_words(b, a)
     return added, dropped
+
+
+def _joined_words(a: str, b: str) -> list[str]:
+    """Words of ``b`` that ``a`` lacks, joined by "and"/"or" to a word both texts share:
+    "Legal and regulatory requirements" -> "Legal, regulatory, and contractual requirements"."""
+    before = set(housestyle.canonical(a))
+    shared = before & set(housestyle.canonical(b))
+    tokens = _LIST_TOKEN.findall(b.lower())
+    found = []
+    for i, token in enumerate(tokens):
+        words = housestyle.canonical(token)
+        if not words or words[0] in before or i < 2 or tokens[i - 1] not in ("and", "or"):
+            continue
+        left = tokens[i - 2] if tokens[i - 2] != "," else (tokens[i - 3] if i >= 3 else "")
+        if set(housestyle.canonical(left)) & shared:
+            found.append(f"{tokens[i - 1]} {token}")
+    return found
 
 
 def _judge_rewording(old: str, new: str, red: Redline, signals: list[Tag], reasons: list[str]) -> bool:
