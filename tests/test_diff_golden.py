@@ -143,6 +143,7 @@ def test_each_tag_for_and_against() -> None:
         "SX-1": (True, {Tag.SCOPE_CHANGED}),  # "system or media" -> "system, system component, or media"
         "SX-2": (True, {Tag.SCOPE_CHANGED}),  # "users and devices" -> "users"
         "SX-3": (True, {Tag.SCOPE_CHANGED}),  # "user accounts" -> "privileged user accounts"
+        "SX-4": (True, {Tag.SCOPE_CHANGED}),  # "legal and regulatory" -> "legal, regulatory, and contractual"
         # ... and against: quantifiers of the same extent, a lone quantifier, words in a new clause
         "SN-1": (True, set()),  # "each" -> "every", "only" dropped
         "SN-2": (False, set()),  # "for all information" -> "for information"

@@ -287,23 +287,35 @@ def _coordination(old: str, new: str) -> tuple[list[str], list[str]]:
         if extra:
             (added if op == INSERT else dropped).append(text.strip())
     if not added and not dropped:  # the redline may pair the words differently: read the lists
-        added, dropped = _joined_words(a, b), _joined_words(b, a)
+        short = [(op, text) for op, text in ops if op != EQUAL and len(text.split()) <= QUALIFIER_MAX_WORDS]
+        came = {w for op, text in short if op == INSERT for w in housestyle.canonical(text)}
+        gone = {w for op, text in short if op == DELETE for w in housestyle.canonical(text)}
+        added, dropped = _joined_words(a, b, came), _joined_words(b, a, gone)
     return added, dropped
 
 
-def _joined_words(a: str, b: str) -> list[str]:
-    """Words of ``b`` that ``a`` lacks, joined by "and"/"or" to a word both texts share:
-    "Legal and regulatory requirements" -> "Legal, regulatory, and contractual requirements"."""
+def _joined_words(a: str, b: str, edited: set[str]) -> list[str]:
+    """Words of ``b`` that ``a`` lacks, joined by "and"/"or" into a list of qualifiers of a
+    noun both texts keep: "Legal and regulatory requirements" -> "Legal, regulatory, and
+    contractual requirements" (both neighbours are shared words). Only words of a short edit
+    (``edited``) count: a new sentence that mentions a list is new content, judged by similarity."""
     before = set(housestyle.canonical(a))
     shared = before & set(housestyle.canonical(b))
     tokens = _LIST_TOKEN.findall(b.lower())
     found = []
     for i, token in enumerate(tokens):
         words = housestyle.canonical(token)
-        if not words or words[0] in before or i < 2 or tokens[i - 1] not in ("and", "or"):
+        if (
+            not words
+            or words[0] in before
+            or words[0] not in edited
+            or i < 2
+            or tokens[i - 1] not in ("and", "or")
+        ):
             continue
         left = tokens[i - 2] if tokens[i - 2] != "," else (tokens[i - 3] if i >= 3 else "")
-        if set(housestyle.canonical(left)) & shared:
+        right = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if set(housestyle.canonical(left)) & shared and set(housestyle.canonical(right)) & shared:
             found.append(f"{tokens[i - 1]} {token}")
     return found
 
