@@ -1,6 +1,7 @@
 """Quality of the diff engine on the real corpus; prints figures (not a test).
 
-Run: ``.venv/bin/python -m bench.bench_diff_quality [--lexical] [--only atlas,owasp,editorial,sp80053]``
+Run: ``.venv/bin/python -m bench.bench_diff_quality [--lexical] [--only SECTION,...]`` (sections:
+atlas, owasp, editorial, sp80053, csf, labels)
 
 - ATLAS: every consecutive pair of releases against MITRE's own CHANGELOG claims
   (``eval/atlas_changelog_claims.csv``): precision and recall of ``added`` and ``renamed``
@@ -12,6 +13,10 @@ Run: ``.venv/bin/python -m bench.bench_diff_quality [--lexical] [--only atlas,ow
 - SP 800-53 Rev 4 -> Rev 5 and Rev 5 FPD -> final: summary, and what became of every
   requirement the new version withdraws with a declared successor.
 - CSF 1.1 -> 2.0 (OSCAL), for reading: withdrawn subcategories that the engine finds again.
+- NIST's own labels (``eval/sp800-53_rev4_to_rev5_dev.csv``, see ``bench_diff_labels``): added,
+  withdrawn and target accuracy, ``substantive`` precision/recall/F1 against
+  ``more_than_editorial`` and per-tag precision on SP 800-53 Rev 4 -> Rev 5; and the counts of
+  the consultation draft (FPD) -> final diff by kind, verdict and tag.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import argparse
 import csv
 import itertools
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
+from bench import bench_diff_labels
 from bench.bench_diff_common import Timer, corpus_dir, eval_dir, load_version, log, versions
 from embeddings.cache import CachedEmbedder, MemoryVectorStore
 from embeddings.protocol import Embedder
@@ -30,6 +36,7 @@ from tracker.domain.keys import normalise_key
 from tracker.domain.model import ParsedVersion
 
 _CACHE: dict[tuple[str, str], ParsedVersion] = {}
+LABEL_FILE = "sp800-53_rev4_to_rev5_dev.csv"
 
 
 def _load(source: str, label: str) -> ParsedVersion:
@@ -222,7 +229,39 @@ def csf(embedder: Embedder | None) -> None:
             print(f"    {c.kind.value} {ids} (confidence {c.confidence:.2f})")
 
 
-SECTIONS = {"atlas": atlas, "owasp": owasp, "editorial": editorial, "sp80053": sp80053, "csf": csf}
+LABELLED_PAIR = ("nist-sp-800-53", "rev4", "rev5-oscal-5.0.1-2021-06")
+DRAFT_TO_FINAL = ("nist-sp-800-53", "rev5-fpd-2020-03", "rev5.0.0-2020-09")
+
+
+def labels(embedder: Embedder | None) -> None:
+    source, a, b = LABELLED_PAIR
+    print(f"== NIST's Rev 4 -> Rev 5 comparison workbook: {source} {a} -> {b} (dev families) ==")
+    timer = Timer()
+    result = _diff(source, a, b, embedder)
+    scores = bench_diff_labels.score(result, bench_diff_labels.read_rows(eval_dir() / LABEL_FILE))
+    print(f"  ({timer():.2f}s)")
+    for line in bench_diff_labels.report(scores):
+        print("  " + line)
+    source, a, b = DRAFT_TO_FINAL
+    print(f"== Consultation draft -> final: {source} {a} -> {b} ==")
+    result = _diff(source, a, b, embedder)
+    changed = [c for c in result.changes if c.kind is not Kind.UNCHANGED]
+    verdicts = Counter("substantive" if c.substantive else "editorial" if c.substantive is False else "n/a"
+                       for c in changed)  # fmt: skip
+    tags = Counter(t.value for c in changed for t in c.tags)
+    print(f"  summary: {result.summary}")
+    print(f"  changed {len(changed)}: {dict(sorted(verdicts.items()))}")
+    print(f"  tags: {dict(sorted(tags.items()))}")
+
+
+SECTIONS = {
+    "atlas": atlas,
+    "owasp": owasp,
+    "editorial": editorial,
+    "sp80053": sp80053,
+    "csf": csf,
+    "labels": labels,
+}
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.schemas.orgs import ImpactLineOut
 from tests.support.api_world import World, client_for, seed, store_impacts
+from tracker.diff import ENGINE_VERSION
 from tracker.storage.decisions import DecisionStore
 from tracker.storage.impacts import ImpactStore
 from tracker.storage.orgs import OrgStore
@@ -123,6 +124,7 @@ def test_changes_filters(client: TestClient, world: World) -> None:
     assert ids(f"since={tomorrow}") == [] and len(ids(f"until={tomorrow}")) == 4
     change = _get(client, world, "/v1/changes?kind=modified")["items"][0]
     assert change["redline"]["statement"].startswith("Operators [-should-]{+shall+}")
+    assert change["engine"] == ENGINE_VERSION and change["older_engine"] is False
     diff = _get(client, world, f"/v1/diffs/{world.diff_id}")
     assert diff["summary"]["added"] == 1 and diff["old_version"] == "v1"
     for bad in ("kind=exploded", "tag=nope", "substantive=maybe", "since=yesterday"):

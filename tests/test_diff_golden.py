@@ -84,6 +84,49 @@ def test_every_modified_tag_and_verdict() -> None:
         assert bool(change.redlines) is (ident != "SC-2"), ident  # SC-2 changed a property only
 
 
+def test_each_tag_for_and_against() -> None:
+    """Every tag fires where its rule says and stays quiet on the look-alike (fixture ``tags``)."""
+    changes = {c.new_ids[0]: c for c in run_case("tags").changes}
+    expect: dict[str, tuple[bool | None, set[Tag]]] = {
+        # house style: the publisher's rewrite of every statement is editorial, and says why
+        "HS-1": (False, set()),  # "The information system enforces" -> "Enforce"
+        "HS-2": (False, set()),  # "The organization develops" -> "Develop"; information system -> system
+        "HS-3": (False, set()),  # "organization-defined list of X" -> "organization-defined X"
+        "HS-4": (False, set()),  # parameter moved behind "the following software:"
+        "HS-5": (False, set()),  # "purges/wipes" -> "purge or wipe", title "/" -> "or"
+        # scope_changed for: a list extended or cut, a party qualified
+        "SX-1": (True, {Tag.SCOPE_CHANGED}),  # "system or media" -> "system, system component, or media"
+        "SX-2": (True, {Tag.SCOPE_CHANGED}),  # "users and devices" -> "users"
+        "SX-3": (True, {Tag.SCOPE_CHANGED}),  # "user accounts" -> "privileged user accounts"
+        "SX-4": (True, {Tag.SCOPE_CHANGED}),  # "legal and regulatory" -> "legal, regulatory, and contractual"
+        # ... and against: quantifiers of the same extent, a lone quantifier, words in a new clause
+        "SN-1": (True, set()),  # "each" -> "every", "only" dropped
+        "SN-2": (False, set()),  # "for all information" -> "for information"
+        "SN-3": (True, set()),  # "each user only" in an inserted phrase
+        # title_changed for a new name, not for capitals
+        "TI-2": (False, set()),  # shown as an editorial modification, without the tag
+        "TI-3": (False, {Tag.TITLE_CHANGED}),
+        "TI-4": (False, {Tag.GUIDANCE_ONLY}),  # a "title" that only repeats the identifier is none
+        # numbers: citation markers are not quantities, minutes are
+        "NU-2": (False, set()),
+        "NU-3": (True, set()),
+        # guidance_only: examples added to an unchanged statement; not when the statement changed too
+        "GU-2": (False, {Tag.GUIDANCE_ONLY}),
+        "GU-3": (True, {Tag.SCOPE_CHANGED}),
+        # parameters: a new assignment is substantive, a label's house style is not
+        "PR-1": (True, {Tag.PARAMETERS_CHANGED}),
+        "PR-2": (False, set()),
+    }
+    for ident, (substantive, tags) in expect.items():
+        change = changes[ident]
+        assert change.substantive is substantive, (ident, change.reasons)
+        assert set(change.tags) == tags, (ident, change.tags, change.reasons)
+    for ident in ("HS-1", "HS-2", "HS-3", "HS-5", "PR-2"):
+        assert any("house style" in r for r in changes[ident].reasons), ident
+    assert any("information system -> system" in r for r in changes["HS-2"].reasons)
+    assert any("parameter label wording" in r for r in changes["HS-3"].reasons)
+
+
 def test_lineage_kinds() -> None:
     result = _by_ids(run_case("lineage"))
     assert result[(("AU-2", "AU-2(3)"), ("AU-2",))].kind is Kind.MERGED

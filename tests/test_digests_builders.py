@@ -121,3 +121,20 @@ def test_cadence_due_times() -> None:
     assert weekly == datetime(2025, 3, 10, tzinfo=UTC) and weekly.weekday() == 0
     monday = datetime(2025, 3, 10, 0, 0, 1, tzinfo=UTC)
     assert Cadence.WEEKLY.due(monday) == monday.replace(second=0) + timedelta(days=7)
+
+
+def test_guidance_only_changes_come_last_in_their_own_group() -> None:
+    guidance = {
+        "kind": "modified",
+        "substantive": False,
+        "tags": ["guidance_only"],
+        "old_ids": ["R-2"],
+        "new_ids": ["R-2"],
+        "redline": {"guidance": "Examples: {+Ex1: review advisories.+}"},
+    }
+    event = {**EVENT, "changes": [guidance, *EVENT["changes"]]}  # type: ignore[list-item]
+    text = builders.event_text(event)
+    assert text.index("* R-1") < text.index(f"-- {builders.GUIDANCE_GROUP} --") < text.index("* R-2")
+    html = builders.event_html(event)
+    assert html.index("<h3>R-1") < html.index(builders.GUIDANCE_GROUP) < html.index("<h3>R-2")
+    assert builders.GUIDANCE_GROUP not in builders.event_text(EVENT)  # no empty group

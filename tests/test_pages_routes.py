@@ -345,3 +345,26 @@ def test_a_change_the_operator_decided_renders_as_the_shared_verdict(
     page = client.get(REVIEW)
     assert page.status_code == 200
     assert "confirmed (shared verdict)" in " ".join(page.text.split())
+
+
+def test_review_page_groups_guidance_only_and_marks_an_older_engine(world: World, client: TestClient) -> None:
+    from tracker.diff import ENGINE_VERSION, Change, DiffResult, Kind, Tag
+
+    guidance = Change(
+        kind=Kind.MODIFIED,
+        old_ids=("R-1",),
+        new_ids=("R-1",),
+        substantive=False,
+        tags=(Tag.GUIDANCE_ONLY,),
+        reasons=("guidance reworded (similarity 0.40)",),
+        old_keys=("R-1",),
+        new_keys=("R-1",),
+    )
+    older = DiffResult("demo-std", "v2", "v3-draft", "0.9.0", None, (guidance,))
+    DiffStore(world.engine).save(older)
+    page = client.get("/ui/sources/demo-std/review/v2/v3-draft").text
+    assert "Made by an older engine (0.9.0)" in page and f"running engine is {ENGINE_VERSION}" in page
+    assert "Guidance only (what is required did not change)" in page and "tag=guidance_only" in page
+    current = client.get(REVIEW).text  # the v1 -> v2 diff was made by the running engine
+    assert "Made by an older engine" not in current and "Guidance only (" not in current
+    assert "(older engine)" in client.get("/ui/sources/demo-std").text

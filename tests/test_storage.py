@@ -85,3 +85,32 @@ def test_unknown_names_say_what_exists(engine: Engine) -> None:
         archive.requirements("demo", "v9")
     with pytest.raises(NotFoundError, match="tracker show demo v1"):
         archive.requirement("demo", "v1", "Y-1")
+
+
+def test_diff_from_an_older_engine_is_recomputed_and_marked(engine: Engine) -> None:
+    """A stored diff is reused only by the engine version that made it; older ones say so."""
+    from dataclasses import replace
+
+    from tracker.diff import ENGINE_VERSION, diff_versions
+    from tracker.diff.service import diff_archived
+    from tracker.storage.diffs import DiffStore
+
+    archive, store = Archive(engine), DiffStore(engine)
+    archive.add_version(SRC, "v1", [("a.md", b"one")], _parsed(_req("X-1", "The system shall log access.")))
+    archive.add_version(SRC, "v2", [("b.md", b"two")], _parsed(_req("X-1", "Log access.")))
+    fresh = diff_versions(
+        archive.requirements("demo", "v1"), archive.requirements("demo", "v2"),
+        source="demo", old_version="v1", new_version="v2",
+    )  # fmt: skip
+    older = store.save(replace(fresh, engine_version="0.9.0"))
+
+    assert store.load("demo", "v1", "v2", ENGINE_VERSION) is None  # never handed to the new engine
+    current = diff_archived(archive, store, "demo", "v1", "v2", None)
+    assert current.id != older.id and current.result.engine_version == ENGINE_VERSION
+    assert diff_archived(archive, store, "demo", "v1", "v2", None).id == current.id  # stored once
+    assert store.load("demo", "v1", "v2").id == current.id  # the newest is the current one
+
+    listed = store.changes(source="demo")
+    by_diff = {c.diff_id: c for c in listed}
+    assert by_diff[older.id].engine_version == "0.9.0" and by_diff[older.id].older_engine
+    assert by_diff[current.id].engine_version == ENGINE_VERSION and not by_diff[current.id].older_engine

@@ -10,7 +10,7 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import date
 
-from tracker.diff.types import Kind
+from tracker.diff.types import ENGINE_VERSION, Kind
 from tracker.domain.errors import NotFoundError
 from tracker.domain.model import Lifecycle, Source
 from tracker.storage.archive import Archive
@@ -49,6 +49,15 @@ class DiffView:
     @property
     def changed(self) -> int:
         return sum(self.summary.get(k, 0) for k in CHANGED_KINDS)
+
+    @property
+    def older_engine(self) -> bool:
+        """Made by an older engine than the running one (verdicts may differ from a rerun)."""
+        return self.engine != ENGINE_VERSION
+
+    @property
+    def current_engine(self) -> str:
+        return ENGINE_VERSION
 
 
 @dataclass(frozen=True)

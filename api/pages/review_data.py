@@ -102,6 +102,7 @@ class ReviewModel:
     next_unreviewed: tuple[int, int] | None  # (page, change id) after this page
     first_unreviewed: tuple[int, int] | None
     impact_origin: str = ""  # "stored", "live" or "" (nobody signed in for an organisation)
+    guidance_only: int = 0  # changes confined to guidance: shown as a group of their own
 
 
 def _view(brief: ChangeBrief) -> ChangeView:
@@ -231,6 +232,7 @@ def load(
         pages=pages,
         next_unreviewed=_locate(matched, start + len(page), filters.per),
         first_unreviewed=_locate(matched, 0, filters.per),
+        guidance_only=sum(1 for v in views if Tag.GUIDANCE_ONLY.value in v.tags),
     )
 
 

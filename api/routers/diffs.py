@@ -87,6 +87,8 @@ def list_changes(
             created_at=c.created_at,
             seq=c.seq,
             review=ReviewOut.of(c.review),
+            engine=c.engine_version,
+            older_engine=c.older_engine,
             **c.change.to_json_dict(),
         )
         for c in found

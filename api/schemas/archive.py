@@ -196,6 +196,13 @@ class ChangeOut(BaseModel):
     source: str = Field(examples=["nist-csf"])
     old_version: str = Field(examples=["1.1"])
     new_version: str = Field(examples=["2.0"])
+    engine: str = Field(
+        default="", examples=["1.4.0"], description="version of the engine that made the diff"
+    )
+    older_engine: bool = Field(
+        default=False,
+        description="made by an older engine than the one running; diffing the pair again recomputes it",
+    )
     seq: int
     kind: str = Field(examples=["modified"])
     substantive: bool | None = Field(default=None, examples=[True])

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from tracker.domain import modality
+from tracker.domain.keys import normalise_key
 from tracker.domain.model import Obligation, Requirement, Strength
 from tracker.domain.text import fold, normalise
 
@@ -43,9 +44,16 @@ _SCOPE = re.compile(
     + "|".join(re.escape(w) for w in sorted(_QUANTIFIERS + _ROLES, key=len, reverse=True))
     + r")(?:e?s)?\b"
 )
+QUANTIFIERS = frozenset(q.replace("-", " ") for q in _QUANTIFIERS)
+# Role words that narrow a party ("privileged users"): added or dropped on their own, they
+# change who is covered, where a bare party noun added or dropped only says who is addressed.
+QUALIFIERS = frozenset({"privileged", "external", "internal", "remote", "public", "high-risk", "critical"})
 _NUMBER = re.compile(r"(?<![\w.\-])\d+(?:[.,]\d+)?(?![\w\-]|\.\d)")
 _ENUMERATOR = re.compile(r"(?:^|(?<=[;:.]\s)|(?<=\band\s)|(?<=\bor\s))\(?\d{1,2}[.)](?=\s|[A-Z])")
 _YEAR = re.compile(r"(?:19|20)\d\d")
+# Citation and cross-reference markers: "Scenario #3", "(Ref #5, #6)", "[12]", "Scenario # 3".
+# They number examples and sources; adding the thirteenth scenario is not a changed quantity.
+_CITATION = re.compile(r"#\s?\d+\b|\[\d{1,3}\]")
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 
 # Properties that state applicability; a change to one is a scope change.
@@ -89,14 +97,26 @@ def content_words(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text) if w not in STOPWORDS and len(w) > 1]
 
 
+# Quantifiers of the same extent are one term: "each user" and "every user" cover the same users.
+_SAME_EXTENT = {"any": "all", "each": "all", "every": "all", "solely": "only", "exclusively": "only"}
+
+
 def scope_terms(text: str) -> Counter[str]:
-    """Scope words with their counts; "third-party" and "third party" are one term."""
-    return Counter(m.group(1).replace("-", " ") for m in _SCOPE.finditer(text.lower()))
+    """Scope words with their counts; "third-party" and "third party" are one term, and so
+    are quantifiers of the same extent ("each", "every", "all")."""
+    terms = (m.group(1).replace("-", " ") for m in _SCOPE.finditer(text.lower()))
+    return Counter(_SAME_EXTENT.get(t, t) for t in terms)
+
+
+def strip_citations(text: str) -> str:
+    """``text`` without citation markers ("Scenario #3", "[12]"): they number, they do not count."""
+    return _CITATION.sub(" ", text)
 
 
 def numbers(text: str) -> Counter[str]:
-    """Quantities in the text: not list labels ("1.", "(2)") and not years (references, editions)."""
-    text = _ENUMERATOR.sub(" ", text)
+    """Quantities in the text: not list labels ("1.", "(2)"), citation markers ("#3", "[12]")
+    or years (references, editions)."""
+    text = _ENUMERATOR.sub(" ", strip_citations(text))
     return Counter(n for n in _NUMBER.findall(text) if not _YEAR.fullmatch(n))
 
 
@@ -113,7 +133,10 @@ class Item:
     guidance: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.title = normalise(self.req.title)
+        # A title that only repeats the identifier (catalogs without titles print the ID
+        # there, as CSF 2.0 in OSCAL does) names nothing: it is no title.
+        title = normalise(self.req.title)
+        self.title = "" if title and normalise_key(title) == self.req.key else title
         self.statement = normalise(self.req.statement)
         self.guidance = normalise(self.req.guidance)
 

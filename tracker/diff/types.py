@@ -16,8 +16,9 @@ from typing import Any
 from tracker.domain.redline import Redline, parse_text, render_text
 
 ENGINE_NAME = "tracker.diff"
-# Bump when alignment or classification rules change: stored diffs record it.
-ENGINE_VERSION = "1.3.0"
+# Bump when alignment or classification rules change: stored diffs record it, a stored diff
+# is reused only by the engine version that made it, and older ones are shown as such.
+ENGINE_VERSION = "1.4.0"
 
 
 class Kind(enum.StrEnum):

@@ -92,37 +92,61 @@ def redline_html(text: str) -> str:
     return "".join(parts)
 
 
+GUIDANCE_GROUP = "Guidance only: what is required did not change"
+
+
+def _grouped(event: Payload) -> list[tuple[str, list[Payload]]]:
+    """Changes in digest order: those that touch what is required first, then, in a group of
+    their own, changes confined to guidance (discussion, examples, references)."""
+    changes = list(event.get("changes") or ())
+    guidance = [c for c in changes if "guidance_only" in (c.get("tags") or ())]
+    binding = [c for c in changes if "guidance_only" not in (c.get("tags") or ())]
+    return [(group, items) for group, items in (("", binding), (GUIDANCE_GROUP, guidance)) if items]
+
+
 def event_html(event: Payload) -> str:
     """One event as an HTML fragment: each change with its redline and affected controls."""
     out = [f"<h2>{html.escape(event_title(event))}</h2>"]
-    for change in event.get("changes") or ():
-        title = f" {html.escape(change['title'])}" if change.get("title") else ""
-        out.append(f"<h3>{html.escape(_ids(change))}{title}</h3>")
-        out.append(f"<p><em>{html.escape(verdict(change))}</em></p>")
-        for field, text in (change.get("redline") or {}).items():
-            out.append(f"<p><strong>{html.escape(field)}:</strong> {redline_html(text)}</p>")
-        controls = change.get("controls") or ()
-        if controls:
-            out.append("<ul>")
-            for c in controls:
-                name = html.escape(c.get("control_id") or "(no control)")
-                label = f" {html.escape(c['title'])}" if c.get("title") else ""
-                reason = f": {html.escape(c['reason'])}" if c.get("reason") else ""
-                out.append(f"<li><strong>{html.escape(c['action'])}</strong> {name}{label}{reason}</li>")
-            out.append("</ul>")
+    for group, changes in _grouped(event):
+        if group:
+            out.append(f"<h3>{html.escape(group)}</h3>")
+        for change in changes:
+            out.extend(_change_html(change))
     return "\n".join(out)
+
+
+def _change_html(change: Payload) -> list[str]:
+    out = []
+    title = f" {html.escape(change['title'])}" if change.get("title") else ""
+    out.append(f"<h3>{html.escape(_ids(change))}{title}</h3>")
+    out.append(f"<p><em>{html.escape(verdict(change))}</em></p>")
+    for field, text in (change.get("redline") or {}).items():
+        out.append(f"<p><strong>{html.escape(field)}:</strong> {redline_html(text)}</p>")
+    controls = change.get("controls") or ()
+    if controls:
+        out.append("<ul>")
+        for c in controls:
+            name = html.escape(c.get("control_id") or "(no control)")
+            label = f" {html.escape(c['title'])}" if c.get("title") else ""
+            reason = f": {html.escape(c['reason'])}" if c.get("reason") else ""
+            out.append(f"<li><strong>{html.escape(c['action'])}</strong> {name}{label}{reason}</li>")
+        out.append("</ul>")
+    return out
 
 
 def event_text(event: Payload) -> str:
     """The same content as plain text, redlines in wdiff style."""
     lines = [event_title(event), "=" * min(len(event_title(event)), 78)]
-    for change in event.get("changes") or ():
-        lines += ["", f"* {_ids(change)} {change.get('title') or ''}".rstrip(), f"  {verdict(change)}"]
-        for field, text in (change.get("redline") or {}).items():
-            lines.append(f"  {field}: {text}")
-        for c in change.get("controls") or ():
-            reason = f": {c['reason']}" if c.get("reason") else ""
-            lines.append(f"  - {c['action']} {c.get('control_id') or '(no control)'}{reason}")
+    for group, changes in _grouped(event):
+        if group:
+            lines += ["", f"-- {group} --"]
+        for change in changes:
+            lines += ["", f"* {_ids(change)} {change.get('title') or ''}".rstrip(), f"  {verdict(change)}"]
+            for field, text in (change.get("redline") or {}).items():
+                lines.append(f"  {field}: {text}")
+            for c in change.get("controls") or ():
+                reason = f": {c['reason']}" if c.get("reason") else ""
+                lines.append(f"  - {c['action']} {c.get('control_id') or '(no control)'}{reason}")
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, String, cast, func, select
 from sqlalchemy.orm import Session
 
-from tracker.diff.types import Change
+from tracker.diff.types import ENGINE_VERSION, Change
 from tracker.domain.errors import NotFoundError
 from tracker.storage.diffs import DiffHeader, header_of, header_query
 from tracker.storage.tables.archive import ChangeRow, DiffRow, SourceRow, VersionRow
@@ -33,6 +33,12 @@ class StoredChange:
     seq: int
     change: Change
     review: dict[str, Any] | None = None  # reviewer state: status, decided_at, revision, original
+    engine_version: str = ""  # the engine that made the diff; see ``older_engine``
+
+    @property
+    def older_engine(self) -> bool:
+        """Made by an engine older than the running one: its verdicts may differ from a rerun."""
+        return self.engine_version != ENGINE_VERSION
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,9 @@ class ChangeStore:
         old_v = VersionRow.__table__.alias("old_v")
         new_v = VersionRow.__table__.alias("new_v")
         query = (
-            select(ChangeRow, DiffRow.created_at, SourceRow.slug, old_v.c.label, new_v.c.label)
+            select(
+                ChangeRow, DiffRow.created_at, DiffRow.engine, SourceRow.slug, old_v.c.label, new_v.c.label
+            )
             .join(DiffRow, DiffRow.id == ChangeRow.diff_id)
             .join(SourceRow, SourceRow.id == DiffRow.source_id)
             .join(old_v, old_v.c.id == DiffRow.old_version_id)
@@ -170,8 +178,9 @@ class ChangeStore:
                         new_keys=tuple(row.new_keys),
                     ),
                     review=dict((row.data or {}).get("review") or {}) or None,
+                    engine_version=engine_version,
                 )
-                for row, created, slug, old_label, new_label in rows
+                for row, created, engine_version, slug, old_label, new_label in rows
             ]
 
     def state(self, diff_id: int) -> DiffState:

@@ -74,7 +74,13 @@ def header_of(row: Any) -> DiffHeader:
 
 
 class DiffStore:
-    """Diffs are stored once per (old, new, engine version, model); a rerun returns the stored one."""
+    """Diffs are stored once per (old, new, engine version, model); a rerun returns the stored one.
+
+    A diff made by an older engine is never returned for the running one (``load`` with
+    ``ENGINE_VERSION``; :func:`tracker.diff.service.diff_archived` recomputes on demand), and
+    its changes say which engine made them (``StoredChange.engine_version``) wherever they are
+    listed alongside newer ones.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
