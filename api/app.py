@@ -13,12 +13,12 @@ from contextlib import asynccontextmanager
 from importlib import import_module
 
 from fastapi import FastAPI
-from sqlalchemy import Engine
 
 from api import problems
 from api.stores import ChangeCache, OrgRefs, PageCache
 from tracker.settings import Settings
 from tracker.storage.api_keys import KeyCache
+from tracker.storage.db import Engine
 
 # (module under api.routers, attribute) in the order their tags appear in the docs
 ROUTERS: tuple[str, ...] = (

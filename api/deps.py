@@ -23,11 +23,11 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
 
 from api.problems import ApiProblem
 from tracker.settings import Settings
 from tracker.storage.api_keys import ApiKey, KeyCache, Scope
+from tracker.storage.db import Engine
 from tracker.storage.decisions import Reviewer
 
 bearer = HTTPBearer(

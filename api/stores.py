@@ -1,5 +1,6 @@
-"""Read queries the API needs beyond the repositories: organisation lookup and the impact
-worklist joined to its diff, each a single SQL statement.
+"""The API's caches over the repositories' hot reads: organisation lookup, each stored
+impact's change details, rendered worklist pages; and the worklist page as the impact API
+serves it (the query is :func:`tracker.storage.worklist.worklist_page`).
 
 Stored impacts are immutable (recomputing one replaces the row with a new id), so the
 parsed change details of an impact are cached per app by impact id.
@@ -7,33 +8,15 @@ parsed change details of an impact are cached per app by impact id.
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, func, select
-from sqlalchemy.orm import Session
-
 from api.timeutil import as_utc
-from tracker.digests.events import impact_changes
-from tracker.domain.keys import normalise_key
-from tracker.storage.impacts import ImpactStore
-from tracker.storage.tables.archive import DiffRow, SourceRow, VersionRow
-from tracker.storage.tables.orgs import ImpactItemRow, ImpactRow, OrganisationRow
-
-_ORG_BY_SLUG = select(OrganisationRow.id, OrganisationRow.slug).where(
-    OrganisationRow.slug == bindparam("slug")
-)
-
-
-def org_ref(engine: Engine, ref: str) -> tuple[int, str] | None:
-    """``(id, slug)`` of the organisation named ``ref`` (slugs are lower case), or ``None``."""
-    with engine.connect() as conn:
-        row = conn.execute(_ORG_BY_SLUG, {"slug": ref.lower()}).first()
-        return None if row is None else (row[0], row[1])
+from tracker.digests.events import served_changes
+from tracker.storage.db import Engine
+from tracker.storage.orgs import org_ref
+from tracker.storage.worklist import WorklistFilter, worklist_page
 
 
 class OrgRefs:
@@ -64,25 +47,23 @@ class ChangeCache:
         self._data: OrderedDict[int, dict[int, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, session: Session, impact_id: int) -> dict[int, dict[str, Any]]:
+    def get(self, engine: Engine, impact_id: int) -> dict[int, dict[str, Any]]:
         with self._lock:
             found = self._data.get(impact_id)
             if found is not None:
                 self._data.move_to_end(impact_id)
                 return found
-        record = ImpactStore.record(session, impact_id)
         value: dict[int, dict[str, Any]] = {}
-        if record is not None:
-            for seq, served in impact_changes(session, record.impact).items():
-                change = served.change
-                value[seq] = {
-                    "change_id": served.change_id,
-                    "kind": change.kind.value,
-                    "old_ids": list(change.old_ids),
-                    "new_ids": list(change.new_ids),
-                    "substantive": change.substantive,
-                    "tags": [t.value for t in change.tags],
-                }
+        for seq, served in served_changes(engine, impact_id).items():
+            change = served.change
+            value[seq] = {
+                "change_id": served.change_id,
+                "kind": change.kind.value,
+                "old_ids": list(change.old_ids),
+                "new_ids": list(change.new_ids),
+                "substantive": change.substantive,
+                "tags": [t.value for t in change.tags],
+            }
         with self._lock:
             self._data[impact_id] = value
             while len(self._data) > self.size:
@@ -90,117 +71,31 @@ class ChangeCache:
         return value
 
 
-@dataclass(frozen=True)
-class ImpactFilter:
-    since: datetime | None = None
-    until: datetime | None = None
-    action: str | None = None
-    control: str | None = None
-    source: str | None = None
-    diff_id: int | None = None
-
-
-@functools.cache
-def _impact_base() -> Select[Any]:
-    """The worklist query without its filters, built once: plain columns, not ORM entities,
-    because this is the hot path of the impact API."""
-    old_v = VersionRow.__table__.alias("old_v")
-    new_v = VersionRow.__table__.alias("new_v")
-    item = ImpactItemRow.__table__.c
-    return (
-        select(
-            item.id,
-            item.impact_id,
-            item.created_at,
-            item.change_seq,
-            item.change_kind,
-            item.control_id,
-            item.action,
-            item.score,
-            item.reason,
-            ImpactRow.diff_id,
-            SourceRow.slug,
-            old_v.c.label,
-            new_v.c.label,
-        )
-        .select_from(ImpactItemRow.__table__)
-        .join(ImpactRow, ImpactRow.id == item.impact_id)
-        .join(DiffRow, DiffRow.id == ImpactRow.diff_id)
-        .join(SourceRow, SourceRow.id == DiffRow.source_id)
-        .join(old_v, old_v.c.id == DiffRow.old_version_id)
-        .join(new_v, new_v.c.id == DiffRow.new_version_id)
-    )
-
-
 def impact_lines(
-    engine: Engine, cache: ChangeCache, org_id: int, flt: ImpactFilter, after: int, limit: int
+    engine: Engine, cache: ChangeCache, org_id: int, flt: WorklistFilter, after: int, limit: int
 ) -> list[dict[str, Any]]:
     """One page of the organisation's impact worklist, in id order, with change details."""
-    item = ImpactItemRow.__table__.c
-    query = _impact_base().where(item.org_id == org_id, item.id > after)
-    if flt.since is not None:
-        query = query.where(item.created_at >= flt.since)
-    if flt.until is not None:
-        query = query.where(item.created_at < flt.until)
-    if flt.action:
-        query = query.where(item.action == flt.action)
-    if flt.control:
-        query = query.where(item.control_key == normalise_key(flt.control))
-    if flt.source:
-        query = query.where(SourceRow.slug == flt.source)
-    if flt.diff_id is not None:
-        query = query.where(ImpactRow.diff_id == flt.diff_id)
     out: list[dict[str, Any]] = []
-    with engine.connect() as conn:
-        rows = conn.execute(query.order_by(item.id).limit(limit)).all()
-    with Session(engine) as session:  # opens a connection only on a cache miss
-        for (
-            line_id,
-            impact_id,
-            created,
-            seq,
-            kind,
-            control_id,
-            action,
-            score,
-            reason,
-            diff_id,
-            slug,
-            old,
-            new,
-        ) in rows:
-            changes = cache.get(session, impact_id)
-            out.append(
-                {
-                    "id": line_id,
-                    "impact_id": impact_id,
-                    "diff_id": diff_id,
-                    "source": slug,
-                    "old_version": old,
-                    "new_version": new,
-                    "created_at": as_utc(created),
-                    "change": changes.get(seq) or {"kind": kind, "old_ids": [], "new_ids": [], "tags": []},
-                    "control_id": control_id,
-                    "action": action,
-                    "score": score,
-                    "reason": reason,
-                }
-            )
+    for row in worklist_page(engine, org_id, flt, after=after, limit=limit):
+        changes = cache.get(engine, row.impact_id)
+        out.append(
+            {
+                "id": row.id,
+                "impact_id": row.impact_id,
+                "diff_id": row.diff_id,
+                "source": row.source,
+                "old_version": row.old_version,
+                "new_version": row.new_version,
+                "created_at": as_utc(row.created_at),
+                "change": changes.get(row.change_seq)
+                or {"kind": row.change_kind, "old_ids": [], "new_ids": [], "tags": []},
+                "control_id": row.control_id,
+                "action": row.action,
+                "score": row.score,
+                "reason": row.reason,
+            }
+        )
     return out
-
-
-_GENERATION = select(func.count(ImpactRow.id), func.max(ImpactRow.id)).where(
-    ImpactRow.org_id == bindparam("org")
-)
-
-
-def impact_generation(engine: Engine, org_id: int) -> tuple[int, int]:
-    """Identifies the organisation's set of stored impacts: impacts are never updated in place
-    (recomputing one deletes it and inserts a new row with a higher id), so (count, max id)
-    changes whenever any worklist line could have."""
-    with engine.connect() as conn:
-        count, highest = conn.execute(_GENERATION, {"org": org_id}).one()
-    return int(count or 0), int(highest or 0)
 
 
 class PageCache:

@@ -9,14 +9,13 @@ way :func:`tracker.review.decisions.split_mappings` hands them to the impact eng
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-
 from api.pages.models import ChangeView, ControlView, MappingView
 from api.pages.review_data import ReviewModel
 from tracker.domain.keys import normalise_key
 from tracker.impact.model import AffectedControl, ImpactItem
 from tracker.impact.rules import impact
 from tracker.storage.controls import ControlStore
+from tracker.storage.db import Engine
 from tracker.storage.decisions import DecisionStore
 from tracker.storage.impacts import ImpactStore
 from tracker.storage.mappings import MappingStore, StoredMapping

@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api.deps import EngineDep, ReadTenant, Tenant, WriteTenant
 from api.pagination import Page, PageParams, page_params
@@ -20,8 +18,7 @@ from tracker.domain.errors import InvalidRowsError, RowProblem
 from tracker.domain.keys import normalise_key
 from tracker.mapping.controls_io import read_controls_csv
 from tracker.mapping.types import Control
-from tracker.storage.controls import ControlStore
-from tracker.storage.tables.orgs import ControlRow
+from tracker.storage.controls import ControlRecord, ControlStore
 
 router = APIRouter(
     prefix="/v1/orgs/{org}/controls", tags=["controls"], responses=responses(401, 403, 404, 422)
@@ -31,16 +28,16 @@ Ident = Annotated[str, Path(min_length=1, max_length=256, examples=["ACME-AC-01"
 MAX_CSV_BYTES = 10 * 1024 * 1024
 
 
-def _out(row: ControlRow) -> ControlOut:
+def _out(row: ControlRecord) -> ControlOut:
     return ControlOut(
         id=row.ident,
         key=row.key,
         title=row.title,
         description=row.description,
         owner=row.owner,
-        tags=list(row.tags or ()),
+        tags=list(row.tags),
         family=row.family,
-        parent=row.parent_key,
+        parent=row.parent,
         origin=row.origin,
         active=row.active,
         created_at=row.created_at,
@@ -48,16 +45,11 @@ def _out(row: ControlRow) -> ControlOut:
     )
 
 
-def _row(engine: EngineDep, tenant: Tenant, ident: str, *, active_only: bool = True) -> ControlRow:
-    key = normalise_key(ident)
-    with Session(engine) as session:
-        row = session.scalar(
-            select(ControlRow).where(ControlRow.org_id == tenant.org_id, ControlRow.key == key)
-        )
-        if row is None or (active_only and not row.active):
-            raise ApiProblem(404, f"{tenant.org} has no control {ident!r}", slug="not-found")
-        session.expunge(row)
-        return row
+def _row(engine: EngineDep, tenant: Tenant, ident: str, *, active_only: bool = True) -> ControlRecord:
+    row = ControlStore(engine).record(tenant.org_id, normalise_key(ident))
+    if row is None or (active_only and not row.active):
+        raise ApiProblem(404, f"{tenant.org} has no control {ident!r}", slug="not-found")
+    return row
 
 
 def _control(ident: str, body: ControlIn | ControlUpdate) -> Control:
@@ -82,13 +74,10 @@ def list_controls(
     paging: Paging,
     include_inactive: Annotated[bool, Query(description="also list deleted (deactivated) controls")] = False,
 ) -> Page[ControlOut]:
-    query = select(ControlRow).where(ControlRow.org_id == tenant.org_id, ControlRow.id > paging.after)
-    if not include_inactive:
-        query = query.where(ControlRow.active.is_(True))
-    with Session(engine) as session:
-        rows = session.scalars(query.order_by(ControlRow.id).limit(paging.limit + 1)).all()
-        items = [_out(r) for r in rows]
-    return paging.page(items, [r.id for r in rows])
+    rows = ControlStore(engine).page(
+        tenant.org_id, after_id=paging.after, limit=paging.limit + 1, include_inactive=include_inactive
+    )
+    return paging.page([_out(r) for r in rows], [r.id for r in rows])
 
 
 @router.post(
@@ -96,11 +85,8 @@ def list_controls(
 )
 def create_control(body: ControlIn, tenant: WriteTenant, engine: EngineDep) -> ControlOut:
     control = _control(body.id, body)
-    with Session(engine) as session:
-        existing = session.scalar(
-            select(ControlRow.active).where(ControlRow.org_id == tenant.org_id, ControlRow.key == control.key)
-        )
-    if existing:
+    existing = ControlStore(engine).record(tenant.org_id, control.key)
+    if existing is not None and existing.active:
         raise ApiProblem(
             409, f"{tenant.org} already has control {body.id!r}; update it with PUT", slug="conflict"
         )

@@ -13,9 +13,10 @@ from api.deps import EngineDep, ReadTenant
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.orgs import ImpactLineOut, ImpactOut
-from api.stores import ChangeCache, ImpactFilter, PageCache, impact_generation, impact_lines
+from api.stores import ChangeCache, PageCache, impact_lines
 from api.timeutil import as_utc
 from tracker.storage.impacts import ImpactStore
+from tracker.storage.worklist import WorklistFilter, impact_generation
 
 router = APIRouter(prefix="/v1/orgs/{org}", tags=["impact"], responses=responses(401, 403, 404, 422))
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -65,7 +66,7 @@ async def get_impact(
     pages: PageCache = request.app.state.page_cache
     body = pages.get(key)
     if body is None:
-        flt = ImpactFilter(as_utc(since), as_utc(until), action, control, source, diff_id)
+        flt = WorklistFilter(as_utc(since), as_utc(until), action, control, source, diff_id)
         lines = impact_lines(engine, _cache(request), tenant.org_id, flt, paging.after, paging.limit + 1)
         page = paging.page(lines, [line["id"] for line in lines])
         # rows already have the documented types: written straight to JSON, not re-validated

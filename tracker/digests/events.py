@@ -57,6 +57,13 @@ class ServedItem:
         return self.item.change
 
 
+def served_changes(engine: Engine, impact_id: int) -> dict[int, ServedItem]:
+    """:func:`impact_changes` of the stored impact with this id (empty if there is none)."""
+    with Session(engine) as session:
+        record = ImpactStore.record(session, impact_id)
+        return {} if record is None else impact_changes(session, record.impact)
+
+
 def impact_changes(session: Session, impact: StoredImpact) -> dict[int, ServedItem]:
     """The stored impact's items by ``change_seq`` (numbered exactly as the impact store numbers
     them), each joined to its stored change (id, redline per field, keys) where the ids match."""

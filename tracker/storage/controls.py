@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -54,6 +55,43 @@ def _control(row: ControlRow) -> Control:
         parent=row.parent_key,
         guidance=row.guidance,
         links=tuple(row.links or ()),
+    )
+
+
+@dataclass(frozen=True)
+class ControlRecord:
+    """A stored control as the API shows it: its fields and its filing (origin, active, when)."""
+
+    id: int
+    ident: str
+    key: str
+    title: str
+    description: str
+    owner: str
+    tags: tuple[str, ...]
+    family: str
+    parent: str | None
+    origin: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+def _record(row: ControlRow) -> ControlRecord:
+    return ControlRecord(
+        id=row.id,
+        ident=row.ident,
+        key=row.key,
+        title=row.title,
+        description=row.description,
+        owner=row.owner,
+        tags=tuple(row.tags or ()),
+        family=row.family,
+        parent=row.parent_key,
+        origin=row.origin,
+        active=row.active,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -193,3 +231,19 @@ class ControlStore:
             )
             row.active = False
             row.updated_at = now
+
+    def record(self, org_id: int, key: str) -> ControlRecord | None:
+        """The organisation's control with this normalised key (active or not), if any."""
+        with Session(self.engine) as session:
+            row = session.scalar(select(ControlRow).where(ControlRow.org_id == org_id, ControlRow.key == key))
+            return None if row is None else _record(row)
+
+    def page(
+        self, org_id: int, *, after_id: int, limit: int, include_inactive: bool = False
+    ) -> list[ControlRecord]:
+        """The organisation's controls with ``id > after_id``, in id order."""
+        query = select(ControlRow).where(ControlRow.org_id == org_id, ControlRow.id > after_id)
+        if not include_inactive:
+            query = query.where(ControlRow.active.is_(True))
+        with Session(self.engine) as session:
+            return [_record(r) for r in session.scalars(query.order_by(ControlRow.id).limit(limit))]

@@ -80,3 +80,12 @@ class OrgStore:
         with Session(self.engine) as session:
             rows = session.scalars(select(OrganisationRow).order_by(OrganisationRow.slug))
             return [Organisation(r.id, r.slug, r.name, r.created_at) for r in rows]
+
+
+def org_ref(engine: Engine, ref: str) -> tuple[int, str] | None:
+    """``(id, slug)`` of the organisation named ``ref`` (slugs are lower case), or ``None``:
+    one light statement, for the API's per-request tenant lookup."""
+    query = select(OrganisationRow.id, OrganisationRow.slug).where(OrganisationRow.slug == ref.lower())
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+        return None if row is None else (row[0], row[1])
