@@ -14,6 +14,7 @@ address the socket is *actually connected to*, before a byte of the request is s
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 from typing import Any
@@ -82,10 +83,59 @@ def literal_host_reason(url: str) -> str:
         return ""
 
 
-def check_webhook_url(url: str, *, allow_private: bool) -> None:
-    """Refuse a webhook URL whose host is visibly internal, naming the setting that allows it."""
+# One DNS label in its ASCII (IDNA) form; the last label of a name is never all digits, which
+# is how numeric and shortened IPv4 forms (``2130706433``, ``127.1``, ``0x7f.0.0.1``) are told
+# apart from names: resolvers read those as addresses, so they would slip past a host check.
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_NUMERIC_LABEL = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$")
+_WEBHOOK_HINT = "give a full http(s) URL such as https://hooks.example.org/tracker"
+
+
+def _bad_url(url: str, problem: str) -> InvalidInputError:
+    return InvalidInputError(f"webhook_url {url!r} {problem}", _WEBHOOK_HINT)
+
+
+def normalise_webhook_url(url: str) -> str:
+    """The URL as the sender (httpx) will read it, or :class:`InvalidInputError` saying why not.
+
+    Parsing with the library that sends means what is checked and stored is what is
+    connected to: no second parser with a different idea of the host.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise _bad_url(url, f"is not a valid URL: {exc}") from None
+    if parsed.scheme not in ("http", "https"):
+        raise _bad_url(url, "must start with http:// or https://")
+    try:
+        host = parsed.raw_host.decode("ascii").rstrip(".").lower()
+    except UnicodeDecodeError:
+        raise _bad_url(url, "has a host that is not a valid host name") from None
+    if not host:
+        raise _bad_url(url, "has no host")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise _bad_url(url, f"has port {parsed.port}, outside 1-65535")
+    try:
+        ipaddress.ip_address(host)  # canonical dotted-quad IPv4 or an IPv6 literal
+    except ValueError:
+        labels = host.split(".")
+        if _NUMERIC_LABEL.match(labels[-1]):
+            raise _bad_url(
+                url,
+                "has a numeric, octal, hexadecimal or shortened IPv4 host; "
+                "write an address as four decimal numbers (a.b.c.d) or use a host name",
+            ) from None
+        if not all(_LABEL.match(label) for label in labels):
+            raise _bad_url(url, "has a host that is not a valid host name") from None
+    return str(parsed)
+
+
+def check_webhook_url(url: str, *, allow_private: bool) -> str:
+    """The normalised webhook URL; refuses one that does not parse, or whose host is visibly
+    internal (naming the setting that allows in-house receivers)."""
+    url = normalise_webhook_url(url)
     if allow_private:
-        return
+        return url
     reason = literal_host_reason(url)
     if reason:
         raise InvalidInputError(
@@ -93,6 +143,7 @@ def check_webhook_url(url: str, *, allow_private: bool) -> None:
             "use a public https URL; an operator can allow in-house receivers with "
             "TRACKER_WEBHOOK_ALLOW_PRIVATE=1",
         )
+    return url
 
 
 def proxied_target_reason(url: str) -> str:

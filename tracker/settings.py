@@ -41,6 +41,14 @@ class Settings:
     webhook_proxy: str = ""
     # who runs this instance, shown to publishers in the crawler's user agent (URL or email)
     crawl_contact: str = ""
+    # request bodies larger than this are refused (413) as they stream in; CSV imports
+    # carry files and get the larger upload limit
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 11 * 1024 * 1024
+    # failed authentications per client address allowed within the window (seconds)
+    # before the API answers 429; 0 turns the limit off
+    auth_failure_limit: int = 10
+    auth_failure_window: int = 60
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -70,4 +78,8 @@ class Settings:
             webhook_allow_private=_env("WEBHOOK_ALLOW_PRIVATE", "0") in ("1", "true", "yes"),
             webhook_proxy=_env("WEBHOOK_PROXY", ""),
             crawl_contact=_env("CRAWL_CONTACT", ""),
+            max_body_bytes=int(_env("MAX_BODY_BYTES", str(1024 * 1024))),
+            max_upload_bytes=int(_env("MAX_UPLOAD_BYTES", str(11 * 1024 * 1024))),
+            auth_failure_limit=int(_env("AUTH_FAILURE_LIMIT", "10")),
+            auth_failure_window=int(_env("AUTH_FAILURE_WINDOW", "60")),
         )

@@ -20,7 +20,7 @@ from api.problems import ApiProblem, responses
 from api.schemas.orgs import ControlHistoryOut, ControlIn, ControlOut, ControlUpdate, ImportReportOut
 from tracker.domain.keys import normalise_key
 from tracker.mapping.types import Control
-from tracker.storage.controls import ControlStore
+from tracker.storage.controls import ControlStore, check_storable
 from tracker.storage.tables.orgs import ControlRow
 
 router = APIRouter(
@@ -63,7 +63,7 @@ def _row(engine: EngineDep, tenant: Tenant, ident: str, *, active_only: bool = T
 
 def _control(ident: str, body: ControlIn | ControlUpdate) -> Control:
     try:
-        return Control(
+        control = Control(
             id=ident,
             title=body.title,
             description=body.description,
@@ -74,6 +74,8 @@ def _control(ident: str, body: ControlIn | ControlUpdate) -> Control:
         )
     except ValueError as exc:
         raise ApiProblem(422, str(exc), slug="invalid-input") from None
+    check_storable(control)  # before it is looked up: PostgreSQL cannot compare a NUL either
+    return control
 
 
 @router.get("", operation_id="listControls", summary="The organisation's controls")
