@@ -204,7 +204,15 @@ class _GuardedStream(httpcore.NetworkStream):
 
 
 class GuardedBackend(httpcore.NetworkBackend):
-    """httpcore's sync backend, refusing any TCP connection whose peer is not public."""
+    """httpcore's sync backend, refusing any TCP connection whose peer is not public.
+
+    The name is resolved and every address checked *before* any connection is attempted,
+    and the connection then goes to a checked address, not the name (so a second, rebinding
+    resolution never happens). Connecting first and checking after would complete a TCP
+    handshake with an internal port, and the difference between "refused by the guard"
+    (port open) and "connection refused" (port closed) would map the internal network.
+    The peer of the connected socket is checked once more, for any other path.
+    """
 
     def __init__(self, inner: httpcore.NetworkBackend | None = None) -> None:
         self.inner = inner or httpcore.SyncBackend()
@@ -217,14 +225,26 @@ class GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        stream = self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        sock = stream.get_extra_info("socket")
-        peer = sock.getpeername()[0] if sock is not None else ""
-        reason = forbidden_address(peer) if peer else "unknown"
-        if reason:
-            stream.close()
-            raise BlockedAddressError(f"{host} resolved to {peer or '?'}, a {reason} address (SSRF guard)")
-        return _GuardedStream(stream)
+        addresses = _resolve(host, port)
+        for address in addresses:
+            reason = forbidden_address(address)
+            if reason:
+                raise BlockedAddressError(f"{host} resolves to {address}, a {reason} address (SSRF guard)")
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                stream = self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+                continue
+            sock = stream.get_extra_info("socket")
+            peer = sock.getpeername()[0] if sock is not None else ""
+            reason = forbidden_address(peer) if peer else "unknown"
+            if reason:
+                stream.close()
+                raise BlockedAddressError(f"{host} reached {peer or '?'}, a {reason} address (SSRF guard)")
+            return _GuardedStream(stream)
+        raise failure or httpcore.ConnectError(f"no address to connect to for {host}")
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
@@ -233,6 +253,15 @@ class GuardedBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self.inner.sleep(seconds)
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to, in the resolver's order, without duplicates."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def guarded_transport() -> httpx.HTTPTransport:
