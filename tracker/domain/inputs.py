@@ -31,3 +31,37 @@ def refuse_control_characters(field: str, value: str) -> None:
             f"{field} contains the control character {found}",
             "remove it; NUL and other control characters cannot be stored",
         )
+
+
+# A source slug is a path segment of every API URL and a folder name in the corpus layout:
+# lower-case letters, digits and ``. _ -``, starting with a letter or digit (so never ``..``
+# or a hidden name), at most 128 characters.
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,127}$"
+# A version label is the publisher's name for an edition (``rev5``, ``v4.9.1``, ``2.0``):
+# letters of either case, digits and ``. _ - +``, starting with a letter or digit. No ``/``,
+# ``?``, ``#``, ``%`` or spaces, which would change the meaning of the URL it sits in.
+LABEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$"
+_SLUG = re.compile(SLUG_PATTERN)
+_LABEL = re.compile(LABEL_PATTERN)
+
+
+def check_slug(slug: str) -> str:
+    """``slug`` if it is a valid source slug, else :class:`InvalidInputError` saying why."""
+    if not _SLUG.fullmatch(slug):
+        raise InvalidInputError(
+            f"source slug {slug[:140]!r} is not valid",
+            "use 1-128 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit "
+            "(e.g. nist-sp-800-53)",
+        )
+    return slug
+
+
+def check_label(label: str) -> str:
+    """``label`` if it is a valid version label, else :class:`InvalidInputError` saying why."""
+    if not _LABEL.fullmatch(label):
+        raise InvalidInputError(
+            f"version label {label[:140]!r} is not valid",
+            "use 1-128 letters, digits, '.', '_', '+' or '-', starting with a letter or digit "
+            "(e.g. rev5, v4.9.1); no '/', '?', '#', '%' or spaces",
+        )
+    return label

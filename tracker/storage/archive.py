@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from tracker.domain.errors import ConflictError, NotFoundError
+from tracker.domain.inputs import check_label, check_slug
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import (
     Artefact,
@@ -118,6 +119,7 @@ class Archive:
             self._upsert_source(session, source)
 
     def _upsert_source(self, session: Session, source: Source) -> SourceRow:
+        check_slug(source.slug)
         row = session.scalar(select(SourceRow).where(SourceRow.slug == source.slug))
         if row is None:
             row = SourceRow(slug=source.slug, created_at=_now())
@@ -173,6 +175,8 @@ class Archive:
         different bytes under an existing label are refused, because an archived version
         never changes: a new publication is a new version.
         """
+        check_slug(source.slug)
+        check_label(label)
         digest = digest or content_hash(files)
         with Session(self.engine) as session, session.begin():
             src = self._upsert_source(session, source)
