@@ -1,0 +1,88 @@
+"""Operator paths: revoking any key from the CLI, one SSRF guard for every crawl channel,
+and one leading scheduler."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine
+
+from tracker.cli.main import cli
+from tracker.storage.api_keys import ApiKeys, Scope
+from tracker.storage.orgs import OrgStore
+
+
+def test_apikey_revoke_without_org_finds_an_org_key(db_env: Engine) -> None:
+    org = OrgStore(db_env).create("acme", "Acme")
+    key, token = ApiKeys(db_env).create(Scope.WRITE, org.id, "ci")
+    result = CliRunner().invoke(cli, ["apikey", "revoke", key.key_id])
+    assert result.exit_code == 0, result.output
+    assert f"revoked {key.key_id}" in result.output
+    assert ApiKeys(db_env).authenticate(token) is None
+    # naming the wrong organisation is still refused
+    other = OrgStore(db_env).create("globex", "Globex")
+    key2, _ = ApiKeys(db_env).create(Scope.READ, other.id, "x")
+    wrong = CliRunner().invoke(cli, ["apikey", "revoke", key2.key_id, "--org", "acme"])
+    assert wrong.exit_code != 0
+
+
+@contextmanager
+def _internal_service() -> Iterator[tuple[str, list[str]]]:
+    """A real HTTP service on loopback standing for something internal; records every request."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        do_HEAD = do_GET
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt", "path"),
+    [
+        ("nist-pdf", "raw", "/nistpubs/ai/NIST.AI.100-1.pdf"),
+        ("govuk-content-api", "govuk-content-api", "/government/publications/x/y"),
+        ("etsi-deliver-folder", "etsi-pdf", "/deliver/etsi_ts/104200_104299/104223/"),
+    ],
+)
+def test_every_channel_refuses_inward_urls(
+    db_env: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, fmt: str, path: str
+) -> None:
+    from tracker.crawl.launcher import run_crawl
+
+    monkeypatch.delenv("TRACKER_MIRROR_URL", raising=False)
+    with _internal_service() as (base, seen):
+        registry = tmp_path / "sources.toml"
+        registry.write_text(
+            f'[[source]]\nslug = "inward"\ntitle = "x"\npublisher = "x"\nhomepage = "{base}/"\n'
+            f'kind = "{kind}"\nurl = "{base}{path}"\nformat = "{fmt}"\nschedule = "every 6h"\n',
+            encoding="utf-8",
+        )
+        result = run_crawl(db_env, "inward", registry=registry, overrides={"RETRY_TIMES": "0"}, timeout=120)
+    assert result.outcome == "failed", result
+    assert "loopback" in result.message
+    assert seen == []  # not one request reached the internal service
