@@ -86,3 +86,50 @@ def test_every_channel_refuses_inward_urls(
     assert result.outcome == "failed", result
     assert "loopback" in result.message
     assert seen == []  # not one request reached the internal service
+
+
+def test_only_one_scheduler_leads(db_env: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Two ``tracker schedule`` processes: one runs the jobs, the other stands by and takes
+    over when the first stops (threads here; the lease is the same database row)."""
+    import logging
+    import time
+
+    from tracker.crawl.scheduler import LEADER_LEASE, serve
+    from tracker.storage.crawls import current_locks
+
+    registry = tmp_path / "sources.toml"
+    registry.write_text(
+        '[[source]]\nslug = "alpha"\ntitle = "x"\npublisher = "x"\nhomepage = "https://example.org/"\n'
+        'kind = "nist-pdf"\nurl = "https://example.org/a.pdf"\nformat = "raw"\nschedule = "every 6h"\n',
+        encoding="utf-8",
+    )
+    stops = {name: threading.Event() for name in ("first", "second")}
+    threads = {
+        name: threading.Thread(
+            target=serve, args=(db_env, registry), kwargs={"stop": stop, "lease_ttl": 1.0}, name=name
+        )
+        for name, stop in stops.items()
+    }
+
+    def leaders() -> list[str]:
+        return [r.threadName for r in caplog.records if r.getMessage().startswith("leading")]
+
+    with caplog.at_level(logging.INFO, logger="tracker.crawl.scheduler"):
+        threads["first"].start()
+        deadline = time.monotonic() + 20
+        while not leaders() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        threads["second"].start()
+        time.sleep(2.5)  # several lease periods: the second must still be standing by
+        assert leaders() == ["first"]
+        assert any(r.threadName == "second" and "standing by" in r.getMessage() for r in caplog.records)
+        assert [lock.source for lock in current_locks(db_env)] == [LEADER_LEASE]
+        stops["first"].set()
+        threads["first"].join(timeout=20)
+        deadline = time.monotonic() + 20
+        while leaders() != ["first", "second"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert leaders() == ["first", "second"]
+        stops["second"].set()
+        threads["second"].join(timeout=20)
+    assert current_locks(db_env) == []
