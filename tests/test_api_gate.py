@@ -154,3 +154,17 @@ def test_good_keys_are_never_counted(world: World) -> None:
     with client_for(world.engine, auth_failure_limit=3, auth_failure_window=60) as client:
         for _ in range(20):
             assert client.get("/v1/orgs/acme/controls", headers=world.auth("acme:read")).status_code == 200
+
+
+def test_sign_in_guesses_are_limited_too(world: World) -> None:
+    import re
+
+    with client_for(world.engine, auth_failure_limit=3, auth_failure_window=60) as client:
+        statuses = []
+        for i in range(6):
+            form = client.get("/ui/sign-in").text
+            presession = re.search(r'name="presession" value="([^"]+)"', form)
+            assert presession is not None
+            data = {"api_key": f"tsk_guess{i}_x", "presession": presession.group(1)}
+            statuses.append(client.post("/ui/sign-in", data=data).status_code)
+    assert statuses == [401, 401, 401, 429, 429, 429]

@@ -83,6 +83,8 @@ async def sign_in(request: Request, who: ViewerDep) -> Response:
     engine = engine_of(request)
     key = await run_in_threadpool(ApiKeys(engine).authenticate, token) if token else None
     if key is None:
+        # a wrong key counts towards the client's failed-authentication limit (api.ratelimit)
+        request.app.state.auth_failures.hit(request.client.host if request.client else "?")
         response = page(request, "signin.html", who, status=401, presession=presession, next=nxt, error="key")
         return response
     redirect = RedirectResponse(nxt, status_code=303)
