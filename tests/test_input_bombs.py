@@ -76,3 +76,15 @@ def test_xml_entities_after_a_long_comment_are_refused() -> None:
         OSCAL.parse("laughs.xml", laughs)
     assert "laughs.xml" in str(caught.value)
     assert "DTD" in str(caught.value)
+
+
+def test_crosswalk_yaml_alias_bomb_is_refused() -> None:
+    """Crosswalk files come from outside too (framework-library mappings): same loader, same bound."""
+    from tracker.domain.errors import InvalidInputError
+    from tracker.mapping.crosswalks.files import read_framework_yaml
+
+    started = time.monotonic()
+    with pytest.raises(InvalidInputError) as caught:
+        read_framework_yaml(_alias_bomb(9), name="crosswalk.yaml")
+    assert time.monotonic() - started < 5
+    assert "crosswalk.yaml" in str(caught.value) and "alias" in str(caught.value)
