@@ -15,6 +15,8 @@ from importlib import import_module
 from fastapi import FastAPI
 
 from api import problems
+from api.gate import RequestGate
+from api.ratelimit import AuthFailures
 from api.stores import ChangeCache, OrgRefs, PageCache
 from tracker.settings import Settings
 from tracker.storage.api_keys import KeyCache
@@ -94,7 +96,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.page_cache = PageCache()
     app.state.org_refs = OrgRefs()
     app.state.key_cache = KeyCache()
+    app.state.auth_failures = AuthFailures(settings.auth_failure_limit, settings.auth_failure_window)
     problems.install(app)
+    # outermost: authentication and body caps before anything reads the request
+    app.add_middleware(RequestGate, settings=settings, failures=app.state.auth_failures)
 
     @app.get("/healthz", tags=["meta"], operation_id="health", summary="Liveness")
     async def health() -> dict[str, str]:

@@ -25,6 +25,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import ApiProblem
+from api.ratelimit import AuthFailures
 from tracker.settings import Settings
 from tracker.storage.api_keys import ApiKey, KeyCache, Scope
 from tracker.storage.db import Engine
@@ -64,11 +65,22 @@ async def api_key(
 ) -> ApiKey:
     """The live API key of the request, or 401 (see :class:`KeyCache` for how long a
     revocation made outside this process takes to reach it: at most a second)."""
+    failures: AuthFailures = request.app.state.auth_failures
+    client = request.client.host if request.client else "?"
+    wait = failures.retry_after(client)
+    if wait:
+        raise ApiProblem(
+            429,
+            f"too many failed authentications from {client}; try again in {wait} s",
+            slug="too-many-requests",
+            headers={"Retry-After": str(wait)},
+        )
     if credentials is None:
         raise _unauthorised("this endpoint needs an API key: send `Authorization: Bearer <token>`")
     keys: KeyCache = request.app.state.key_cache
     key = keys.authenticate(engine, credentials.credentials)
     if key is None:
+        failures.hit(client)
         raise _unauthorised("the API key is unknown or revoked; create one with `tracker apikey create`")
     return key
 

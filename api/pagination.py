@@ -25,6 +25,7 @@ from api.problems import ApiProblem
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+MAX_ID = 2**63  # row ids are signed 64-bit integers in both databases
 
 
 class Page(BaseModel, Generic[T]):
@@ -63,7 +64,7 @@ def decode_cursor(cursor: str, fingerprint: str) -> int:
         fp = data["f"]
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeEncodeError):
         raise _invalid("not a cursor this API issued") from None
-    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < MAX_ID:
         raise _invalid("not a cursor this API issued")
     if fp != fingerprint:
         raise _invalid("it was issued for other filters or another endpoint")

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tracker.domain.errors import ConflictError, InvalidInputError, NotFoundError, ParseError, TrackerError
@@ -154,6 +155,21 @@ async def _on_tracker(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, status, str(exc), slug=slug)
 
 
+async def _on_unstorable(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refused to store or compare (a number past 64 bits, a NUL).
+
+    Inputs are checked where they enter (cursor, ids, text fields); this is the net for any
+    that slip through, so the caller learns the request was at fault, not the server.
+    """
+    log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        request,
+        422,
+        "a value in the request is out of range or holds a character the database cannot store",
+        slug="invalid-input",
+    )
+
+
 async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
@@ -167,6 +183,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(ApiProblem, _on_api_problem)
     app.add_exception_handler(TrackerError, _on_tracker)
+    app.add_exception_handler(DataError, _on_unstorable)
+    app.add_exception_handler(OverflowError, _on_unstorable)
     app.add_exception_handler(Exception, _on_unhandled)
 
 

@@ -43,7 +43,7 @@ class CrawlContext:
     mirror_url: str = ""
     max_bytes: int = 64 * 1024 * 1024
     force: bool = False  # ignore stored validators (refetch everything)
-    ssrf_guard: bool = False
+    ssrf_guard: bool = False  # the crawl turns it on for every channel outside mirror mode
     timeout: float = 60.0
 
 

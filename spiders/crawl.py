@@ -147,7 +147,8 @@ def crawl(
             mirror_url=settings.mirror_url,
             max_bytes=settings.max_document_bytes,
             force=force,
-            ssrf_guard=spec.kind in ("generic", "eurlex") and not mirror,
+            # every channel fetches public addresses only; the mirror is loopback by design
+            ssrf_guard=not mirror,
         )
         scrapy = scrapy_settings(overrides, mirror, settings.max_document_bytes, settings.crawl_contact)
         ctx.timeout = scrapy.getfloat("DOWNLOAD_TIMEOUT")

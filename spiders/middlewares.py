@@ -98,7 +98,7 @@ class BackoffMiddleware(_WithContext):
 
 
 class SsrfGuardMiddleware(_WithContext):
-    """Refuse private, loopback and link-local addresses for spiders that ask for it.
+    """Refuse private, loopback and link-local addresses, for every channel but mirror mode.
 
     Every request passes here, redirects and robots.txt included, so a public URL that
     redirects inward is refused too. Mirror mode turns the guard off: the mirror is loopback.

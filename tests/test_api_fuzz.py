@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import schemathesis
@@ -76,3 +77,69 @@ def test_no_operation_answers_500(api_schema: Any, seeded: World) -> None:
     assert statuses[500] == 0
     assert sum(statuses.values()) >= 3 * len(operations)
     assert any(200 <= status < 300 for status in statuses) and statuses[422] > 0
+
+
+# Values that once answered 500 (integers past 64 bits, date-times outside years 1-9999 in
+# UTC, NUL characters PostgreSQL cannot store, URLs that do not parse), sent into every
+# parameter of every operation, on both databases.
+HOSTILE_INTS = [str(2**63), str(2**64 + 7), "-9223372036854775809"]
+HOSTILE_TEXT = [
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00+14:00",
+    "a\x00b",
+    "http://[::1",
+    "http://[zz::1]/",
+    "http://0177.0.0.1:8102/h",
+]
+HOSTILE_BODIES: list[dict[str, object]] = [
+    {"channels": ["webhook"], "webhook_url": "http://[::1"},
+    {"channels": ["webhook"], "webhook_url": "http://[zz::1]/"},
+    {"channels": ["webhook"], "webhook_url": "http://2130706433/"},
+    {"channels": ["webhook"], "webhook_url": "http://a:port/"},
+    {"name": "n\x00"},
+    {"id": "C-\x00", "title": "t"},
+    {"id": "C-1", "title": "a\x00b"},
+    {"title": "a\x00b"},
+]
+
+
+def _fill(path: str, params: dict[str, str]) -> str:
+    for name, value in params.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+def test_hostile_values_never_answer_5xx(engine: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.test_api_fixtures import client_for
+
+    world = seed(engine)
+    client: TestClient
+    sent = 0
+    with client_for(engine) as client:
+        spec = client.get("/openapi.json").json()
+        known = {"org": "acme", "slug": "demo-std", "label": "v1", "ident": "ACME-1"}
+        for path, ops in spec["paths"].items():
+            for method, op in ops.items():
+                who = "operator" if "/orgs/" not in path else "acme:admin"
+                headers = world.auth(who)
+                params = op.get("parameters", [])
+                base = {p["name"]: known.get(p["name"], "1") for p in params if p["in"] == "path"}
+                for param in params:
+                    kind = param.get("schema", {}).get("type") or "string"
+                    values = HOSTILE_INTS if kind == "integer" else HOSTILE_TEXT
+                    for value in values:
+                        if param["in"] == "path":
+                            url, query = _fill(path, {**base, param["name"]: quote(value, safe="")}), {}
+                        else:
+                            url, query = _fill(path, base), {param["name"]: value}
+                        response = client.request(method, url, params=query, headers=headers)
+                        sent += 1
+                        assert response.status_code < 500, (method, url, query, response.text)
+                if "requestBody" in op and "json" in str(op["requestBody"]):
+                    for body in HOSTILE_BODIES:
+                        response = client.request(method, _fill(path, base), json=body, headers=headers)
+                        sent += 1
+                        assert response.status_code < 500, (method, path, body, response.text)
+    assert sent > 300

@@ -111,7 +111,9 @@ def env(engine: Engine) -> Iterator[Env]:
     with Session(engine) as session:
         mapping_id = session.scalar(select(MappingRow.id).where(MappingRow.org_id == world.orgs["acme"]))
     assert mapping_id is not None
-    with client_for(engine) as client:
+    # every route is tried with many wrong keys on purpose: the failed-authentication limit
+    # (tested in test_api_gate.py) is off here
+    with client_for(engine, auth_failure_limit=0) as client:
         yield Env(world, client, sub.subscription.id, mapping_id)
 
 

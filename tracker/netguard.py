@@ -14,6 +14,7 @@ address the socket is *actually connected to*, before a byte of the request is s
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 from typing import Any
@@ -82,10 +83,59 @@ def literal_host_reason(url: str) -> str:
         return ""
 
 
-def check_webhook_url(url: str, *, allow_private: bool) -> None:
-    """Refuse a webhook URL whose host is visibly internal, naming the setting that allows it."""
+# One DNS label in its ASCII (IDNA) form; the last label of a name is never all digits, which
+# is how numeric and shortened IPv4 forms (``2130706433``, ``127.1``, ``0x7f.0.0.1``) are told
+# apart from names: resolvers read those as addresses, so they would slip past a host check.
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_NUMERIC_LABEL = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$")
+_WEBHOOK_HINT = "give a full http(s) URL such as https://hooks.example.org/tracker"
+
+
+def _bad_url(url: str, problem: str) -> InvalidInputError:
+    return InvalidInputError(f"webhook_url {url!r} {problem}", _WEBHOOK_HINT)
+
+
+def normalise_webhook_url(url: str) -> str:
+    """The URL as the sender (httpx) will read it, or :class:`InvalidInputError` saying why not.
+
+    Parsing with the library that sends means what is checked and stored is what is
+    connected to: no second parser with a different idea of the host.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise _bad_url(url, f"is not a valid URL: {exc}") from None
+    if parsed.scheme not in ("http", "https"):
+        raise _bad_url(url, "must start with http:// or https://")
+    try:
+        host = parsed.raw_host.decode("ascii").rstrip(".").lower()
+    except UnicodeDecodeError:
+        raise _bad_url(url, "has a host that is not a valid host name") from None
+    if not host:
+        raise _bad_url(url, "has no host")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise _bad_url(url, f"has port {parsed.port}, outside 1-65535")
+    try:
+        ipaddress.ip_address(host)  # canonical dotted-quad IPv4 or an IPv6 literal
+    except ValueError:
+        labels = host.split(".")
+        if _NUMERIC_LABEL.match(labels[-1]):
+            raise _bad_url(
+                url,
+                "has a numeric, octal, hexadecimal or shortened IPv4 host; "
+                "write an address as four decimal numbers (a.b.c.d) or use a host name",
+            ) from None
+        if not all(_LABEL.match(label) for label in labels):
+            raise _bad_url(url, "has a host that is not a valid host name") from None
+    return str(parsed)
+
+
+def check_webhook_url(url: str, *, allow_private: bool) -> str:
+    """The normalised webhook URL; refuses one that does not parse, or whose host is visibly
+    internal (naming the setting that allows in-house receivers)."""
+    url = normalise_webhook_url(url)
     if allow_private:
-        return
+        return url
     reason = literal_host_reason(url)
     if reason:
         raise InvalidInputError(
@@ -93,6 +143,7 @@ def check_webhook_url(url: str, *, allow_private: bool) -> None:
             "use a public https URL; an operator can allow in-house receivers with "
             "TRACKER_WEBHOOK_ALLOW_PRIVATE=1",
         )
+    return url
 
 
 def proxied_target_reason(url: str) -> str:
@@ -153,7 +204,15 @@ class _GuardedStream(httpcore.NetworkStream):
 
 
 class GuardedBackend(httpcore.NetworkBackend):
-    """httpcore's sync backend, refusing any TCP connection whose peer is not public."""
+    """httpcore's sync backend, refusing any TCP connection whose peer is not public.
+
+    The name is resolved and every address checked *before* any connection is attempted,
+    and the connection then goes to a checked address, not the name (so a second, rebinding
+    resolution never happens). Connecting first and checking after would complete a TCP
+    handshake with an internal port, and the difference between "refused by the guard"
+    (port open) and "connection refused" (port closed) would map the internal network.
+    The peer of the connected socket is checked once more, for any other path.
+    """
 
     def __init__(self, inner: httpcore.NetworkBackend | None = None) -> None:
         self.inner = inner or httpcore.SyncBackend()
@@ -166,14 +225,26 @@ class GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        stream = self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        sock = stream.get_extra_info("socket")
-        peer = sock.getpeername()[0] if sock is not None else ""
-        reason = forbidden_address(peer) if peer else "unknown"
-        if reason:
-            stream.close()
-            raise BlockedAddressError(f"{host} resolved to {peer or '?'}, a {reason} address (SSRF guard)")
-        return _GuardedStream(stream)
+        addresses = _resolve(host, port)
+        for address in addresses:
+            reason = forbidden_address(address)
+            if reason:
+                raise BlockedAddressError(f"{host} resolves to {address}, a {reason} address (SSRF guard)")
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                stream = self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+                continue
+            sock = stream.get_extra_info("socket")
+            peer = sock.getpeername()[0] if sock is not None else ""
+            reason = forbidden_address(peer) if peer else "unknown"
+            if reason:
+                stream.close()
+                raise BlockedAddressError(f"{host} reached {peer or '?'}, a {reason} address (SSRF guard)")
+            return _GuardedStream(stream)
+        raise failure or httpcore.ConnectError(f"no address to connect to for {host}")
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
@@ -182,6 +253,15 @@ class GuardedBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self.inner.sleep(seconds)
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to, in the resolver's order, without duplicates."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def guarded_transport() -> httpx.HTTPTransport:

@@ -68,6 +68,14 @@ class Settings:
     # "KIND.done:SECONDS" after the job's effect is stored but before the job is marked done,
     # "archived:SECONDS" a crawl just after a new version commits
     fault_pause: str = ""
+    # request bodies larger than this are refused (413) as they stream in; CSV imports
+    # carry files and get the larger upload limit
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 11 * 1024 * 1024
+    # failed authentications per client address allowed within the window (seconds)
+    # before the API answers 429; 0 turns the limit off
+    auth_failure_limit: int = 10
+    auth_failure_window: int = 60
 
     @property
     def effective_database_url(self) -> str:

@@ -30,6 +30,9 @@ from api.pages.session import (
     set_flash,
     viewer,
 )
+from api.pages.session import (
+    end as end_session,
+)
 from api.pages.views import engine_of, safe_next
 from tracker.diff.service import diff_archived
 from tracker.diff.types import Kind, Tag
@@ -78,10 +81,13 @@ async def sign_in(request: Request, who: ViewerDep) -> Response:
     engine = engine_of(request)
     key = await run_in_threadpool(ApiKeys(engine).authenticate, token) if token else None
     if key is None:
+        # a wrong key counts towards the client's failed-authentication limit (api.ratelimit)
+        request.app.state.auth_failures.hit(request.client.host if request.client else "?")
         response = page(request, "signin.html", who, status=401, presession=presession, next=nxt, error="key")
         return response
     redirect = RedirectResponse(nxt, status_code=303)
-    set_cookie(request, redirect, issue(request, key, str(form.get("name") or "")))
+    token = await run_in_threadpool(issue, request, key, str(form.get("name") or ""))
+    set_cookie(request, redirect, token)
     redirect.delete_cookie(PRESESSION, path="/ui")
     set_flash(request, redirect, f"Signed in as {str(form.get('name') or '') or key.name or key.key_id}.")
     return redirect
@@ -92,6 +98,8 @@ async def sign_out(request: Request, who: ViewerDep) -> Response:
     form = await request.form()
     if who is not None and not csrf_ok(who, str(form.get("csrf") or "")):
         return _fail(request, who, 403, "the form has expired; reload the page and try again")
+    if who is not None:
+        await run_in_threadpool(end_session, engine_of(request), who.sid)
     redirect = RedirectResponse("/ui", status_code=303)
     clear_cookie(redirect)
     set_flash(request, redirect, "Signed out.")

@@ -18,7 +18,7 @@ from tracker.domain.errors import InvalidRowsError, RowProblem
 from tracker.domain.keys import normalise_key
 from tracker.mapping.controls_io import read_controls_csv
 from tracker.mapping.types import Control
-from tracker.storage.controls import ControlRecord, ControlStore
+from tracker.storage.controls import ControlRecord, ControlStore, check_storable
 
 router = APIRouter(
     prefix="/v1/orgs/{org}/controls", tags=["controls"], responses=responses(401, 403, 404, 422)
@@ -54,7 +54,7 @@ def _row(engine: EngineDep, tenant: Tenant, ident: str, *, active_only: bool = T
 
 def _control(ident: str, body: ControlIn | ControlUpdate) -> Control:
     try:
-        return Control(
+        control = Control(
             id=ident,
             title=body.title,
             description=body.description,
@@ -65,6 +65,8 @@ def _control(ident: str, body: ControlIn | ControlUpdate) -> Control:
         )
     except ValueError as exc:
         raise ApiProblem(422, str(exc), slug="invalid-input") from None
+    check_storable(control)  # before it is looked up: PostgreSQL cannot compare a NUL either
+    return control
 
 
 @router.get("", operation_id="listControls", summary="The organisation's controls")

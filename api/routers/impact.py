@@ -66,7 +66,7 @@ async def get_impact(
     pages: PageCache = request.app.state.page_cache
     body = pages.get(key)
     if body is None:
-        flt = WorklistFilter(as_utc(since), as_utc(until), action, control, source, diff_id)
+        flt = WorklistFilter(as_utc(since, "since"), as_utc(until, "until"), action, control, source, diff_id)
         lines = impact_lines(engine, _cache(request), tenant.org_id, flt, paging.after, paging.limit + 1)
         page = paging.page(lines, [line["id"] for line in lines])
         # rows already have the documented types: written straight to JSON, not re-validated

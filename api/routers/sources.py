@@ -19,6 +19,7 @@ from api.schemas.archive import (
     VersionOut,
     VersionRef,
 )
+from tracker.domain.inputs import SLUG_PATTERN
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import Lifecycle, Source
 from tracker.storage.archive import Archive
@@ -27,6 +28,7 @@ from tracker.storage.catalog import Catalog, SourceEntry
 router = APIRouter(prefix="/v1/sources", tags=["sources"], responses=responses(401, 403, 404, 422))
 
 Slug = Annotated[str, Path(min_length=1, max_length=128, examples=["nist-sp-800-53"])]
+NewSlug = Annotated[str, Path(pattern=SLUG_PATTERN, examples=["nist-sp-800-53"])]
 Label = Annotated[str, Path(min_length=1, max_length=128, examples=["rev5"])]
 Ident = Annotated[str, Path(min_length=1, max_length=256, examples=["AC-2(1)"])]
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -53,7 +55,7 @@ def list_sources(engine: EngineDep, _key: Reader, paging: Paging) -> Page[Source
     summary="Create or update a source (operator key)",
     responses=responses(409),
 )
-def put_source(slug: Slug, body: SourceIn, engine: EngineDep, _key: OperatorDep) -> SourceOut:
+def put_source(slug: NewSlug, body: SourceIn, engine: EngineDep, _key: OperatorDep) -> SourceOut:
     if body.slug != slug:
         raise ApiProblem(
             422, f"the body names source {body.slug!r} but the path {slug!r}", slug="invalid-input"

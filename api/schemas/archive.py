@@ -8,10 +8,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.timeutil import Utc
+from tracker.domain.inputs import SLUG_PATTERN
 from tracker.domain.model import Lifecycle, Requirement, Source, Version
 from tracker.review.readings import revision_of
 
-SLUG = r"^[a-z0-9][a-z0-9._-]{0,127}$"
+SLUG = SLUG_PATTERN
 
 
 class SourceIn(BaseModel):

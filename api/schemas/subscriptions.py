@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.timeutil import Utc
 from tracker.diff.types import Kind, Tag
 from tracker.digests.model import Cadence, Channel, Subscription
+from tracker.domain.inputs import SLUG_PATTERN
 
-SourceSlug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,127}$")]
+SourceSlug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s<>,;]{1,64}@[^@\s<>,;]{1,253}$", max_length=254)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"\S")]
 WebhookUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]

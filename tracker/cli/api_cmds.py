@@ -67,12 +67,14 @@ def apikey_list(ctx: Context, org: str | None, fmt: str) -> None:
 
 @apikey.command("revoke")
 @click.argument("key_id")
-@click.option("--org", default=None, help="organisation the key belongs to; omit for operator keys")
+@click.option(
+    "--org", default=None, help="organisation the key must belong to (a check); omit to revoke any key"
+)
 @FORMAT_OPTION
 @click.pass_obj
 def apikey_revoke(ctx: Context, key_id: str, org: str | None, fmt: str) -> None:
     """Revoke a key; requests with it are refused from now on."""
-    key = ApiKeys(ctx.engine).revoke(key_id, _org_id(ctx, org))
+    key = ApiKeys(ctx.engine).revoke(key_id, _org_id(ctx, org), any_org=org is None)
     emit(fmt, {"key_id": key.key_id, "revoked_at": key.revoked_at}, lambda: f"revoked {key.key_id}")
 
 

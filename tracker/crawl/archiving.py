@@ -16,6 +16,7 @@ from datetime import date
 
 from tracker import pipeline
 from tracker.domain.errors import NotFoundError, ParseError, TrackerError
+from tracker.domain.inputs import check_label
 from tracker.domain.model import Lifecycle, ParsedVersion, Version
 from tracker.sources.ingest import guess_status, parse_files
 from tracker.sources.registry import SourceSpec
@@ -170,7 +171,7 @@ def archive_fetched(archive: Archive, spec: SourceSpec, item: FetchedVersion, ma
     existing = already_archived(archive, spec.slug, item.files)
     if existing is not None:
         return Archived(existing, created=False)
-    label = choose_label(archive, spec.slug, item)
+    label = check_label(choose_label(archive, spec.slug, item))
     parsed = parse_as(item.files, item.format, f"{spec.slug} {label} ({item.url})", max_bytes, spec.title)
     source = spec.to_source()
     version, created = archive.add_version(

@@ -6,7 +6,9 @@ next run times survive a restart; a run missed while the scheduler was down star
 ``misfire_grace`` and several missed runs coalesce into one. Each job crawls in a child
 process, and the crawl's database lock (:class:`tracker.storage.crawls.CrawlLock`)
 guarantees one crawl per source at a time, across processes and machines; APScheduler's
-``max_instances=1`` only covers this process.
+``max_instances=1`` only covers this process. Several ``tracker schedule`` processes may
+run (a standby for failover); a leadership lease in the same lock table lets only one of
+them run jobs at a time.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tracker.crawl.launcher import CrawlResult, run_crawl
 from tracker.settings import Settings
 from tracker.sources import registry as registry_mod
 from tracker.sources.registry import Registry, SourceSpec
+from tracker.storage.crawls import CrawlLock
 
 JOB_FUNC = "tracker.crawl.scheduler:scheduled_crawl"
 log = logging.getLogger("tracker.crawl.scheduler")
@@ -134,6 +137,27 @@ def jobs_table(scheduler: Any) -> list[dict[str, Any]]:
     ]
 
 
+# The scheduler's leadership lease lives in the crawl lock table under a name no source slug
+# can take (slugs have no ':'). Only the holder runs jobs; others stand by and take over
+# when it stops or its lease expires, so a second ``tracker schedule`` never doubles crawls.
+LEADER_LEASE = "scheduler:leader"
+
+
+def wait_to_lead(lease: CrawlLock, stop: threading.Event) -> bool:
+    """Block until ``lease`` is ours (True) or ``stop`` is set (False), logging who leads."""
+    announced = ""
+    while not stop.is_set():
+        if lease.acquire():
+            log.info("leading: this scheduler runs the crawl jobs")
+            return True
+        holder = lease.holder.describe() if lease.holder else "another process"
+        if holder != announced:
+            log.info("standing by: the scheduler of %s leads", holder)
+            announced = holder
+        stop.wait(max(lease.ttl.total_seconds() / 3, 0.2))
+    return False
+
+
 def serve(
     engine: Engine,
     registry_path: Path | None = None,
@@ -142,20 +166,47 @@ def serve(
     run_now: bool = False,
     workers: int = 4,
     stop: threading.Event | None = None,
+    lease_ttl: float = 60.0,
 ) -> None:
-    """Run the scheduler until SIGTERM/SIGINT (or ``stop`` is set); running jobs finish first."""
+    """Run the scheduler until SIGTERM/SIGINT (or ``stop`` is set); running jobs finish first.
+
+    Only one scheduler leads at a time (see :data:`LEADER_LEASE`); this one stands by until
+    it holds the lease, and steps back if it ever loses it.
+    """
     registry = registry_mod.load(registry_path)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    lease = CrawlLock(engine, LEADER_LEASE, ttl=lease_ttl)
+    while wait_to_lead(lease, stop):
+        try:
+            _lead(engine, registry, registry_path, lease, stop, interval, run_now, workers)
+        finally:
+            lease.release()
+
+
+def _lead(
+    engine: Engine,
+    registry: Registry,
+    registry_path: Path | None,
+    lease: CrawlLock,
+    stop: threading.Event,
+    interval: float | None,
+    run_now: bool,
+    workers: int,
+) -> None:
+    """Run the jobs while the lease is ours, renewing it; return when stopped or deposed."""
     scheduler = build_scheduler(engine, workers)
     scheduler.start(paused=True)
     try:
         for row in sync_jobs(scheduler, registry, registry_path, interval=interval, run_now=run_now):
             log.info("scheduled %s: %s, next run %s", row["source"], row["trigger"], row["next_run_time"])
         scheduler.resume()
-        stop = stop or threading.Event()
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: stop.set())
-        stop.wait()
+        while not stop.wait(max(lease.ttl.total_seconds() / 3, 0.2)):
+            if not lease.heartbeat():
+                log.error("lost the scheduler lease (taken over as stale): standing by")
+                return
     finally:
         scheduler.shutdown(wait=True)
 

@@ -6,6 +6,7 @@ against servers on loopback.
 
 from __future__ import annotations
 
+import logging
 import smtplib
 from collections.abc import Mapping
 from email.message import EmailMessage
@@ -15,13 +16,25 @@ import httpx
 
 from tracker.netguard import guarded_transport, proxied_target_reason
 
+log = logging.getLogger("tracker.webhooks")
+
+# What a tenant reads in the delivery log when no HTTP answer came back. One reason for every
+# way a connection can fail (refused, timed out, unresolvable, or refused by the SSRF guard),
+# so that the log cannot tell an open internal port from a closed one; the operator's log
+# (logger ``tracker.webhooks``) keeps the particular cause.
+UNREACHABLE = "the receiver could not be reached or is not a public address (SSRF guard); nothing was sent"
+
 
 class DeliveryError(Exception):
-    """A delivery failed; ``status`` is the HTTP or SMTP reply code when there was one."""
+    """A delivery failed; ``status`` is the HTTP or SMTP reply code when there was one.
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    ``str(err)`` is what the subscriber may read; ``detail`` what the operator may.
+    """
+
+    def __init__(self, message: str, status: int | None = None, detail: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.detail = detail or message
 
 
 class EmailNotifier(Protocol):
@@ -89,9 +102,14 @@ class HttpWebhookNotifier:
         if self.proxy and not self.allow_private:
             reason = proxied_target_reason(url)
             if reason:
-                raise DeliveryError(f"POST {url} refused: a {reason} address (SSRF guard); nothing was sent")
+                log.warning("webhook POST %s refused: a %s address (SSRF guard)", url, reason)
+                raise DeliveryError(f"POST {url} refused: {UNREACHABLE}", detail=f"a {reason} address")
         try:
             response = self.client.post(url, headers=dict(headers), content=body)
+        except (httpx.TransportError, httpx.InvalidURL) as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+            log.warning("webhook POST %s failed: %s", url, detail)
+            raise DeliveryError(f"POST {url} failed: {UNREACHABLE}", detail=detail) from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(f"POST {url} failed: {type(exc).__name__}: {exc}") from exc
         if not 200 <= response.status_code < 300:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.domain.errors import DocumentTooLargeError, NoDocumentsError, ParseError, TrackerError
+from tracker.domain.inputs import check_label, check_slug
 from tracker.domain.model import Lifecycle, ParsedDocument, ParsedVersion, Source, Version
 from tracker.sources.formats import assemble, parse_document, parser_named
 from tracker.sources.parsing.base import Parser
@@ -108,6 +109,8 @@ def ingest_files(
 ) -> IngestResult:
     """Archive one version from files; ``parser`` names the format when detection would pick
     another (a page that several parsers could read)."""
+    check_slug(source.slug)  # before any file is read: the names must be reachable later
+    check_label(label)
     chosen = parser_named(parser) if parser else None
     files = read_files(collect_files(paths), max_bytes)
     where = str(paths[0]) if len(paths) == 1 else f"{source.slug} {label}"

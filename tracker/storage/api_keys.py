@@ -145,11 +145,14 @@ class ApiKeys:
             ).all()
             return [_key(r) for r in rows]
 
-    def revoke(self, key_id: str, org_id: int | None) -> ApiKey:
-        """Revoke one of ``org_id``'s keys (``None``: the operator's); unknown ones are not found."""
+    def revoke(self, key_id: str, org_id: int | None, *, any_org: bool = False) -> ApiKey:
+        """Revoke one of ``org_id``'s keys (``None``: the operator's); unknown ones are not found.
+
+        ``any_org`` is the operator's own path (the CLI): the key is found whoever owns it.
+        """
         with Session(self.engine) as session, session.begin():
             row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_id == key_id))
-            if row is None or row.org_id != org_id:
+            if row is None or (row.org_id != org_id and not any_org):
                 raise NotFoundError(f"no API key {key_id!r}", "list keys with GET /v1/orgs/{org}/api-keys")
             if row.revoked_at is None:
                 row.revoked_at = datetime.now(UTC)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from tracker.domain.errors import ConflictError, NotFoundError
+from tracker.domain.inputs import check_label, check_slug
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import (
     Lifecycle,
@@ -108,6 +109,7 @@ class Archive:
             self._upsert_source(session, source)
 
     def _upsert_source(self, session: Session, source: Source) -> SourceRow:
+        check_slug(source.slug)
         row = session.scalar(select(SourceRow).where(SourceRow.slug == source.slug))
         if row is None:
             row = SourceRow(slug=source.slug, created_at=_now())
@@ -166,6 +168,8 @@ class Archive:
         job) are added to the job ledger in the same transaction as a new version, so a
         crash right after the commit cannot lose the work that follows archiving.
         """
+        check_slug(source.slug)
+        check_label(label)
         digest = digest or content_hash(files)
         with Session(self.engine) as session, session.begin():
             src = self._upsert_source(session, source)

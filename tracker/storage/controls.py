@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tracker.domain.errors import InvalidInputError, NotFoundError
+from tracker.domain.inputs import control_character
 from tracker.domain.keys import normalise_key
 from tracker.mapping.types import Control
 from tracker.storage.orgs import org_row, utcnow
@@ -109,6 +110,8 @@ class ControlStore:
         With ``deactivate_missing``, controls earlier imported from the same ``origin`` that
         are absent now are marked inactive (never deleted: mappings and history refer to them).
         """
+        for control in controls:
+            check_storable(control)
         keys = [c.key for c in controls]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
@@ -247,3 +250,24 @@ class ControlStore:
             query = query.where(ControlRow.active.is_(True))
         with Session(self.engine) as session:
             return [_record(r) for r in session.scalars(query.order_by(ControlRow.id).limit(limit))]
+
+
+def check_storable(control: Control) -> None:
+    """Every text field of ``control`` as storable text (see :mod:`tracker.domain.inputs`)."""
+    fields = {
+        "id": control.id,
+        "title": control.title,
+        "description": control.description,
+        "owner": control.owner,
+        "family": control.family,
+        "parent": control.parent or "",
+        **{f"tags[{i}]": tag for i, tag in enumerate(control.tags)},
+    }
+    for field, value in fields.items():
+        found = control_character(value)
+        if found:
+            raise InvalidInputError(
+                f"control {control.id!r}: {field} contains the control character {found}; "
+                "nothing was imported",
+                "remove it; NUL and other control characters cannot be stored",
+            )

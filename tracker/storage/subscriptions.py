@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tracker.digests.model import Cadence, Channel, Created, Subscription, SubscriptionSpec
 from tracker.domain.errors import InvalidInputError, NotFoundError
+from tracker.domain.inputs import refuse_control_characters
 from tracker.netguard import check_webhook_url
 from tracker.storage.api_keys import hash_token
 from tracker.storage.tables.api import DeliveryRow, FeedEntryRow, OutboxRow, SubscriptionRow
@@ -36,16 +37,27 @@ def new_feed_token() -> str:
     return "feed_" + secrets.token_urlsafe(24)
 
 
-def validate(spec: SubscriptionSpec, *, allow_private_webhooks: bool = False) -> None:
-    """Refuse a subscription that could never deliver, or would deliver inward (SSRF)."""
+def validate(spec: SubscriptionSpec, *, allow_private_webhooks: bool = False) -> SubscriptionSpec:
+    """The spec as stored (webhook URL normalised), refusing a subscription that could never
+    deliver, would deliver inward (SSRF), or holds text the database cannot store."""
     if not spec.channels:
         raise InvalidInputError("a subscription needs at least one channel", "use email, webhook or atom")
     if Channel.EMAIL in spec.channels and not spec.email_to:
         raise InvalidInputError("the email channel needs at least one address in email_to")
     if Channel.WEBHOOK in spec.channels and not spec.webhook_url.startswith(("http://", "https://")):
         raise InvalidInputError("the webhook channel needs an http(s) webhook_url")
+    for field, values in (
+        ("name", (spec.name,)),
+        ("control_ids", spec.control_ids),
+        ("control_tags", spec.control_tags),
+        ("email_to", spec.email_to),
+    ):
+        for value in values:
+            refuse_control_characters(field, value)
     if spec.webhook_url:
-        check_webhook_url(spec.webhook_url, allow_private=allow_private_webhooks)
+        url = check_webhook_url(spec.webhook_url, allow_private=allow_private_webhooks)
+        return replace(spec, webhook_url=url)
+    return spec
 
 
 def _spec(row: SubscriptionRow) -> SubscriptionSpec:
@@ -98,7 +110,7 @@ class SubscriptionStore:
         self.allow_private_webhooks = allow_private_webhooks
 
     def create(self, org_id: int, spec: SubscriptionSpec, since: datetime | None = None) -> Created:
-        validate(spec, allow_private_webhooks=self.allow_private_webhooks)
+        spec = validate(spec, allow_private_webhooks=self.allow_private_webhooks)
         now = datetime.now(UTC)
         token = new_feed_token()
         secret = new_webhook_secret() if Channel.WEBHOOK in spec.channels else ""
@@ -143,7 +155,7 @@ class SubscriptionStore:
         with Session(self.engine) as session, session.begin():
             row = self._row(session, org_id, sub_id)
             spec = replace(_spec(row), **changes)
-            validate(spec, allow_private_webhooks=self.allow_private_webhooks)
+            spec = validate(spec, allow_private_webhooks=self.allow_private_webhooks)
             _apply(row, spec)
             secret = ""
             if Channel.WEBHOOK in spec.channels and not row.webhook_secret:

@@ -17,9 +17,7 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-import yaml
-
-from tracker.domain.errors import InvalidInputError
+from tracker.domain.errors import InvalidInputError, ParseError
 from tracker.mapping.crosswalks.common import (
     CSV_COLUMNS,
     confidence_of,
@@ -29,6 +27,7 @@ from tracker.mapping.crosswalks.common import (
 )
 from tracker.mapping.crosswalks.oscal import read_oscal_mapping, write_oscal_mapping
 from tracker.mapping.types import Mapping, Provenance, ReviewState
+from tracker.sources.parsing.loaders import load_yaml
 
 __all__ = [
     "CSV_COLUMNS",
@@ -145,11 +144,10 @@ def read_framework_yaml(data: bytes | str, *, name: str = "mapping.yaml") -> lis
     ``strength_of_relationship`` (0-10), when present, becomes the confidence.
     """
     try:
-        doc = yaml.safe_load(text_of(data, name))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise InvalidInputError(f"{name}{line}: not valid YAML", "fix the YAML syntax") from err
+        # the shared loader: bounded alias expansion, deep nesting named (a file from outside)
+        doc = load_yaml(name, text_of(data, name).encode())
+    except ParseError as err:
+        raise InvalidInputError(f"{name}: not valid YAML ({err.detail})", "fix the YAML syntax") from err
     objects = doc.get("objects") if isinstance(doc, dict) else None
     if not isinstance(objects, dict):
         raise InvalidInputError(

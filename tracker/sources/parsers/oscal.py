@@ -33,6 +33,9 @@ from datetime import date
 from pathlib import PurePath
 from typing import Any
 
+import defusedxml.ElementTree as DefusedET
+from defusedxml import DTDForbidden
+
 from tracker.domain.errors import ParseError
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import DocumentRole, Link, ParsedDocument, Profile, Requirement
@@ -108,13 +111,18 @@ def _load(filename: str, data: bytes) -> tuple[str, Obj]:
     """The document's root model (``catalog`` or ``profile``) as JSON-shaped objects."""
     head = data[:_HEAD].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
-        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-            raise ParseError(filename, "XML with a DTD or entities is refused", _NOT_OSCAL)
+        # defusedxml refuses a DTD wherever it sits (entity expansion, external entities);
+        # OSCAL XML never needs one.
         try:
-            root = ET.fromstring(data)
+            root = DefusedET.fromstring(data, forbid_dtd=True)
+        except DTDForbidden as exc:
+            raise ParseError(filename, "XML with a DTD or entities is refused", _NOT_OSCAL) from exc
         except ET.ParseError as exc:
             raise ParseError(filename, f"invalid XML: {exc}") from exc
-        doc: Any = {local(root.tag): xml_to_obj(root)}
+        try:
+            doc: Any = {local(root.tag): xml_to_obj(root)}
+        except RecursionError:
+            raise ParseError(filename, "XML elements nested too deeply to read", _NOT_OSCAL) from None
     elif head.startswith(b"{"):
         doc = load_json(filename, data)
     else:

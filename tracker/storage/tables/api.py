@@ -44,6 +44,18 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class PageSessionRow(Base):
+    """A signed-in page session. The cookie is signed, but only a live row here makes it a
+    session: signing out sets ``ended_at``, so a copied cookie stops working at once.
+    Migration: ``0009_page_sessions``."""
+
+    __tablename__ = "page_sessions"
+    sid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class SubscriptionRow(Base):
     """What an organisation follows and how it wants to hear about it.
 
