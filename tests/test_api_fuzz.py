@@ -112,7 +112,7 @@ def _fill(path: str, params: dict[str, str]) -> str:
 def test_hostile_values_never_answer_5xx(engine: Any) -> None:
     from fastapi.testclient import TestClient
 
-    from tests.test_api_fixtures import client_for
+    from tests.support.api_world import client_for
 
     world = seed(engine)
     client: TestClient

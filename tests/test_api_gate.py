@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 
 from api.app import create_app
-from tests.test_api_fixtures import World, client_for, seed
+from tests.support.api_world import World, client_for, seed
 from tracker.settings import Settings
 
 CHUNK = b"x" * 65536

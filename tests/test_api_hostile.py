@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from api.pagination import encode_cursor
-from tests.test_api_fixtures import World, client_for, seed
+from tests.support.api_world import World, client_for, seed
 
 HUGE = 2**63
 PROBLEM = "application/problem+json"

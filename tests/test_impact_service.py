@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tests.support.api_world import World, seed
-from tests.test_mapping_mapper import CONTROLS, BagOfWordsEmbedder
+from tests.support.mapping import CONTROLS, BagOfWordsEmbedder
 from tracker.diff.types import Kind
 from tracker.domain.errors import InvalidInputError
 from tracker.impact.model import Action, AffectedControl, StoredImpact

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
 
-from tests.test_api_fixtures import client_for, seed
+from tests.support.api_world import client_for, seed
 from tests.test_spider_core import SPEC, fetched
 from tracker.cli.main import cli
 from tracker.crawl.archiving import archive_fetched

@@ -11,8 +11,8 @@ import re
 from sqlalchemy import Engine
 
 from api.pages.session import COOKIE
-from tests.test_api_fixtures import client_for, seed
-from tests.test_pages_fixtures import sign_in
+from tests.support.api_world import client_for, seed
+from tests.support.pages_world import sign_in
 
 REVIEW = "/ui/sources/demo-std/review/v1/v2"
 
