@@ -17,10 +17,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tracker.domain.errors import ConflictError, InvalidInputError, NotFoundError, ParseError, TrackerError
+from tracker.storage.db import DataError
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("api")

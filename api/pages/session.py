@@ -22,18 +22,15 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import Request, Response
-from sqlalchemy import Engine, delete, select, update
-from sqlalchemy.orm import Session
 
 from tracker.settings import Settings
 from tracker.storage.api_keys import ApiKey, Scope
+from tracker.storage.db import Engine
 from tracker.storage.decisions import Reviewer
-from tracker.storage.tables.api import ApiKeyRow, PageSessionRow
-from tracker.storage.tables.orgs import OrganisationRow
+from tracker.storage.page_sessions import PageSessions
 
 COOKIE = "tracker_session"
 MAX_AGE = 12 * 3600
@@ -121,43 +118,14 @@ def issue(request: Request, key: ApiKey, name: str) -> str:
     """A signed session token for ``key``, its session recorded as live; ``name`` is recorded
     with the reviewer's decisions. Sessions past their lifetime are pruned on the way."""
     sid = secrets.token_hex(16)
-    now = datetime.now(UTC)
-    with Session(request.app.state.engine) as session, session.begin():
-        session.execute(
-            delete(PageSessionRow).where(PageSessionRow.created_at < now - timedelta(seconds=MAX_AGE))
-        )
-        session.add(PageSessionRow(sid=sid, key_id=key.key_id, created_at=now))
+    now = PageSessions(request.app.state.engine).open(sid, key.key_id, max_age=MAX_AGE)
     payload = {"k": key.key_id, "n": name.strip()[:200], "s": sid, "iat": int(now.timestamp())}
     return sign(_secret(request), payload)
 
 
 def end(engine: Engine, sid: str) -> None:
     """Sign out: the session ``sid`` stops working, whoever holds its cookie."""
-    with Session(engine) as session, session.begin():
-        session.execute(
-            update(PageSessionRow)
-            .where(PageSessionRow.sid == sid, PageSessionRow.ended_at.is_(None))
-            .values(ended_at=datetime.now(UTC))
-        )
-
-
-def _live_key(engine: Engine, key_id: str, sid: str) -> tuple[ApiKey, str | None] | None:
-    with Session(engine) as session:
-        row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_id == key_id))
-        if row is None or row.revoked_at is not None:
-            return None
-        live = session.scalar(
-            select(PageSessionRow.sid).where(
-                PageSessionRow.sid == sid,
-                PageSessionRow.key_id == key_id,
-                PageSessionRow.ended_at.is_(None),
-            )
-        )
-        if live is None:
-            return None
-        org = session.scalar(select(OrganisationRow.slug).where(OrganisationRow.id == row.org_id))
-        key = ApiKey(row.id, row.key_id, row.org_id, Scope(row.scope), row.name, row.created_at)
-        return key, org
+    PageSessions(engine).end(sid)
 
 
 def viewer(request: Request) -> Viewer | None:
@@ -169,7 +137,7 @@ def viewer(request: Request) -> Viewer | None:
     payload = unsign(secret, token)
     if payload is None or not isinstance(payload.get("k"), str) or not isinstance(payload.get("s"), str):
         return None
-    found = _live_key(request.app.state.engine, payload["k"], payload["s"])
+    found = PageSessions(request.app.state.engine).live_key(payload["k"], payload["s"])
     if found is None:
         return None
     key, org = found

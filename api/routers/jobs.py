@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api.deps import EngineDep, OperatorDep, SettingsDep
 from api.pagination import Page, PageParams, page_params
@@ -14,7 +12,6 @@ from api.problems import ApiProblem, responses
 from api.schemas.jobs import JobOut
 from tracker.domain.errors import InvalidInputError
 from tracker.storage.jobs import JobStore
-from tracker.storage.tables.jobs import JobRow
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=responses(401, 403, 422))
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -29,15 +26,8 @@ def list_jobs(
     status: Annotated[str | None, Query(pattern=r"^(queued|running|done|dead)$")] = None,
     kind: Annotated[str | None, Query(pattern=r"^(diff|impact|digest|deliver)$")] = None,
 ) -> Page[JobOut]:
-    query = select(JobRow.id).where(JobRow.id > paging.after)
-    if status:
-        query = query.where(JobRow.status == status)
-    if kind:
-        query = query.where(JobRow.kind == kind)
-    with Session(engine) as session:
-        ids = list(session.scalars(query.order_by(JobRow.id).limit(paging.limit + 1)))
-    store = JobStore(engine)
-    return paging.page([JobOut.of(store.get(i)) for i in ids], ids)
+    jobs = JobStore(engine).page(after_id=paging.after, limit=paging.limit + 1, status=status, kind=kind)
+    return paging.page([JobOut.of(j) for j in jobs], [j.id for j in jobs])
 
 
 @router.get("/{job_id}", operation_id="getJob", summary="One job", responses=responses(404))

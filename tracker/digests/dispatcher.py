@@ -229,7 +229,7 @@ class Dispatcher:
         try:
             code = self.webhook.post(sub.webhook_url, headers, body)
         except DeliveryError as exc:
-            return _Outcome(False, msg_id, exc.status, str(exc), _ms(started))
+            return _Outcome(False, msg_id, exc.status, str(exc), _ms(started), permanent=exc.permanent)
         return _Outcome(True, msg_id, code, duration_ms=_ms(started))
 
     def _write_feed_entry(

@@ -31,10 +31,15 @@ class DeliveryError(Exception):
     ``str(err)`` is what the subscriber may read; ``detail`` what the operator may.
     """
 
-    def __init__(self, message: str, status: int | None = None, detail: str = "") -> None:
+    def __init__(
+        self, message: str, status: int | None = None, detail: str = "", *, permanent: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.detail = detail or message
+        # a message that can never be sent as it is (a URL the HTTP client cannot parse):
+        # retrying changes nothing, so its delivery is parked as dead at once
+        self.permanent = permanent
 
 
 class EmailNotifier(Protocol):
@@ -106,7 +111,10 @@ class HttpWebhookNotifier:
                 raise DeliveryError(f"POST {url} refused: {UNREACHABLE}", detail=f"a {reason} address")
         try:
             response = self.client.post(url, headers=dict(headers), content=body)
-        except (httpx.TransportError, httpx.InvalidURL) as exc:
+        except httpx.InvalidURL as exc:
+            # the subscriber's own URL is malformed: saying how is no oracle about our network
+            raise DeliveryError(f"POST {url} failed: InvalidURL: {exc}", permanent=True) from exc
+        except httpx.TransportError as exc:
             detail = f"{type(exc).__name__}: {exc}"
             log.warning("webhook POST %s failed: %s", url, detail)
             raise DeliveryError(f"POST {url} failed: {UNREACHABLE}", detail=detail) from exc

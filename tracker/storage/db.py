@@ -7,6 +7,9 @@ from typing import Any
 
 from sqlalchemy import Engine as Engine  # re-exported: callers type an engine without importing SQLAlchemy
 from sqlalchemy import create_engine, event
+from sqlalchemy.exc import (
+    DataError as DataError,  # re-exported: the API maps a value the database refuses to 422
+)
 
 from tracker.domain.errors import TrackerError
 from tracker.settings import Settings

@@ -172,6 +172,18 @@ class JobStore:
         with Session(self.engine) as session:
             return [_job(r) for r in session.scalars(query)]
 
+    def page(
+        self, *, after_id: int, limit: int, status: str | None = None, kind: str | None = None
+    ) -> list[Job]:
+        """Jobs with ``id > after_id`` in id order, of one status or kind if given."""
+        query = select(JobRow).where(JobRow.id > after_id)
+        if status:
+            query = query.where(JobRow.status == status)
+        if kind:
+            query = query.where(JobRow.kind == kind)
+        with Session(self.engine) as session:
+            return [_job(r) for r in session.scalars(query.order_by(JobRow.id).limit(limit))]
+
     def claimable(self, now: datetime | None = None) -> Any:
         now = now or _now()
         return or_(
