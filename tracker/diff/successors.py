@@ -123,24 +123,18 @@ class _Scorer:
         dense = np.zeros_like(self.lex)
         passage = np.zeros_like(self.lex)
         embedder = al.sim.embedder
+        if with_pred:
+            own = al.sim.lexical_pairs([(p, cols[k]) for k, p in with_pred])
+            for (k, _), value in zip(with_pred, own, strict=True):
+                novelty[k] = 1.0 - float(value)
         if embedder is None:
-            if with_pred:
-                own = al.sim.lexical_pairs([(p, cols[k]) for k, p in with_pred])
-                for (k, _), value in zip(with_pred, own, strict=True):
-                    novelty[k] = 1.0 - float(value)
             total = LEXICAL_ONLY_SCALE * (W_LEXICAL * self.lex + W_NOVELTY * novelty[None, :])
         else:
-            texts = (
-                [_context(al, al.old[i]) for i in self.rows]
-                + [al.new[j].match_text for j in cols]
-                + [al.old[p].match_text for _, p in with_pred]
-            )
+            texts = [_context(al, al.old[i]) for i in self.rows] + [al.new[j].match_text for j in cols]
             vec = np.asarray(embedder.encode(texts), dtype=np.float64)
             n_r, n_c = len(self.rows), len(cols)
-            q, c, pred = vec[:n_r], vec[n_r : n_r + n_c], vec[n_r + n_c :]
+            q, c = vec[:n_r], vec[n_r : n_r + n_c]
             dense = q @ c.T
-            for row, (k, _) in enumerate(with_pred):
-                novelty[k] = 1.0 - max(0.0, float(c[k] @ pred[row]))
             first = dense + W_LEXICAL * self.lex + W_NOVELTY * novelty[None, :]
             passage = self._passages(q, first)
             total = first + W_PASSAGE * passage
