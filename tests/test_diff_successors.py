@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from embeddings.hashing import HashingEmbedder
-from tracker.diff import Change, DiffResult, Kind, Suggestion, Tag, diff_versions
+from tracker.diff import Change, DiffResult, Kind, Suggestion, Tag, diff_versions, render_html, render_text
 from tracker.diff import successors as successors_mod
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import Link, Requirement
@@ -222,6 +222,8 @@ def test_below_the_floor_only_suggestions() -> None:
     assert scores == sorted(scores, reverse=True)
     assert all(s.reason for s in change.suggestions)
     assert any("suggested for review" in r for r in change.reasons)
+    assert "(suggested successor, score" in render_text(result)
+    assert "Suggested successors, to confirm" in render_html(result)
     # Suggestions survive the stored JSON.
     again = Change.from_json_dict(change.to_json_dict())
     assert [(s.old_id, s.new_id) for s in again.suggestions] == [

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from api.pages.data import CHANGED_KINDS, DiffView, stored_diff
-from api.pages.models import ChangeView, FieldView, ReqView
+from api.pages.models import ChangeView, FieldView, ReqView, SuggestionView
 from tracker.diff.types import Kind, Tag
 from tracker.domain.redline import parse_text
 from tracker.review.readings import own_review
@@ -140,6 +140,15 @@ def _view(row: Any) -> ChangeView:
         new_keys=list(new_keys or ()),
         redline={str(k): str(v) for k, v in (data.get("redline") or {}).items()},
         review=data.get("review") or None,
+        suggestions=[
+            SuggestionView(
+                old_id=str(s.get("old_id", "")),
+                new_id=str(s.get("new_id", "")),
+                score=float(s.get("score", 0.0)),
+                reason=str(s.get("reason", "")),
+            )
+            for s in data.get("suggestions") or ()
+        ],
     )
 
 
