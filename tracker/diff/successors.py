@@ -52,6 +52,8 @@ SPLIT_BAND = 0.03  # candidates this close to the best are successors too
 MAX_SUCCESSORS = 3
 LINK_FLOOR = 0.6  # confidence below which a candidate is only suggested
 MIN_SCORE = 0.55  # a best candidate scoring below this is no successor at all
+MIN_SCORE_LEXICAL = 0.9  # the same without an embedder: a lexical cosine of about 0.3 or more
+ALTERNATIVES_BELOW = 0.8  # a similarity-stage link less confident than this gets runners-up
 # Large catalogs: only this many candidates per withdrawn requirement, by shared wording,
 # are embedded (a CSF-sized pool is scored whole).
 POOL_ALL_MAX = 300
@@ -72,8 +74,23 @@ class _Evidence:
 
 
 def withdrawn_orphans(al: Aligner) -> list[int]:
-    """Old requirements left unmatched whose identifier the new version no longer uses."""
-    return [i for i in sorted(al.unmatched_old) if _withdrawn(al, al.old[i])]
+    """Old requirements left unmatched whose identifier the new version no longer uses.
+
+    A publisher that names successors in most of its withdrawal placeholders (SP 800-53
+    does for 86 of Rev 5's 87) means it when a placeholder names none: "SC-19 Voice over
+    Internet Protocol, withdrawn: technology-specific" has no successor, and we do not
+    invent one. Only where the new version names successors for fewer than half of them
+    (CSF 2.0 names none) is silence taken as missing data.
+    """
+    placeholders = [
+        j for o in al.old if o.active and (j := al.new_by_key.get(o.key)) is not None and not al.new[j].active
+    ]
+    declares = sum(1 for j in placeholders if al.new[j].req.successors) * 2 >= len(placeholders) > 0
+    return [
+        i
+        for i in sorted(al.unmatched_old)
+        if _withdrawn(al, al.old[i]) and not (declares and al.old[i].key in al.new_by_key)
+    ]
 
 
 def _withdrawn(al: Aligner, o: Item) -> bool:
@@ -214,7 +231,12 @@ def infer(al: Aligner) -> dict[int, tuple[Suggestion, ...]]:
     cols = scorer.cols
     suggestions: dict[int, tuple[Suggestion, ...]] = {}
     single: dict[int, list[tuple[int, float, str]]] = {}
-    linked_to = {m.old[0]: set(m.new) for m in al.matches if m.old and m.old[0] in similar}
+    linked_to = {
+        m.old[0]: set(m.new)
+        for m in al.matches
+        if m.old and m.old[0] in similar and m.confidence < ALTERNATIVES_BELOW
+    }
+    floor = MIN_SCORE if al.sim.embedder is not None else MIN_SCORE_LEXICAL
     for i, row in zip(scorer.rows, scorer.evidence(), strict=True):
         order = sorted(range(len(row)), key=lambda k: -row[k].total)
         o = al.old[i]
@@ -229,10 +251,12 @@ def infer(al: Aligner) -> dict[int, tuple[Suggestion, ...]]:
                     new_key=al.new[cols[k]].key,
                 )
                 for k in ks
-                if row[k].total >= MIN_SCORE  # nothing plausible is worth a reviewer's time
+                if row[k].total >= floor  # nothing implausible is worth a reviewer's time
             )
 
-        if i in linked_to:  # runners-up of the similarity stage's own link
+        if i in similar:  # runners-up of the similarity stage's own link, if it is unsure
+            if i not in linked_to:
+                continue
             already = linked_to[i]
             room = MAX_SUGGESTIONS - len(already)
             alternatives = [k for k in order if cols[k] not in already][: max(0, room)]
@@ -240,11 +264,12 @@ def infer(al: Aligner) -> dict[int, tuple[Suggestion, ...]]:
                 suggestions[i] = suggest(alternatives)
             continue
         best = row[order[0]].total
-        if best < MIN_SCORE:
+        if best < floor:
             continue
         chosen = [k for k in order[:MAX_SUCCESSORS] if row[k].total >= best - SPLIT_BAND]
         rest = order[len(chosen)] if len(order) > len(chosen) else None
-        margin = best - row[rest].total if rest is not None else best
+        # Margin over the best candidate left out, or over "nothing" (MIN_SCORE) if it is weaker.
+        margin = best - max(row[rest].total if rest is not None else 0.0, floor)
         conf = _confidence(best, margin)
         if conf < LINK_FLOOR:
             suggestions[i] = suggest(order[:MAX_SUGGESTIONS])
