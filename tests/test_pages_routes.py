@@ -352,8 +352,14 @@ def test_lineage_suggestions_are_shown_for_confirmation(world: World) -> None:
         reasons=("possible successors suggested for review (below the confidence to link)",),
         suggestions=(hint,),
     )
-    DiffStore(world.engine).save(DiffResult("demo-std", "v2", "v5", ENGINE_VERSION, None, (removed,)))
+    stored = DiffStore(world.engine).save(
+        DiffResult("demo-std", "v2", "v5", ENGINE_VERSION, None, (removed,))
+    )
     client = client_for(world.engine)
+    api = client.get(f"/v1/changes?diff_id={stored.id}", headers=world.auth("acme:read")).json()
+    assert api["items"][0]["suggestions"] == [
+        {"old_id": "R-1", "new_id": "R-50", "score": 0.81, "reason": "meaning 0.62, it has no predecessor"}
+    ]
     page = client.get("/ui/sources/demo-std/review/v2/v5?kind=all").text
     assert "Possible successors, to confirm" in page
     assert "R-1 → R-50" in page and "score 0.81: meaning 0.62, it has no predecessor" in page

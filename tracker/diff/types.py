@@ -17,7 +17,7 @@ from tracker.domain.redline import Redline, parse_text, render_text
 
 ENGINE_NAME = "tracker.diff"
 # Bump when alignment or classification rules change: stored diffs record it.
-ENGINE_VERSION = "1.3.0"
+ENGINE_VERSION = "1.4.0"
 
 
 class Kind(enum.StrEnum):
