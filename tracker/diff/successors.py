@@ -57,7 +57,7 @@ ALTERNATIVES_BELOW = 0.8  # a similarity-stage link less confident than this get
 # Large catalogs: only this many candidates per withdrawn requirement, by shared wording,
 # are embedded (a CSF-sized pool is scored whole).
 POOL_ALL_MAX = 300
-CANDIDATES_PER_ITEM = 40
+CANDIDATES_PER_ITEM = 10
 _PASSAGE_MIN_CHARS = 25
 _PASSAGES_PER_ITEM = 8
 _LABEL = re.compile(r"^\s*(?:[A-Za-z]{0,3}\d+[.:)]|[-*\u2022])\s*")
@@ -219,10 +219,15 @@ def infer(al: Aligner) -> dict[int, tuple[Suggestion, ...]]:
     stage already moved one-to-one, so a reviewer sees the runners-up of every inferred link.
     """
     orphans = withdrawn_orphans(al)
+    # Withdrawn requirements the similarity stage moved one-to-one but unsurely: their
+    # runners-up are worth showing (sure links are left alone and cost nothing).
     similar = [
         m.old[0]
         for m in al.matches
-        if m.how == SIMILAR and len(m.old) == 1 and _withdrawn(al, al.old[m.old[0]])
+        if m.how == SIMILAR
+        and len(m.old) == 1
+        and m.confidence < ALTERNATIVES_BELOW
+        and _withdrawn(al, al.old[m.old[0]])
     ]
     pool = [n.index for n in al.new if n.active and not n.is_group]
     if not (orphans or similar) or not pool:
@@ -231,11 +236,7 @@ def infer(al: Aligner) -> dict[int, tuple[Suggestion, ...]]:
     cols = scorer.cols
     suggestions: dict[int, tuple[Suggestion, ...]] = {}
     single: dict[int, list[tuple[int, float, str]]] = {}
-    linked_to = {
-        m.old[0]: set(m.new)
-        for m in al.matches
-        if m.old and m.old[0] in similar and m.confidence < ALTERNATIVES_BELOW
-    }
+    linked_to = {m.old[0]: set(m.new) for m in al.matches if m.old and m.old[0] in similar}
     floor = MIN_SCORE if al.sim.embedder is not None else MIN_SCORE_LEXICAL
     for i, row in zip(scorer.rows, scorer.evidence(), strict=True):
         order = sorted(range(len(row)), key=lambda k: -row[k].total)
@@ -254,9 +255,7 @@ def infer(al: Aligner) -> dict[int, tuple[Suggestion, ...]]:
                 if row[k].total >= floor  # nothing implausible is worth a reviewer's time
             )
 
-        if i in similar:  # runners-up of the similarity stage's own link, if it is unsure
-            if i not in linked_to:
-                continue
+        if i in linked_to:  # runners-up of the similarity stage's own link
             already = linked_to[i]
             room = MAX_SUGGESTIONS - len(already)
             alternatives = [k for k in order if cols[k] not in already][: max(0, room)]
