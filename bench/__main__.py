@@ -12,6 +12,7 @@ ALL = (
     "ingest",
     "diff_speed",
     "diff_quality",
+    "lineage",
     "mapping",
     "impact",
     "crawl",

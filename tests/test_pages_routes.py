@@ -368,3 +368,36 @@ def test_review_page_groups_guidance_only_and_marks_an_older_engine(world: World
     current = client.get(REVIEW).text  # the v1 -> v2 diff was made by the running engine
     assert "Made by an older engine" not in current and "Guidance only (" not in current
     assert "(older engine)" in client.get("/ui/sources/demo-std").text
+
+
+def test_lineage_suggestions_are_shown_for_confirmation(world: World) -> None:
+    from tracker.diff import Change, DiffResult, Kind, Suggestion
+    from tracker.diff.types import ENGINE_VERSION
+
+    Archive(world.engine).add_version(
+        SOURCE,
+        "v5",
+        [("v5.md", b"v5")],
+        parsed(req("R-50", "Operators must log access")),
+        published=date(2025, 10, 1),
+    )
+    hint = Suggestion(new_id="R-50", score=0.81, reason="meaning 0.62, it has no predecessor", old_id="R-1")
+    removed = Change(
+        kind=Kind.REMOVED,
+        old_ids=("R-1",),
+        new_ids=(),
+        confidence=0.6,
+        reasons=("possible successors suggested for review (below the confidence to link)",),
+        suggestions=(hint,),
+    )
+    stored = DiffStore(world.engine).save(
+        DiffResult("demo-std", "v2", "v5", ENGINE_VERSION, None, (removed,))
+    )
+    client = client_for(world.engine)
+    api = client.get(f"/v1/changes?diff_id={stored.id}", headers=world.auth("acme:read")).json()
+    assert api["items"][0]["suggestions"] == [
+        {"old_id": "R-1", "new_id": "R-50", "score": 0.81, "reason": "meaning 0.62, it has no predecessor"}
+    ]
+    page = client.get("/ui/sources/demo-std/review/v2/v5?kind=all").text
+    assert "Possible successors, to confirm" in page
+    assert "R-1 → R-50" in page and "score 0.81: meaning 0.62, it has no predecessor" in page

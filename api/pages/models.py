@@ -60,6 +60,16 @@ class MappingView:
     note: str
 
 
+@dataclass(frozen=True)
+class SuggestionView:
+    """A successor the engine suggests for a withdrawn requirement, for a reviewer to confirm."""
+
+    old_id: str
+    new_id: str
+    score: float
+    reason: str
+
+
 @dataclass
 class ChangeView:
     id: int
@@ -84,6 +94,7 @@ class ChangeView:
     controls: list[ControlView] = field(default_factory=list)
     mappings: list[MappingView] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    suggestions: list[SuggestionView] = field(default_factory=list)
 
     @property
     def reviewed(self) -> bool:

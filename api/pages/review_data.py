@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from api.pages.data import CHANGED_KINDS, DiffView, stored_diff
-from api.pages.models import ChangeView, FieldView, ReqView
+from api.pages.models import ChangeView, FieldView, ReqView, SuggestionView
 from tracker.diff.types import Kind, Tag
 from tracker.domain.redline import parse_text
 from tracker.review.readings import own_review
@@ -120,6 +120,10 @@ def _view(brief: ChangeBrief) -> ChangeView:
         new_keys=list(brief.new_keys),
         redline=dict(brief.redline),
         review=brief.review,
+        suggestions=[
+            SuggestionView(old_id=s.old_id, new_id=s.new_id, score=s.score, reason=s.reason)
+            for s in brief.suggestions
+        ],
     )
 
 

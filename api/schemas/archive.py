@@ -191,6 +191,15 @@ class ReviewOut(BaseModel):
         )
 
 
+class SuggestionOut(BaseModel):
+    """A successor the engine suggests for a withdrawn requirement, below its confidence to link."""
+
+    old_id: str = Field(examples=["ID.BE-3"])
+    new_id: str = Field(examples=["GV.OC-01"])
+    score: float = Field(examples=[1.08])
+    reason: str = Field(examples=["meaning 0.55, shared wording 0.21, it has no predecessor"])
+
+
 class ChangeOut(BaseModel):
     id: int = Field(examples=[42])
     diff_id: int = Field(examples=[3])
@@ -214,6 +223,9 @@ class ChangeOut(BaseModel):
     reasons: list[str] = []
     redline: dict[str, str] | None = Field(
         default=None, examples=[{"statement": "Identities [-are-]{+shall be+} managed"}]
+    )
+    suggestions: list[SuggestionOut] = Field(
+        default=[], description="candidate successors of a withdrawn requirement, for a reviewer to confirm"
     )
     created_at: Utc = Field(description="when the diff was stored")
     review: ReviewOut = Field(default_factory=ReviewOut)

@@ -23,13 +23,14 @@ and c), :mod:`~tracker.diff.lineage` (b), :mod:`~tracker.diff.splits` (d),
 
 from tracker.diff.engine import diff_versions
 from tracker.diff.render import render_html, render_text
-from tracker.diff.types import ENGINE_VERSION, Change, DiffResult, Kind, Tag
+from tracker.diff.types import ENGINE_VERSION, Change, DiffResult, Kind, Suggestion, Tag
 
 __all__ = [
     "ENGINE_VERSION",
     "Change",
     "DiffResult",
     "Kind",
+    "Suggestion",
     "Tag",
     "diff_versions",
     "render_html",

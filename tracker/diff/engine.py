@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from embeddings.protocol import Embedder
-from tracker.diff import lineage, splits
+from tracker.diff import lineage, splits, successors
 from tracker.diff.align import (
     GROUP_TITLE,
     KEY,
@@ -23,7 +23,7 @@ from tracker.diff.align import (
 from tracker.diff.classify import Verdict, analyse
 from tracker.diff.features import Item, build_items
 from tracker.diff.similarity import Similarity
-from tracker.diff.types import ENGINE_VERSION, Change, DiffResult, Kind, Tag
+from tracker.diff.types import ENGINE_VERSION, Change, DiffResult, Kind, Suggestion, Tag
 from tracker.domain.errors import InvalidInputError
 from tracker.domain.model import Requirement
 from tracker.domain.redline import redline
@@ -81,7 +81,8 @@ def diff_versions(
     al.similarity_stage()
     splits.fold_survivors(al, LINEAGE_MERGED)
     splits.detect(al)
-    builder = _Builder(old_items, new_items, al)
+    suggestions = successors.infer(al)
+    builder = _Builder(old_items, new_items, al, suggestions)
     changes = builder.build(lineage.orphan_placeholders(al))
     return DiffResult(
         source=source,
@@ -101,10 +102,17 @@ def _noise_note(o: Item, n: Item) -> str | None:
 
 
 class _Builder:
-    def __init__(self, old: Sequence[Item], new: Sequence[Item], al: Aligner) -> None:
+    def __init__(
+        self,
+        old: Sequence[Item],
+        new: Sequence[Item],
+        al: Aligner,
+        suggestions: dict[int, tuple[Suggestion, ...]] | None = None,
+    ) -> None:
         self.old = old
         self.new = new
         self.al = al
+        self.suggestions = suggestions or {}
 
     def _ids(self, side: Sequence[Item], idx: Sequence[int]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         return tuple(side[i].ident for i in idx), tuple(side[i].key for i in idx)
@@ -120,7 +128,10 @@ class _Builder:
         confidence: float = 1.0,
         reasons: Sequence[str] = (),
         verdict: Verdict | None = None,
+        suggestions: Sequence[Suggestion] = (),
     ) -> Change:
+        if not suggestions:
+            suggestions = [s for i in m_old for s in self.suggestions.get(i, ())]
         old_ids, old_keys = self._ids(self.old, m_old)
         new_ids, new_keys = self._ids(self.new, m_new)
         all_tags = list(tags)
@@ -143,6 +154,7 @@ class _Builder:
             redlines=redlines,  # type: ignore[arg-type]
             old_keys=old_keys,
             new_keys=new_keys,
+            suggestions=tuple(suggestions),
         )
 
     def _parent_moved(self, o: Item, n: Item, parents: dict[str, str]) -> bool:
@@ -268,6 +280,11 @@ class _Builder:
                 reasons = [al.withdrawn_old[i], *reasons]
             if i in al.reused_old:
                 tags.append(Tag.IDENTIFIER_REUSED)
+            if i in self.suggestions:
+                reasons = [
+                    *reasons,
+                    "possible successors suggested for review (below the confidence to link)",
+                ]
             change = self._change(Kind.REMOVED, (i,), (), tags=tags, confidence=conf, reasons=reasons)
             placed.append((self._position((i,), ()), change))
         for j, (conf, reasons) in al.unmatched_new.items():

@@ -44,6 +44,10 @@ def render_text(result: DiffResult, *, include_unchanged: bool = False) -> str:
         head += f"  (confidence {change.confidence:.2f})"
         lines.append(head)
         lines.extend(f"    - {reason}" for reason in change.reasons)
+        lines.extend(
+            f"    ? {s.old_id} -> {s.new_id} (suggested successor, score {s.score:.2f}: {s.reason})"
+            for s in change.suggestions
+        )
         for name, red in change.redlines:
             lines.append(f"    {name}: {redline_text(red)}")
         lines.append("")
@@ -86,6 +90,13 @@ def render_html(result: DiffResult, *, include_unchanged: bool = False) -> str:
         )
         if change.reasons:
             out.append("<ul>" + "".join(f"<li>{e(r)}</li>" for r in change.reasons) + "</ul>")
+        if change.suggestions:
+            items = "".join(
+                f"<li>{e(s.old_id)} &rarr; {e(s.new_id)} "
+                f"<small>score {s.score:.2f}: {e(s.reason)}</small></li>"
+                for s in change.suggestions
+            )
+            out.append(f'<p>Suggested successors, to confirm:</p><ul class="suggestions">{items}</ul>')
         for name, red in change.redlines:
             out.append(f'<p class="redline"><b>{e(name)}</b>: {redline_html(red)}</p>')
         out.append("</section>")

@@ -18,7 +18,7 @@ from tracker.domain.redline import Redline, parse_text, render_text
 ENGINE_NAME = "tracker.diff"
 # Bump when alignment or classification rules change: stored diffs record it, a stored diff
 # is reused only by the engine version that made it, and older ones are shown as such.
-ENGINE_VERSION = "1.4.0"
+ENGINE_VERSION = "1.5.0"
 
 
 class Kind(enum.StrEnum):
@@ -52,6 +52,38 @@ class Tag(enum.StrEnum):
 
 
 FIELDS = ("title", "statement", "guidance")
+MAX_SUGGESTIONS = 3
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A candidate successor of a withdrawn requirement, too uncertain to be the engine's own link.
+
+    The review page shows it for a person to confirm; nothing downstream acts on it alone.
+    """
+
+    new_id: str
+    score: float
+    reason: str
+    old_id: str = ""  # the withdrawn requirement it would succeed (a merge holds several)
+    new_key: str = field(default="", compare=False)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "old_id": self.old_id,
+            "new_id": self.new_id,
+            "score": round(self.score, 3),
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json_dict(cls, data: Mapping[str, Any]) -> Suggestion:
+        return cls(
+            new_id=str(data["new_id"]),
+            score=float(data.get("score", 0.0)),
+            reason=str(data.get("reason", "")),
+            old_id=str(data.get("old_id", "")),
+        )
 
 
 @dataclass(frozen=True)
@@ -68,6 +100,8 @@ class Change:
     redlines: tuple[tuple[str, Redline], ...] = ()  # (field, redline), fields in FIELDS order
     old_keys: tuple[str, ...] = field(default=(), compare=False)
     new_keys: tuple[str, ...] = field(default=(), compare=False)
+    # Lineage candidates below the confidence floor, best first (at most MAX_SUGGESTIONS).
+    suggestions: tuple[Suggestion, ...] = ()
 
     def redline_for(self, name: str) -> Redline | None:
         for field_name, red in self.redlines:
@@ -76,7 +110,7 @@ class Change:
         return None
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "kind": self.kind.value,
             "old_ids": list(self.old_ids),
             "new_ids": list(self.new_ids),
@@ -86,6 +120,9 @@ class Change:
             "reasons": list(self.reasons),
             "redline": {name: render_text(red) for name, red in self.redlines} if self.redlines else None,
         }
+        if self.suggestions:  # absent rather than empty: most changes never have any
+            data["suggestions"] = [s.to_json_dict() for s in self.suggestions]
+        return data
 
     @classmethod
     def from_json_dict(cls, data: Mapping[str, Any]) -> Change:
@@ -99,6 +136,7 @@ class Change:
             confidence=float(data.get("confidence", 1.0)),
             reasons=tuple(data.get("reasons", ())),
             redlines=tuple((name, parse_text(text)) for name, text in redline.items()),
+            suggestions=tuple(Suggestion.from_json_dict(s) for s in data.get("suggestions") or ()),
         )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, String, cast, func, select
 from sqlalchemy.orm import Session
 
-from tracker.diff.types import ENGINE_VERSION, Change
+from tracker.diff.types import ENGINE_VERSION, Change, Suggestion
 from tracker.domain.errors import NotFoundError
 from tracker.storage.diffs import DiffHeader, header_of, header_query
 from tracker.storage.tables.archive import ChangeRow, DiffRow, SourceRow, VersionRow
@@ -59,6 +59,8 @@ class ChangeBrief:
     new_keys: tuple[str, ...]
     redline: dict[str, str]
     review: dict[str, Any] | None
+    # possible successors of a withdrawn requirement, too uncertain to be the engine's link
+    suggestions: tuple[Suggestion, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,15 @@ def _brief(row: Any) -> ChangeBrief:
         new_keys=tuple(new_keys or ()),
         redline={str(k): str(v) for k, v in (data.get("redline") or {}).items()},
         review=data.get("review") or None,
+        suggestions=tuple(
+            Suggestion(
+                old_id=str(s.get("old_id", "")),
+                new_id=str(s.get("new_id", "")),
+                score=float(s.get("score", 0.0)),
+                reason=str(s.get("reason", "")),
+            )
+            for s in data.get("suggestions") or ()
+        ),
     )
 
 
