@@ -11,6 +11,7 @@ from tests.support.factories import requirement as _req
 from tracker.domain.errors import ConflictError, NotFoundError
 from tracker.domain.model import Lifecycle, Link, Profile, Source
 from tracker.storage.archive import Archive
+from tracker.storage.changes import ChangeStore
 from tracker.storage.tables.archive import ArtefactRow, RequirementRow, VersionRow
 
 SRC = Source(slug="demo", title="Demo standard")
@@ -110,7 +111,7 @@ def test_diff_from_an_older_engine_is_recomputed_and_marked(engine: Engine) -> N
     assert diff_archived(archive, store, "demo", "v1", "v2", None).id == current.id  # stored once
     assert store.load("demo", "v1", "v2").id == current.id  # the newest is the current one
 
-    listed = store.changes(source="demo")
+    listed = ChangeStore(engine).changes(source="demo")
     by_diff = {c.diff_id: c for c in listed}
     assert by_diff[older.id].engine_version == "0.9.0" and by_diff[older.id].older_engine
     assert by_diff[current.id].engine_version == ENGINE_VERSION and not by_diff[current.id].older_engine
