@@ -11,7 +11,8 @@ from sqlalchemy import Engine
 
 from tracker.cli.main import cli
 from tracker.storage.archive import Archive
-from tracker.storage.impacts import ImpactStore
+from tracker.storage.orgs import OrgStore
+from tracker.storage.worklist import WorklistFilter, worklist_page
 
 pytestmark = pytest.mark.slow
 
@@ -67,5 +68,6 @@ def test_csf_2_arrives(db_env: Engine, corpus_dir: Path) -> None:
     assert retired and all(item["change"]["kind"] in ("removed", "merged") for item in retired)
 
     # The worklist is stored: the API and digests read it back, not a recomputation.
-    lines = ImpactStore(db_env).impact_lines("acme", action="retire", limit=1000)
+    acme = OrgStore(db_env).get("acme").id
+    lines = worklist_page(db_env, acme, WorklistFilter(action="retire"), after=0, limit=1000)
     assert len(lines) == sum(1 for item in retired for c in item["controls"] if c["action"] == "retire")

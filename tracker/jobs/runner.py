@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from tracker.jobs.stages import STAGES, Outcome
 from tracker.settings import Settings
+from tracker.storage.crawls import pid_alive
 from tracker.storage.jobs import DEAD, QUEUED, Job, JobSpec, JobStore, RetryPolicy, write_jobs
 
 log = logging.getLogger("tracker.jobs")
@@ -32,16 +33,6 @@ Push = Callable[[int, Job | None], None]
 def worker_id() -> str:
     """``host:pid``: a process of this host that is gone is seen as gone at once."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def store_for(engine: Engine, settings: Settings) -> JobStore:

@@ -20,19 +20,6 @@ from tracker.storage.tables.orgs import ImpactItemRow, ImpactRow, OrganisationRo
 
 
 @dataclass(frozen=True)
-class ImpactLine:
-    id: int
-    impact_id: int
-    created_at: datetime
-    change_seq: int
-    change_kind: str
-    control_id: str | None
-    action: str
-    score: float
-    reason: str
-
-
-@dataclass(frozen=True)
 class ImpactRecord:
     """A stored impact with its filing: id (a new one on each recompute), organisation id and
     when it was stored."""
@@ -192,39 +179,3 @@ class ImpactStore:
                 .where(SourceRow.slug == source)
             )
         return set(session.scalars(query))
-
-    def impact_lines(
-        self,
-        org: str,
-        *,
-        since: datetime | None = None,
-        action: str | None = None,
-        control: str | None = None,
-        after_id: int = 0,
-        limit: int = 100,
-    ) -> list[ImpactLine]:
-        """What changed for this organisation's controls since a date, in id order."""
-        with Session(self.engine) as session:
-            org_id = org_row(session, org).id
-            query = select(ImpactItemRow).where(ImpactItemRow.org_id == org_id, ImpactItemRow.id > after_id)
-            if since is not None:
-                query = query.where(ImpactItemRow.created_at >= since)
-            if action:
-                query = query.where(ImpactItemRow.action == action)
-            if control:
-                query = query.where(ImpactItemRow.control_key == normalise_key(control))
-            rows = session.scalars(query.order_by(ImpactItemRow.id).limit(limit))
-            return [
-                ImpactLine(
-                    r.id,
-                    r.impact_id,
-                    r.created_at,
-                    r.change_seq,
-                    r.change_kind,
-                    r.control_id,
-                    r.action,
-                    r.score,
-                    r.reason,
-                )
-                for r in rows
-            ]
