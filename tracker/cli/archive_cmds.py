@@ -28,7 +28,14 @@ def _req_dict(req: Requirement, full: bool = False) -> dict[str, Any]:
         data.update(
             statement=req.statement,
             guidance=req.guidance,
-            links=[{"relation": link.relation, "target": link.target} for link in req.links],
+            links=[
+                {
+                    "relation": link.relation,
+                    "target": link.target,
+                    **({"source": link.source} if link.source else {}),
+                }
+                for link in req.links
+            ],
             params=[{"id": p, "text": t} for p, t in req.params],
             obligations=[
                 {"modal": o.modal, "strength": o.strength.name.lower(), "negated": o.negated}

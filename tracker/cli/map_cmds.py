@@ -9,7 +9,7 @@ import click
 from tracker.cli.context import Context
 from tracker.cli.output import FORMAT_OPTION, emit, emit_json, table
 from tracker.domain.errors import InvalidInputError, NotFoundError
-from tracker.mapping.types import Control, Mapping
+from tracker.mapping.types import Control, Mapping, Provenance
 from tracker.storage.controls import ControlStore
 from tracker.storage.mappings import MappingStore
 
@@ -126,6 +126,17 @@ def map_command(
     controls, target_set = _targets(ctx, target)
     embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings)
     rankings = Mapper(controls, embedder).rank(queries, top_k=top_k)
+    if "@" in target:  # what the publisher itself names in the target publication comes first
+        from tracker.mapping.crosswalks.declared import lead_with_declared
+
+        named = [
+            s.mapping
+            for s in MappingStore(ctx.engine).mappings(
+                None, source_set=source, target_set=target.split("@")[0]
+            )
+            if s.mapping.provenance is Provenance.PUBLISHER
+        ]
+        rankings = lead_with_declared(rankings, named, controls)
     saved = 0
     if save_min is not None:
         org_name = None if "@" in target else target
@@ -140,11 +151,17 @@ def map_command(
         emit_json(data)
         return
     rows = [
-        (r.requirement_id, c.control_id, f"{c.score:.2f}", c.relationship.value)
+        (
+            r.requirement_id,
+            c.control_id,
+            f"{c.score:.2f}",
+            c.relationship.value,
+            "named by the publisher" if dict(c.signals).get("publisher") else "text",
+        )
         for r in rankings
         for c in r.candidates[: min(3, top_k)]
     ]
-    click.echo(table(rows, ["requirement", "control", "score", "relationship"]))
+    click.echo(table(rows, ["requirement", "control", "score", "relationship", "basis"]))
     if saved:
         click.echo(f"{saved} proposed mapping(s) stored for review")
 

@@ -239,8 +239,12 @@ class Item:
 
     @cached_property
     def links(self) -> frozenset[tuple[str, str]]:
+        # a cited requirement of another publication reads "mitre-atlas:AML.T0051", so a changed
+        # list of publisher-declared references is a change of its own
         return frozenset(
-            (lk.relation, lk.target) for lk in self.req.links if lk.relation not in LINEAGE_RELATIONS
+            (lk.relation, f"{lk.source}:{lk.target}" if lk.source else lk.target)
+            for lk in self.req.links
+            if lk.relation not in LINEAGE_RELATIONS
         )
 
 

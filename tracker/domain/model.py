@@ -48,12 +48,21 @@ class Link:
     """A typed pointer from one requirement to another, as the publisher declares it.
 
     ``relation`` values used by parsers: ``incorporated-into`` and ``moved-to`` (withdrawn
-    requirement to its successor), ``tactic`` and ``mitigates`` (ATLAS), ``related``.
-    ``target`` is the target's normalised key.
+    requirement to its successor), ``tactic`` and ``mitigates`` (ATLAS), ``related``, and
+    ``cites`` (a requirement of another publication the publisher names, such as the MITRE
+    ATLAS techniques an OWASP Top 10 entry lists). ``target`` is the target's normalised
+    key within the publication; a link into another publication (``source``, that
+    publication's slug) names the target as that publication prints it ("AML.T0051.000"),
+    since a crosswalk shows it to people, and is compared through ``normalise_key``.
     """
 
     relation: str
     target: str
+    source: str = ""
+
+    @property
+    def external(self) -> bool:
+        return bool(self.source)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ class Relationship(enum.StrEnum):
 class Provenance(enum.StrEnum):
     """Who asserted a mapping; published and reviewer mappings outrank machine ones."""
 
-    PUBLISHED = "published"
+    PUBLISHED = "published"  # a crosswalk the publisher released as a file of its own
+    PUBLISHER = "publisher"  # named inside the publication itself ("Related Frameworks")
     MACHINE = "machine"
     REVIEWER = "reviewer"
 

@@ -30,6 +30,7 @@ from tracker.domain.model import (
 )
 from tracker.storage.catalog import artefacts_of, source_of, version_of
 from tracker.storage.jobs import JobSpec, write_jobs
+from tracker.storage.mappings import write_declared
 from tracker.storage.tables.archive import (
     ArtefactRow,
     ProfileRow,
@@ -67,7 +68,8 @@ def _req_values(req: Requirement, version_id: int) -> dict[str, Any]:
         statement=req.statement,
         guidance=req.guidance,
         withdrawn=req.withdrawn,
-        links=[[link.relation, link.target] for link in req.links],
+        # a link into another publication keeps that publication's slug as a third element
+        links=[[link.relation, link.target, *([link.source] if link.source else [])] for link in req.links],
         params=[list(p) for p in req.params],
         obligations=[[o.modal, int(o.strength), o.negated, o.sentence] for o in req.obligations],
         properties=[list(p) for p in req.properties],
@@ -86,7 +88,7 @@ def _row_to_req(row: RequirementRow) -> Requirement:
         depth=row.depth,
         kind=row.kind,
         withdrawn=row.withdrawn,
-        links=tuple(Link(relation=r, target=t) for r, t in row.links or ()),
+        links=tuple(Link(*link) for link in row.links or ()),
         params=tuple((a, b) for a, b in row.params or ()),
         obligations=tuple(
             Obligation(modal=m, strength=Strength(s), negated=bool(n), sentence=t)
@@ -218,6 +220,7 @@ class Archive:
                 )
             if status is Lifecycle.FINAL:
                 self._supersede_older_finals(session, src.id, row)
+            write_declared(session, src.slug, label, parsed.requirements)
             write_jobs(session, jobs)
             session.flush()
             return self._version(session, row, src.slug), True

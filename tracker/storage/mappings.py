@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from tracker.domain.errors import NotFoundError
+from tracker.domain.model import Requirement
+from tracker.mapping.crosswalks.declared import declared_crosswalk, origin
 from tracker.mapping.types import Mapping, Provenance, Relationship, ReviewState
 from tracker.storage.orgs import org_row, utcnow
 from tracker.storage.tables.orgs import MappingRow
@@ -40,6 +42,39 @@ def _mapping(row: MappingRow) -> StoredMapping:
         via=tuple(row.via or ()),
     )
     return StoredMapping(row.id, mapping, row.origin, row.reviewer, row.reviewed_at)
+
+
+def write_declared(session: Session, source: str, label: str, requirements: Sequence[Requirement]) -> int:
+    """Store the crosswalk one archived version declares, in the caller's transaction.
+
+    Called by the archive as it stores the version, so the version and the references it
+    makes are committed together; writing it again replaces it (a re-parse of the version).
+    """
+    session.execute(delete(MappingRow).where(MappingRow.origin == origin(source, label)))
+    declared = declared_crosswalk(source, label, requirements)
+    now = utcnow()
+    session.add_all(
+        MappingRow(
+            org_id=None,
+            created_at=now,
+            source_set=m.source_set,
+            source_id=m.source,
+            source_key=m.source_key,
+            target_set=m.target_set,
+            target_id=m.target,
+            target_key=m.target_key,
+            relationship=m.relationship.value,
+            provenance=m.provenance.value,
+            confidence=m.confidence,
+            review=m.review.value,
+            versions=list(m.versions),
+            note=m.note,
+            via=list(m.via),
+            origin=origin(source, label),
+        )
+        for m in declared
+    )
+    return len(declared)
 
 
 class MappingStore:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from tracker.domain.errors import ParseError
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import DocumentRole, ParsedDocument, Requirement
+from tracker.sources.parsing.citations import citations
 from tracker.sources.parsing.markup import (
     HEADING,
     basename,
@@ -45,7 +46,7 @@ from tracker.sources.parsing.markup import (
 )
 
 NAME = "owasp-ai-exchange-md"
-VERSION = "1"
+VERSION = "2"
 
 _HINT = "expected an OWASP AI Exchange chapter: Markdown with Hugo front matter (title, weight) and headings"
 _CONTROL = re.compile(r"^#\s*([A-Z0-9][A-Z0-9 /&_.-]*[A-Z0-9])$")
@@ -83,6 +84,9 @@ class _Node:
             parent=self.parent,
             depth=self.depth,
             kind=self.kind,
+            # the Top 10 risks and ATLAS techniques the section links: the Exchange's own
+            # cross-references (its links to its other sections are not, and name no source)
+            links=citations("\n".join(lines)),
             properties=tuple(properties),
         )
 

@@ -21,6 +21,10 @@ is an editorial change for the reader, a changed mitigation is a change in what 
 do. Description, examples, scenarios, risk factors and references are guidance, each under
 its section label. All text goes through :func:`markdown_to_text`, so markup-only edits
 (re-wrapping, bullets, emphasis, link targets) vanish.
+
+Cross-references. The entry's links to requirements of other tracked publications (the
+MITRE ATLAS techniques under "Related Frameworks and Taxonomies", another Top 10 list) are
+the entry's ``cites`` links (see :mod:`tracker.sources.parsing.citations`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import re
 from tracker.domain.errors import ParseError
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import DocumentRole, ParsedDocument, Requirement
+from tracker.sources.parsing.citations import citations
 from tracker.sources.parsing.markup import (
     HEADING,
     basename,
@@ -42,7 +47,7 @@ from tracker.sources.parsing.markup import (
 )
 
 NAME = "owasp-top10-md"
-VERSION = "1"
+VERSION = "2"
 
 _HINT = "expected one OWASP Top 10 entry per Markdown file, headed like '## LLM01: Prompt Injection'"
 _ENTRY = re.compile(
@@ -66,6 +71,9 @@ _SECTIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 _LISTS = {"LL": "OWASP Top 10 for LLM Applications", "ML": "OWASP Machine Learning Security Top Ten"}
+# the tracked source each list is archived as: a link from an entry to another entry of its
+# own list is not a cross-reference to another publication
+_OWN_SOURCE = {"LL": "owasp-top10-llm", "ML": "owasp-ml-security-top10"}
 _PREFACE_STEMS = ("index", "readme", "_index")
 _FM_PROPERTIES = ("exploitability", "prevalence", "detectability", "technical")
 _ENTRY_WORDS = (
@@ -158,6 +166,7 @@ class OwaspTop10Parser:
                 if kind != "prevention" and text
             ),
             kind="entry",
+            links=citations(body, own_source=_OWN_SOURCE.get(ident[:2].upper(), "")),
             properties=tuple(properties),
         )
         return ParsedDocument(
