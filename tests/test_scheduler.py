@@ -38,11 +38,12 @@ def test_one_holder_at_a_time_and_release(engine: Engine) -> None:
 
 
 def test_an_expired_lock_is_taken_over_and_its_holder_learns_it(engine: Engine) -> None:
-    stale = CrawlLock(engine, "src", ttl=0.05)
+    # long enough that a loaded machine cannot let it expire before the second attempt
+    stale = CrawlLock(engine, "src", ttl=1.5)
     stale.host = "another-machine"  # a live pid elsewhere: only the expiry can free it
     assert stale.acquire()
     assert not CrawlLock(engine, "src").acquire()
-    time.sleep(0.1)
+    time.sleep(1.6)
     fresh = CrawlLock(engine, "src")
     assert fresh.acquire()
     assert fresh.took_over is not None and fresh.took_over.host == "another-machine"
