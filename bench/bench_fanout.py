@@ -1,6 +1,8 @@
 """Impact fan-out benchmark: CSF 1.1 -> 2.0 reaches N organisations, run by 1 and 2 workers.
 
-Run: ``.venv/bin/python -m bench.bench_fanout [--orgs 100] [--controls 300] [--workers 1,2]``.
+Run: ``.venv/bin/python -m bench.bench_fanout [--orgs 100] [--controls 300] [--workers 1,2]``
+(add ``--queue-url redis://127.0.0.1:6379/0 --postgres postgresql://postgres@127.0.0.1:5432/test``
+for the scale-out set-up: workers on several machines share one Redis queue and one PostgreSQL).
 
 Each organisation holds ``--controls`` SP 800-53 Rev 5 controls (a window over the catalog
 that starts at a different control per organisation, so no two hold the same set) mapped
@@ -15,11 +17,14 @@ mark done. The lexical engine is used unless ``--model``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +155,27 @@ def queue_overhead(engine: Engine, settings: Settings, n: int = 500) -> float:
     return (time.perf_counter() - started) / n
 
 
+@contextlib.contextmanager
+def _database(postgres: str, tmp: Path) -> Iterator[str]:
+    """The database URL to run on: a SQLite file in ``tmp``, or a fresh schema in ``postgres``."""
+    if not postgres:
+        yield f"sqlite:///{tmp / 'tracker.sqlite3'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_fanout_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        sep = "&" if "?" in postgres else "?"
+        yield f"{postgres}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orgs", type=int, default=100)
@@ -160,10 +186,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--queue-url", default="", help="TRACKER_QUEUE_URL (default: the embedded queue)")
     parser.add_argument("--overhead-only", action="store_true", help="measure only the queue's overhead")
+    parser.add_argument(
+        "--postgres",
+        default="",
+        metavar="URL",
+        help="the scale-out set-up: this PostgreSQL database (a schema of its own, dropped after)",
+    )
     args = parser.parse_args(argv)
     corpus = Path(os.environ.get("TRACKER_CORPUS_DIR", "../shared/corpus"))
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'tracker.sqlite3'}"
+    with tempfile.TemporaryDirectory() as tmp, _database(args.postgres, Path(tmp)) as url:
+        database = "PostgreSQL" if args.postgres else "SQLite"
         env = dict(
             os.environ,
             TRACKER_DATABASE_URL=url,
@@ -179,22 +211,23 @@ def main(argv: list[str] | None = None) -> None:
         queue_name = args.queue_url.split("?")[0] or "embedded SQLite"
         if args.overhead_only:
             overhead = queue_overhead(engine, settings)
-            print(f"queue {queue_name}, database SQLite: {overhead * 1000:.1f} ms of overhead per job")
+            print(f"queue {queue_name}, database {database}: {overhead * 1000:.1f} ms of overhead per job")
             engine.dispose()
             return
         started = time.perf_counter()
         build(engine, corpus, args.orgs, args.controls)
         took = time.perf_counter() - started
-        print(f"set-up: {args.orgs} organisations x {args.controls} controls in {took:.1f} s")
+        print(f"set-up: {args.orgs} organisations x {args.controls} controls in {took:.1f} s", flush=True)
         engine_name = "model" if args.model else "lexical"
-        print(f"engine: {engine_name}; queue: {queue_name} (huey); database: SQLite")
+        print(f"engine: {engine_name}; queue: {queue_name} (huey); database: {database}", flush=True)
         print("wall: from the workers' start (start-up included); run: from the first job claimed")
         print("workers  impact jobs  jobs  wall s  run s  jobs/s (run)  per-org worker-s (run)  diff s")
         for workers in (int(w) for w in args.workers.split(",")):
             r = fan_out(engine, settings, env, workers)
             print(
                 f"{r['workers']:>7}  {r['impact_jobs']:>11}  {r['jobs']:>4}  {r['wall_s']:>6.1f}  "
-                f"{r['run_s']:>5.1f}  {r['jobs_per_s']:>12.1f}  {r['per_org_s']:>22.3f}  {r['diff_s']:>6.2f}"
+                f"{r['run_s']:>5.1f}  {r['jobs_per_s']:>12.1f}  {r['per_org_s']:>22.3f}  {r['diff_s']:>6.2f}",
+                flush=True,
             )
         overhead = queue_overhead(engine, settings)
         what = "ledger add, push, pop, claim, done; no work"
