@@ -288,6 +288,8 @@ def enqueue_for(engine: Engine, org_id: int, diff_id: int, now: datetime | None 
                 select(SubscriptionRow).where(SubscriptionRow.active, SubscriptionRow.org_id == org_id)
             )
         ]
+        if not subs:  # most organisations of a large fan-out: nothing to read the impact for
+            return []
         record = ImpactStore.record_of(session, org_id, diff_id)
         if record is None:
             return []
