@@ -15,6 +15,8 @@ from api.problems import ApiProblem, responses
 from api.schemas.orgs import ImpactLineOut, ImpactOut
 from api.stores import ChangeCache, PageCache, impact_lines
 from api.timeutil import as_utc
+from tracker.impact.oscal_poam import write_poam
+from tracker.mapping.crosswalks.oscal_ids import OSCAL_VERSION
 from tracker.storage.impacts import ImpactStore
 from tracker.storage.worklist import WorklistFilter, impact_generation
 
@@ -87,3 +89,30 @@ def get_stored_impact(
     if stored is None:
         raise ApiProblem(404, f"no stored impact of diff {diff_id} for {tenant.org}", slug="not-found")
     return ImpactOut(diff_id=diff_id, result=stored.to_json())
+
+
+@router.get(
+    "/impacts/{diff_id}/poam",
+    operation_id="getImpactPoam",
+    summary="The stored impact of one diff as an OSCAL plan of action and milestones",
+    description=(
+        "One POA&M item per control the change asks an action of (reassess, close a gap, "
+        "retire), each pointing at an observation of the change; validated against OSCAL "
+        f"{OSCAL_VERSION}. 404 when there is no stored impact, or when it asks for no action "
+        "(OSCAL requires at least one POA&M item)."
+    ),
+    response_class=Response,
+    responses={
+        200: {
+            "description": "OSCAL plan-of-action-and-milestones (JSON)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+def get_impact_poam(
+    diff_id: Annotated[int, Path(ge=1, le=2**31 - 1)], tenant: ReadTenant, engine: EngineDep
+) -> Response:
+    stored = ImpactStore(engine).impact(tenant.org, diff_id)
+    if stored is None:
+        raise ApiProblem(404, f"no stored impact of diff {diff_id} for {tenant.org}", slug="not-found")
+    return Response(write_poam(stored), media_type="application/json")
