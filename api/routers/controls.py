@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile
 
 from api.deps import EngineDep, ReadTenant, Tenant, WriteTenant
+from api.headers import created_responses, set_location
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.orgs import ControlHistoryOut, ControlIn, ControlOut, ControlUpdate, ImportReportOut
@@ -83,9 +84,13 @@ def list_controls(
 
 
 @router.post(
-    "", operation_id="createControl", summary="Create a control", status_code=201, responses=responses(409)
+    "",
+    operation_id="createControl",
+    summary="Create a control",
+    status_code=201,
+    responses=created_responses(responses(409)),
 )
-def create_control(body: ControlIn, tenant: WriteTenant, engine: EngineDep) -> ControlOut:
+def create_control(body: ControlIn, tenant: WriteTenant, engine: EngineDep, response: Response) -> ControlOut:
     control = _control(body.id, body)
     existing = ControlStore(engine).record(tenant.org_id, control.key)
     if existing is not None and existing.active:
@@ -93,6 +98,7 @@ def create_control(body: ControlIn, tenant: WriteTenant, engine: EngineDep) -> C
             409, f"{tenant.org} already has control {body.id!r}; update it with PUT", slug="conflict"
         )
     ControlStore(engine).import_controls(tenant.org, [control], origin="api")
+    set_location(response, "v1", "orgs", tenant.org, "controls", control.id)
     return _out(_row(engine, tenant, body.id))
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic_core import to_json
 
 from api.deps import EngineDep, ReadTenant
-from api.pagination import Page, PageParams, page_params
+from api.pagination import Page, PageParams, next_link, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.orgs import ImpactLineOut, ImpactOut
 from api.stores import ChangeCache, PageCache, impact_lines
@@ -66,14 +66,19 @@ async def get_impact(
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     pages: PageCache = request.app.state.page_cache
-    body = pages.get(key)
-    if body is None:
+    cached = pages.get(key)
+    if cached is not None:
+        body, link = cached
+    else:
         flt = WorklistFilter(as_utc(since, "since"), as_utc(until, "until"), action, control, source, diff_id)
         lines = impact_lines(engine, _cache(request), tenant.org_id, flt, paging.after, paging.limit + 1)
         page = paging.page(lines, [line["id"] for line in lines])
         # rows already have the documented types: written straight to JSON, not re-validated
         body = to_json({"items": page.items, "next_cursor": page.next_cursor, "limit": page.limit})
-        pages.put(key, body)
+        link = next_link(request, page.next_cursor) if page.next_cursor else ""
+        pages.put(key, body, link)
+    if link:
+        headers["Link"] = link
     return Response(body, media_type="application/json", headers=headers)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.deps import EngineDep, ReadTenant, Tenant, WriteTenant
+from api.headers import created_responses, set_location
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.orgs import MappingIn, MappingOut, MappingReview
@@ -76,8 +77,9 @@ def list_mappings(
     operation_id="createMapping",
     summary="Record a reviewer's own mapping onto one of the organisation's controls",
     status_code=201,
+    responses=created_responses(responses(409)),
 )
-def create_mapping(body: MappingIn, tenant: WriteTenant, engine: EngineDep) -> MappingOut:
+def create_mapping(body: MappingIn, tenant: WriteTenant, engine: EngineDep, response: Response) -> MappingOut:
     target_set = f"org:{tenant.org}"
     mapping = Mapping(
         source=body.source,
@@ -98,6 +100,7 @@ def create_mapping(body: MappingIn, tenant: WriteTenant, engine: EngineDep) -> M
     store.add_mappings(tenant.org, [mapping], origin=f"api:{tenant.key.key_id}")
     stored = store.of_pair(tenant.org_id, mapping)
     assert stored is not None
+    set_location(response, "v1", "orgs", tenant.org, "mappings", stored.id)
     return _out(stored)
 
 

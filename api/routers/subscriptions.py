@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 
 from api.deps import EngineDep, ReadTenant, SettingsDep, WriteTenant
+from api.headers import created_responses, set_location
 from api.pagination import Page, PageParams, page_params
 from api.problems import responses
 from api.schemas.subscriptions import (
@@ -52,9 +53,10 @@ def list_subscriptions(tenant: ReadTenant, engine: EngineDep, paging: Paging) ->
     operation_id="createSubscription",
     summary="Subscribe to changes; the feed token and webhook secret are shown once",
     status_code=201,
+    responses=created_responses(),
 )
 def create_subscription(
-    body: SubscriptionIn, tenant: WriteTenant, engine: EngineDep, settings: SettingsDep
+    body: SubscriptionIn, tenant: WriteTenant, engine: EngineDep, settings: SettingsDep, response: Response
 ) -> SubscriptionCreated:
     spec = SubscriptionSpec(
         name=body.name,
@@ -72,6 +74,7 @@ def create_subscription(
     )
     store = SubscriptionStore(engine, allow_private_webhooks=settings.webhook_allow_private)
     created = store.create(tenant.org_id, spec)
+    set_location(response, "v1", "orgs", tenant.org, "subscriptions", created.subscription.id)
     return SubscriptionCreated(
         **SubscriptionOut.of(created.subscription).model_dump(),
         secrets=_secrets(settings, created.feed_token, created.webhook_secret),
