@@ -19,6 +19,7 @@ from api.schemas.subscriptions import (
     SubscriptionOut,
     SubscriptionPatch,
 )
+from tracker.digests.events import enqueue_subscription
 from tracker.digests.model import SubscriptionSpec
 from tracker.settings import Settings
 from tracker.storage.subscriptions import SubscriptionStore
@@ -73,7 +74,9 @@ def create_subscription(
         active=body.active,
     )
     store = SubscriptionStore(engine, allow_private_webhooks=settings.webhook_allow_private)
-    created = store.create(tenant.org_id, spec)
+    created = store.create(tenant.org_id, spec, since=body.since)
+    if body.since is not None:  # asked for changes from the past: queue them now
+        enqueue_subscription(engine, created.subscription.id)
     set_location(response, "v1", "orgs", tenant.org, "subscriptions", created.subscription.id)
     return SubscriptionCreated(
         **SubscriptionOut.of(created.subscription).model_dump(),
