@@ -156,7 +156,7 @@ def import_controls(
 ) -> ImportReportOut:
     data = file.file.read(MAX_CSV_BYTES + 1)
     if len(data) > MAX_CSV_BYTES:
-        raise ApiProblem(413, f"the CSV is larger than {MAX_CSV_BYTES} bytes; split it", slug="too-large")
+        raise ApiProblem(413, f"the file is larger than {MAX_CSV_BYTES} bytes; split it", slug="too-large")
     name = file.filename or "upload"
     if is_oscal(name, data, file.content_type or ""):
         controls, origin = parse_oscal(name, data), "oscal-api"
