@@ -3,8 +3,9 @@
 One mapping from the tracker's error hierarchy (:mod:`tracker.domain.errors`) to HTTP statuses,
 plus handlers for what Starlette and FastAPI raise themselves (unknown routes, wrong
 methods, request validation) and a last-resort handler that answers 500 without leaking
-the exception. ``type`` URIs are relative references to ``/problems/<slug>``, which
-RFC 9457 allows; they resolve against the API's own address.
+the exception. ``type`` URIs are relative references to ``/problems/<slug>`` (RFC 9457 allows
+them), resolved against the API's own address to a page saying what the problem means and
+how to fix it (:mod:`api.problem_types`); a 405 lists every method of the path in ``Allow``.
 """
 
 from __future__ import annotations
