@@ -14,7 +14,7 @@ from importlib import import_module
 
 from fastapi import FastAPI
 
-from api import problems
+from api import openapi, problem_types, problems
 from api.gate import RequestGate
 from api.ratelimit import AuthFailures
 from api.stores import ChangeCache, OrgRefs, PageCache
@@ -108,4 +108,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for name in ROUTERS:
         module = import_module(f"api.routers.{name}")
         app.include_router(module.router)
+    app.include_router(problem_types.router)
+    openapi.install(app)
     return app

@@ -5,6 +5,10 @@ primary key keeps pages stable while rows are added (new rows only ever appear o
 pages). The fingerprint binds a cursor to the filters it was issued for, so reusing it
 with other filters is refused instead of silently skipping rows. Cursors are not secret
 and not signed: forging one only lets a caller skip ahead in data it may read anyway.
+
+A page that has a next one also says so in an RFC 8288 ``Link: <...>; rel="next"`` header,
+the request's own address with the new cursor, so generic HTTP clients can follow pages
+without reading the body.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Query, Request
+from fastapi import Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.problems import ApiProblem
@@ -71,6 +75,20 @@ def decode_cursor(cursor: str, fingerprint: str) -> int:
     return after
 
 
+LINK_HEADER: dict[str, object] = {
+    "Link": {
+        "description": 'RFC 8288 `<url>; rel="next"` when there is a next page',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def next_link(request: Request, cursor: str) -> str:
+    """``<request URL with this cursor>; rel="next"`` (relative: path and query)."""
+    url = request.url.include_query_params(cursor=cursor)
+    return f'<{url.path}?{url.query}>; rel="next"'
+
+
 @dataclass(frozen=True)
 class PageParams:
     """Validated paging parameters of one request: fetch ``limit + 1`` rows with ``id > after``."""
@@ -78,17 +96,22 @@ class PageParams:
     after: int
     limit: int
     fingerprint: str
+    request: Request | None = None
+    response: Response | None = None
 
     def page(self, items: Sequence[T], ids: Sequence[int]) -> Page[T]:
-        """Trim the look-ahead row and issue the next cursor if there was one."""
+        """Trim the look-ahead row and issue the next cursor (body and ``Link``) if there was one."""
         more = len(items) > self.limit
         kept = list(items[: self.limit])
         next_cursor = encode_cursor(ids[self.limit - 1], self.fingerprint) if more and kept else None
+        if next_cursor and self.request is not None and self.response is not None:
+            self.response.headers["Link"] = next_link(self.request, next_cursor)
         return Page[T](items=kept, next_cursor=next_cursor, limit=self.limit)
 
 
 async def page_params(
     request: Request,
+    response: Response,
     cursor: Annotated[
         str | None, Query(max_length=512, description="opaque cursor from `next_cursor`")
     ] = None,
@@ -97,4 +120,5 @@ async def page_params(
     ] = DEFAULT_LIMIT,
 ) -> PageParams:
     fp = _fingerprint(request)
-    return PageParams(after=decode_cursor(cursor, fp) if cursor else 0, limit=limit, fingerprint=fp)
+    after = decode_cursor(cursor, fp) if cursor else 0
+    return PageParams(after=after, limit=limit, fingerprint=fp, request=request, response=response)

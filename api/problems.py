@@ -3,8 +3,9 @@
 One mapping from the tracker's error hierarchy (:mod:`tracker.domain.errors`) to HTTP statuses,
 plus handlers for what Starlette and FastAPI raise themselves (unknown routes, wrong
 methods, request validation) and a last-resort handler that answers 500 without leaking
-the exception. ``type`` URIs are relative references to ``/problems/<slug>``, which
-RFC 9457 allows; they resolve against the API's own address.
+the exception. ``type`` URIs are relative references to ``/problems/<slug>`` (RFC 9457 allows
+them), resolved against the API's own address to a page saying what the problem means and
+how to fix it (:mod:`api.problem_types`); a 405 lists every method of the path in ``Allow``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from tracker.domain.errors import ConflictError, InvalidInputError, NotFoundError, ParseError, TrackerError
 from tracker.storage.db import DataError
 
 MEDIA_TYPE = "application/problem+json"
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 log = logging.getLogger("api")
 
 
@@ -64,11 +67,24 @@ class ApiProblem(Exception):
         self.errors = errors
 
 
+# The problem type of a status when the raiser named none; each has a page at /problems/<slug>
+# (api/problem_types.py), and any other status shares the generic one.
+_STATUS_SLUGS = {
+    400: "bad-request",
+    401: "unauthorised",
+    403: "insufficient-scope",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "too-large",
+    422: "invalid-input",
+    429: "too-many-requests",
+    500: "internal-error",
+}
+
+
 def _slug(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase.lower().replace(" ", "-").replace("'", "")
-    except ValueError:
-        return "error"
+    return _STATUS_SLUGS.get(status, "http-error")
 
 
 def _title(status: int) -> str:
@@ -137,9 +153,28 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != _title(status) else ""
     if status == 404 and not detail:
         detail = f"no resource at {request.url.path}; see /docs for the API's routes"
-    elif status == 405 and not detail:
-        detail = f"{request.method} is not allowed on {request.url.path}"
-    return problem_response(request, status, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if status == 405:
+        allowed = allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        if not detail:
+            detail = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
+    return problem_response(request, status, detail, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path.
+
+    Starlette's own ``Allow`` names only the methods of the first route whose path matched,
+    and one path often has several routes (GET, PUT and DELETE of a control are three). The
+    router is asked again with each method instead, so included routers are seen as well.
+    """
+    allowed: list[str] = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 async def _on_api_problem(request: Request, exc: Exception) -> JSONResponse:

@@ -103,18 +103,19 @@ class PageCache:
 
     def __init__(self, size: int = 1024) -> None:
         self.size = size
-        self._data: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._data: OrderedDict[tuple[Any, ...], tuple[bytes, str]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
+    def get(self, key: tuple[Any, ...]) -> tuple[bytes, str] | None:
+        """The rendered page and its ``Link`` header ("" on the last page)."""
         with self._lock:
             found = self._data.get(key)
             if found is not None:
                 self._data.move_to_end(key)
             return found
 
-    def put(self, key: tuple[Any, ...], body: bytes) -> None:
+    def put(self, key: tuple[Any, ...], body: bytes, link: str = "") -> None:
         with self._lock:
-            self._data[key] = body
+            self._data[key] = (body, link)
             while len(self._data) > self.size:
                 self._data.popitem(last=False)

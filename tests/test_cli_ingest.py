@@ -130,6 +130,6 @@ def test_ingest_with_a_named_parser(db_env: Engine, tmp_path: Path) -> None:
     code, out, _ = invoke(*args, "html-outline", "--source", "guide")
     assert code == 0 and "parser html-outline" in out
     code, _, err = invoke(*args, "nope", "--source", "guide2")
-    assert code == 2 and "no parser named 'nope'" in err and "html-outline" in err
+    assert code == 4 and "no parser named 'nope'" in err and "html-outline" in err
     code, out, _ = invoke("sources", "--format", "json")
     assert "guide2" not in out  # nothing stored

@@ -90,7 +90,7 @@ def test_cli_import_keeps_family_and_parent_and_reports_every_row(
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b'id,title\nAC-3,Three\n,no id\nAC-3,dupe\nAC-4,"never closed\nAC-5,x\n')
     code, _, err = _cli(capsys, "controls", "import", "acme", str(bad))
-    assert code == 2
+    assert code == 4  # invalid input
     assert "3 problems; nothing was imported" in err
     assert "row 3, column id: empty id" in err and "row 4, column id: duplicate of row 2" in err
     assert "row 5: a quoted cell starting on line 5 is never closed" in err

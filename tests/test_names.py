@@ -77,3 +77,29 @@ def test_api_refuses_bad_slugs(engine: Engine) -> None:
         for slug in ("UPPER", "a%20b", "%3Cb%3E"):
             response = client.put(f"/v1/sources/{slug}", headers=world.auth("operator"), json={"slug": slug})
             assert response.status_code == 422, response.text
+
+
+def test_help_lists_exit_codes_and_the_commands_without_json() -> None:
+    """The --help epilog names every exit status and exactly the commands lacking --format."""
+    import click
+
+    from tracker.cli.main import EPILOG, cli
+    from tracker.domain.errors import ExitCode
+
+    for name, code in vars(ExitCode).items():
+        if not name.startswith("_"):
+            assert f"\n  {code} " in EPILOG, name
+    lacking: list[str] = []
+
+    def walk(cmd: click.Command, path: list[str]) -> None:
+        if isinstance(cmd, click.Group):
+            for sub, child in cmd.commands.items():
+                walk(child, [*path, sub])
+        elif not any(p.name == "fmt" for p in cmd.params):
+            lacking.append(" ".join(path))
+
+    walk(cli, [])
+    named = " ".join(EPILOG.split("--format json:", 1)[1].split())
+    assert lacking and all(command in named for command in lacking), lacking
+    listed = named.split("; ", 1)[1].split(" do not", 1)[0].replace(" and ", ", ").split(", ")
+    assert sorted(listed) == sorted(lacking)  # and no command named that does take --format

@@ -11,12 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile
 
 from api.deps import EngineDep, ReadTenant, Tenant, WriteTenant
+from api.headers import created_responses, set_location
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.orgs import ControlHistoryOut, ControlIn, ControlOut, ControlUpdate, ImportReportOut
-from tracker.domain.errors import InvalidRowsError, RowProblem
+from tracker.domain.errors import InvalidInputError, InvalidRowsError, ParseError, RowProblem
 from tracker.domain.keys import normalise_key
-from tracker.mapping.controls_io import read_controls_csv
+from tracker.mapping.controls_io import is_oscal, keep_known, read_controls, read_controls_csv
 from tracker.mapping.types import Control
 from tracker.storage.controls import ControlRecord, ControlStore, check_storable
 
@@ -83,9 +84,13 @@ def list_controls(
 
 
 @router.post(
-    "", operation_id="createControl", summary="Create a control", status_code=201, responses=responses(409)
+    "",
+    operation_id="createControl",
+    summary="Create a control",
+    status_code=201,
+    responses=created_responses(responses(409)),
 )
-def create_control(body: ControlIn, tenant: WriteTenant, engine: EngineDep) -> ControlOut:
+def create_control(body: ControlIn, tenant: WriteTenant, engine: EngineDep, response: Response) -> ControlOut:
     control = _control(body.id, body)
     existing = ControlStore(engine).record(tenant.org_id, control.key)
     if existing is not None and existing.active:
@@ -93,6 +98,7 @@ def create_control(body: ControlIn, tenant: WriteTenant, engine: EngineDep) -> C
             409, f"{tenant.org} already has control {body.id!r}; update it with PUT", slug="conflict"
         )
     ControlStore(engine).import_controls(tenant.org, [control], origin="api")
+    set_location(response, "v1", "orgs", tenant.org, "controls", control.id)
     return _out(_row(engine, tenant, body.id))
 
 
@@ -130,29 +136,52 @@ def control_history(ident: Ident, tenant: ReadTenant, engine: EngineDep) -> list
 @router.post(
     "/import",
     operation_id="importControls",
-    summary="Import controls from CSV (all or nothing)",
+    summary="Import controls from CSV or OSCAL (all or nothing)",
     description=(
         "CSV with a header row; columns `id` (required), `title`, `description`, `owner`, `tags` "
-        "(separated by `;` or `|`), `family`, `parent`. Existing controls are updated in place, "
-        "keeping history. Any invalid row rejects the whole file with a 422 naming each row."
+        "(separated by `;` or `|`), `family`, `parent`. Or an OSCAL component definition or "
+        "system security plan (JSON or YAML), recognised by the part's media type, its file name "
+        "or its content; fields the OSCAL document does not carry (titles, an SSP's owners) keep "
+        "their stored values. Existing controls are updated in place, keeping history. Any "
+        "invalid row or OSCAL path rejects the whole file with a 422 naming each problem."
     ),
 )
 def import_controls(
     tenant: WriteTenant,
     engine: EngineDep,
-    file: Annotated[UploadFile, File(description="the CSV file")],
+    file: Annotated[UploadFile, File(description="the CSV file, or an OSCAL component definition or SSP")],
     deactivate_missing: Annotated[
         bool, Query(description="deactivate controls from earlier CSV imports absent from this one")
     ] = False,
 ) -> ImportReportOut:
     data = file.file.read(MAX_CSV_BYTES + 1)
     if len(data) > MAX_CSV_BYTES:
-        raise ApiProblem(413, f"the CSV is larger than {MAX_CSV_BYTES} bytes; split it", slug="too-large")
-    controls = parse_csv(data)
+        raise ApiProblem(413, f"the file is larger than {MAX_CSV_BYTES} bytes; split it", slug="too-large")
+    name = file.filename or "upload"
+    if is_oscal(name, data, file.content_type or ""):
+        controls, origin = parse_oscal(name, data), "oscal-api"
+        known = ControlStore(engine).controls(tenant.org, include_inactive=True)
+        controls = keep_known(controls, known)
+    else:
+        controls, origin = parse_csv(data), "csv-api"
     report = ControlStore(engine).import_controls(
-        tenant.org, controls, origin="csv-api", deactivate_missing=deactivate_missing
+        tenant.org, controls, origin=origin, deactivate_missing=deactivate_missing
     )
     return ImportReportOut(**report.to_dict())
+
+
+def parse_oscal(name: str, data: bytes) -> list[Control]:
+    """The controls of an uploaded OSCAL document; a problem names its JSON path."""
+    try:
+        return read_controls(name, data)
+    except (InvalidInputError, ParseError) as err:
+        detail = f"{err}; nothing was imported"
+        raise ApiProblem(
+            422,
+            detail,
+            slug="invalid-oscal",
+            errors=[{"loc": ["body", "file"], "msg": str(err), "type": "invalid-oscal"}],
+        ) from None
 
 
 def parse_csv(data: bytes) -> list[Control]:

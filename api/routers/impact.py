@@ -10,11 +10,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic_core import to_json
 
 from api.deps import EngineDep, ReadTenant
-from api.pagination import Page, PageParams, page_params
+from api.pagination import Page, PageParams, next_link, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.orgs import ImpactLineOut, ImpactOut
 from api.stores import ChangeCache, PageCache, impact_lines
 from api.timeutil import as_utc
+from tracker.impact.oscal_poam import write_poam
+from tracker.mapping.crosswalks.oscal_ids import OSCAL_VERSION
 from tracker.storage.impacts import ImpactStore
 from tracker.storage.worklist import WorklistFilter, impact_generation
 
@@ -64,14 +66,19 @@ async def get_impact(
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     pages: PageCache = request.app.state.page_cache
-    body = pages.get(key)
-    if body is None:
+    cached = pages.get(key)
+    if cached is not None:
+        body, link = cached
+    else:
         flt = WorklistFilter(as_utc(since, "since"), as_utc(until, "until"), action, control, source, diff_id)
         lines = impact_lines(engine, _cache(request), tenant.org_id, flt, paging.after, paging.limit + 1)
         page = paging.page(lines, [line["id"] for line in lines])
         # rows already have the documented types: written straight to JSON, not re-validated
         body = to_json({"items": page.items, "next_cursor": page.next_cursor, "limit": page.limit})
-        pages.put(key, body)
+        link = next_link(request, page.next_cursor) if page.next_cursor else ""
+        pages.put(key, body, link)
+    if link:
+        headers["Link"] = link
     return Response(body, media_type="application/json", headers=headers)
 
 
@@ -87,3 +94,30 @@ def get_stored_impact(
     if stored is None:
         raise ApiProblem(404, f"no stored impact of diff {diff_id} for {tenant.org}", slug="not-found")
     return ImpactOut(diff_id=diff_id, result=stored.to_json())
+
+
+@router.get(
+    "/impacts/{diff_id}/poam",
+    operation_id="getImpactPoam",
+    summary="The stored impact of one diff as an OSCAL plan of action and milestones",
+    description=(
+        "One POA&M item per control the change asks an action of (reassess, close a gap, "
+        "retire), each pointing at an observation of the change; validated against OSCAL "
+        f"{OSCAL_VERSION}. 404 when there is no stored impact, or when it asks for no action "
+        "(OSCAL requires at least one POA&M item)."
+    ),
+    response_class=Response,
+    responses={
+        200: {
+            "description": "OSCAL plan-of-action-and-milestones (JSON)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+def get_impact_poam(
+    diff_id: Annotated[int, Path(ge=1, le=2**31 - 1)], tenant: ReadTenant, engine: EngineDep
+) -> Response:
+    stored = ImpactStore(engine).impact(tenant.org, diff_id)
+    if stored is None:
+        raise ApiProblem(404, f"no stored impact of diff {diff_id} for {tenant.org}", slug="not-found")
+    return Response(write_poam(stored), media_type="application/json")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.deps import EngineDep, ReadTenant, Tenant, WriteTenant
+from api.headers import created_responses, set_location
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.orgs import MappingIn, MappingOut, MappingReview
 from tracker.domain.keys import normalise_key
+from tracker.mapping.crosswalks.oscal import write_oscal_mapping
+from tracker.mapping.crosswalks.oscal_ids import OSCAL_VERSION
 from tracker.mapping.types import Mapping, Provenance, ReviewState
 from tracker.review.decisions import review_mapping as decide_mapping
 from tracker.storage.mappings import MappingStore, StoredMapping
@@ -74,8 +77,9 @@ def list_mappings(
     operation_id="createMapping",
     summary="Record a reviewer's own mapping onto one of the organisation's controls",
     status_code=201,
+    responses=created_responses(responses(409)),
 )
-def create_mapping(body: MappingIn, tenant: WriteTenant, engine: EngineDep) -> MappingOut:
+def create_mapping(body: MappingIn, tenant: WriteTenant, engine: EngineDep, response: Response) -> MappingOut:
     target_set = f"org:{tenant.org}"
     mapping = Mapping(
         source=body.source,
@@ -96,7 +100,38 @@ def create_mapping(body: MappingIn, tenant: WriteTenant, engine: EngineDep) -> M
     store.add_mappings(tenant.org, [mapping], origin=f"api:{tenant.key.key_id}")
     stored = store.of_pair(tenant.org_id, mapping)
     assert stored is not None
+    set_location(response, "v1", "orgs", tenant.org, "mappings", stored.id)
     return _out(stored)
+
+
+@router.get(
+    "/oscal",
+    operation_id="exportMappingsOscal",
+    summary="The organisation's mappings as an OSCAL mapping collection",
+    description=(
+        f"An OSCAL {OSCAL_VERSION} `mapping-collection`: one mapping per (source set, target set), "
+        "each set a back-matter resource its `href` points at, controls named by catalog id "
+        "(`ac-2.1`). Unchanged mappings export with the same document UUID. Re-import it with "
+        "`tracker crosswalk import FILE --org ORG`."
+    ),
+    response_class=Response,
+    responses={
+        200: {
+            "description": "OSCAL mapping-collection (JSON)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+def export_mappings_oscal(
+    tenant: ReadTenant,
+    engine: EngineDep,
+    source_set: Annotated[str | None, Query(max_length=256, examples=["nist-csf@2.0"])] = None,
+) -> Response:
+    found = [s.mapping for s in MappingStore(engine).mappings(tenant.org, source_set=source_set or None)]
+    if not found:
+        raise ApiProblem(404, f"{tenant.org} has no mappings to export", slug="not-found")
+    title = f"{tenant.org}: requirement-to-control mappings"
+    return Response(write_oscal_mapping(found, title=title), media_type="application/json")
 
 
 @router.get("/{mapping_id}", operation_id="getMapping", summary="One mapping")

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 
 from api.deps import AdminTenant, EngineDep, KeyDep, OperatorDep, ReadTenant
+from api.headers import created_responses, set_location
 from api.pagination import Page, PageParams, page_params
-from api.problems import responses
+from api.problems import ApiProblem, responses
 from api.schemas.orgs import ApiKeyCreated, ApiKeyIn, ApiKeyOut, OrgIn, OrgOut
 from tracker.storage.api_keys import ApiKeys
 from tracker.storage.orgs import Organisation, OrgStore
@@ -41,10 +42,12 @@ def list_orgs(engine: EngineDep, key: KeyDep, paging: Paging) -> Page[OrgOut]:
     operation_id="createOrganisation",
     summary="Create an organisation (operator key)",
     status_code=201,
-    responses=responses(409),
+    responses=created_responses(responses(409)),
 )
-def create_org(body: OrgIn, engine: EngineDep, _key: OperatorDep) -> OrgOut:
-    return _out(OrgStore(engine).create(body.slug, body.name))
+def create_org(body: OrgIn, engine: EngineDep, _key: OperatorDep, response: Response) -> OrgOut:
+    made = OrgStore(engine).create(body.slug, body.name)
+    set_location(response, "v1", "orgs", made.slug)
+    return _out(made)
 
 
 @router.get("/{org}", operation_id="getOrganisation", summary="One organisation")
@@ -62,10 +65,26 @@ def list_keys(tenant: AdminTenant, engine: EngineDep) -> list[ApiKeyOut]:
     operation_id="createApiKey",
     summary="Create an API key for the organisation (admin); the token is shown once",
     status_code=201,
+    responses=created_responses(),
 )
-def create_key(body: ApiKeyIn, tenant: AdminTenant, engine: EngineDep) -> ApiKeyCreated:
+def create_key(body: ApiKeyIn, tenant: AdminTenant, engine: EngineDep, response: Response) -> ApiKeyCreated:
     key, token = ApiKeys(engine).create(body.scope, tenant.org_id, body.name)
+    set_location(response, "v1", "orgs", tenant.org, "api-keys", key.key_id)
     return ApiKeyCreated(**ApiKeyOut.of(key).model_dump(), token=token)
+
+
+@router.get(
+    "/{org}/api-keys/{key_id}",
+    operation_id="getApiKey",
+    summary="One of the organisation's API keys (admin); never its token",
+)
+def get_key(
+    key_id: Annotated[str, Path(min_length=1, max_length=32)], tenant: AdminTenant, engine: EngineDep
+) -> ApiKeyOut:
+    found = next((k for k in ApiKeys(engine).list(tenant.org_id) if k.key_id == key_id), None)
+    if found is None:
+        raise ApiProblem(404, f"{tenant.org} has no API key {key_id!r}", slug="not-found")
+    return ApiKeyOut.of(found)
 
 
 @router.delete(

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import EngineDep, OperatorDep, ReadTenant, Tenant, WriteTenant, key_reviewer
+from api.headers import created_responses, set_location
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
 from api.schemas.archive import ReviewOut
@@ -160,10 +161,14 @@ def get_reading(change_id: Id, tenant: ReadTenant, engine: EngineDep) -> Reading
     operation_id="reviewVerdict",
     summary="Confirm or correct a change's verdict; the impact is recomputed at once",
     status_code=201,
-    responses=responses(409),
+    responses=created_responses(responses(409)),
 )
-def post_verdict(change_id: Id, body: VerdictIn, tenant: WriteTenant, engine: EngineDep) -> DecisionOut:
-    return _one(engine, tenant, _decide(engine, change_id, body, tenant.reviewer(body.reviewer)))
+def post_verdict(
+    change_id: Id, body: VerdictIn, tenant: WriteTenant, engine: EngineDep, response: Response
+) -> DecisionOut:
+    decided = _decide(engine, change_id, body, tenant.reviewer(body.reviewer))
+    set_location(response, "v1", "orgs", tenant.org, "review", "decisions", decided)
+    return _one(engine, tenant, decided)
 
 
 @router.post(
@@ -171,10 +176,10 @@ def post_verdict(change_id: Id, body: VerdictIn, tenant: WriteTenant, engine: En
     operation_id="reviewMappingSuggestion",
     summary="Accept or reject a mapping suggestion, recorded with why; the impact is recomputed",
     status_code=201,
-    responses=responses(409),
+    responses=created_responses(responses(409)),
 )
 def post_mapping(
-    mapping_id: Id, body: MappingDecisionIn, tenant: WriteTenant, engine: EngineDep
+    mapping_id: Id, body: MappingDecisionIn, tenant: WriteTenant, engine: EngineDep, response: Response
 ) -> DecisionOut:
     outcome = review_mapping(
         engine,
@@ -185,6 +190,7 @@ def post_mapping(
         change_id=body.change_id,
         expected=body.expected_review,
     )
+    set_location(response, "v1", "orgs", tenant.org, "review", "decisions", outcome.decision_id)
     return _one(engine, tenant, outcome.decision_id)
 
 
@@ -199,11 +205,25 @@ shared = APIRouter(prefix="/v1/changes", tags=["review"], responses=responses(40
     "organisation without a decision of its own reads; their stored impacts are recomputed in the "
     "same transaction. `expected_revision` is the change's `review.revision` from `/v1/changes`.",
     status_code=201,
-    responses=responses(409),
+    responses=created_responses(responses(409)),
 )
-def post_shared_verdict(change_id: Id, body: VerdictIn, key: OperatorDep, engine: EngineDep) -> DecisionOut:
-    found = DecisionStore(engine).get(
-        _decide(engine, change_id, body, key_reviewer(key, body.reviewer)), None
-    )
+def post_shared_verdict(
+    change_id: Id, body: VerdictIn, key: OperatorDep, engine: EngineDep, response: Response
+) -> DecisionOut:
+    decided = _decide(engine, change_id, body, key_reviewer(key, body.reviewer))
+    found = DecisionStore(engine).get(decided, None)
     assert found is not None
+    set_location(response, "v1", "changes", change_id, "verdicts", decided)
+    return DecisionOut.of(found)
+
+
+@shared.get(
+    "/{change_id}/verdicts/{decision_id}",
+    operation_id="getSharedVerdict",
+    summary="One of the operator's shared verdicts on a change (operator key)",
+)
+def get_shared_verdict(change_id: Id, decision_id: Id, key: OperatorDep, engine: EngineDep) -> DecisionOut:
+    found = DecisionStore(engine).get(decision_id, None)
+    if found is None or found.change_id != change_id:
+        raise ApiProblem(404, f"change {change_id} has no shared decision {decision_id}", slug="not-found")
     return DecisionOut.of(found)

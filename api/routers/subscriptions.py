@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 
 from api.deps import EngineDep, ReadTenant, SettingsDep, WriteTenant
+from api.headers import created_responses, set_location
 from api.pagination import Page, PageParams, page_params
 from api.problems import responses
 from api.schemas.subscriptions import (
@@ -18,6 +19,7 @@ from api.schemas.subscriptions import (
     SubscriptionOut,
     SubscriptionPatch,
 )
+from tracker.digests.events import enqueue_subscription
 from tracker.digests.model import SubscriptionSpec
 from tracker.settings import Settings
 from tracker.storage.subscriptions import SubscriptionStore
@@ -52,9 +54,10 @@ def list_subscriptions(tenant: ReadTenant, engine: EngineDep, paging: Paging) ->
     operation_id="createSubscription",
     summary="Subscribe to changes; the feed token and webhook secret are shown once",
     status_code=201,
+    responses=created_responses(),
 )
 def create_subscription(
-    body: SubscriptionIn, tenant: WriteTenant, engine: EngineDep, settings: SettingsDep
+    body: SubscriptionIn, tenant: WriteTenant, engine: EngineDep, settings: SettingsDep, response: Response
 ) -> SubscriptionCreated:
     spec = SubscriptionSpec(
         name=body.name,
@@ -71,7 +74,10 @@ def create_subscription(
         active=body.active,
     )
     store = SubscriptionStore(engine, allow_private_webhooks=settings.webhook_allow_private)
-    created = store.create(tenant.org_id, spec)
+    created = store.create(tenant.org_id, spec, since=body.since)
+    if body.since is not None:  # asked for changes from the past: queue them now
+        enqueue_subscription(engine, created.subscription.id)
+    set_location(response, "v1", "orgs", tenant.org, "subscriptions", created.subscription.id)
     return SubscriptionCreated(
         **SubscriptionOut.of(created.subscription).model_dump(),
         secrets=_secrets(settings, created.feed_token, created.webhook_secret),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.timeutil import Utc
 from tracker.diff.types import Kind, Tag
@@ -15,6 +16,16 @@ SourceSlug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s<>,;]{1,64}@[^@\s<>,;]{1,253}$", max_length=254)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"\S")]
 WebhookUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
+
+
+def _since(value: datetime) -> datetime:
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} falls outside years 1-9999 in UTC") from None
+
+
+Since = Annotated[datetime, AfterValidator(_since)]
 
 
 class SubscriptionIn(BaseModel):
@@ -35,6 +46,15 @@ class SubscriptionIn(BaseModel):
     email_to: list[Email] = Field(default=[], max_length=50, examples=[["grc@example.org"]])
     webhook_url: WebhookUrl | None = Field(default=None, examples=["https://hooks.example.org/tracker"])
     active: bool = True
+    since: Since | None = Field(
+        default=None,
+        examples=["2025-01-01T00:00:00Z"],
+        description=(
+            "deliver the changes stored from this time on (naive means UTC); a past time queues "
+            "the events of every diff archived since then at once, so the subscription does not "
+            "start empty. Default: now"
+        ),
+    )
 
 
 class SubscriptionPatch(BaseModel):

@@ -8,6 +8,7 @@ import click
 
 from tracker.cli.context import Context
 from tracker.cli.output import FORMAT_OPTION, emit, table
+from tracker.domain.errors import ExitCode
 from tracker.storage.api_keys import ApiKeys, Scope
 
 
@@ -119,6 +120,13 @@ def digests_send(ctx: Context, interval: float, fmt: str) -> None:
             )
             emit(fmt, report, lambda text=text: text)  # type: ignore[misc]
             if interval <= 0:
+                if report["failures"]:  # the report is printed whole; the status tells scripts
+                    click.echo(
+                        f"error: {report['failures']} delivery(ies) failed; the rest went out\n"
+                        "hint: failed deliveries are retried with backoff; rerun later",
+                        err=True,
+                    )
+                    click.get_current_context().exit(ExitCode.PARTIAL_DELIVERY)
                 return
             time.sleep(interval)
     finally:

@@ -1,4 +1,9 @@
-"""Entry point: ``tracker COMMAND``. Every command accepts ``--format json``."""
+"""Entry point: ``tracker COMMAND``.
+
+Every command that reports a result takes ``--format json``; the few that run a service
+and stream its log do not (``tracker --help`` names them, and a test keeps the list true).
+Exit statuses are :class:`tracker.domain.errors.ExitCode`, listed in ``--help``.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +23,33 @@ from tracker.cli import (
     org_cmds,
 )
 from tracker.cli.context import Context
-from tracker.domain.errors import TrackerError
+from tracker.domain.errors import ExitCode, TrackerError
 from tracker.settings import Settings
 
+EPILOG = f"""\b
+Exit status:
+  {ExitCode.OK}    success
+  {ExitCode.ERROR}    any other error (the message says why and what to do)
+  {ExitCode.USAGE}    usage: unknown command or option, missing argument
+  {ExitCode.NOT_FOUND}    not found: no such source, version, organisation, control or job
+  {ExitCode.INVALID_INPUT}    invalid input: a file or value that cannot be read; nothing was stored
+  {ExitCode.CONFLICT}    conflict: it exists already, or someone changed it first
+  {ExitCode.PARTIAL_DELIVERY}    partial delivery failure: some digests failed (they are retried)
+  {ExitCode.INTERNAL}   unexpected error (TRACKER_DEBUG=1 shows the traceback)
+  {ExitCode.INTERRUPTED}  interrupted (Ctrl-C)
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+\b
+Shell completion (Click's own; add the line to your shell's start-up file):
+  bash: eval "$(_TRACKER_COMPLETE=bash_source tracker)"
+  zsh:  eval "$(_TRACKER_COMPLETE=zsh_source tracker)"
+  fish: _TRACKER_COMPLETE=fish_source tracker | source
+
+\b
+--format json: every command that reports a result takes it; run, worker, schedule,
+demo and mirror serve do not (they run services and stream a log)."""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(package_name="ai-standards-tracker")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -60,7 +87,11 @@ def _debug() -> bool:
 def main(argv: list[str] | None = None) -> Any:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return cli.main(args=args, prog_name="tracker", standalone_mode=False)
+        result = cli.main(args=args, prog_name="tracker", standalone_mode=False)
+        # outside standalone mode Click returns the status of ``ctx.exit(N)`` instead of exiting
+        if isinstance(result, int) and not isinstance(result, bool) and result:
+            sys.exit(result)
+        return result
     except TrackerError as err:
         if _format_requested(args) == "json":
             import json
@@ -72,7 +103,7 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(err.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)
@@ -83,7 +114,7 @@ def main(argv: list[str] | None = None) -> Any:
             raise
         click.echo(f"error: unexpected {type(err).__name__}: {err}", err=True)
         click.echo("hint: nothing was half-stored; rerun with TRACKER_DEBUG=1 for the traceback", err=True)
-        sys.exit(70)
+        sys.exit(ExitCode.INTERNAL)
 
 
 if __name__ == "__main__":

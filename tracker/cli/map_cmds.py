@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -30,8 +31,6 @@ def _read_crosswalk(path: Path, source_set: str, target_set: str) -> list[Mappin
             f"{path}: unknown crosswalk format", "use .csv, framework-library .yaml or OSCAL .json"
         )
     if source_set or target_set:
-        import dataclasses
-
         found = [
             dataclasses.replace(
                 m, source_set=source_set or m.source_set, target_set=target_set or m.target_set
@@ -66,14 +65,21 @@ def crosswalk_import(
 @crosswalk.command("export")
 @click.option("--org", "org_name", default=None)
 @click.option("--from", "source_set", default=None)
-@click.option("--as", "form", type=click.Choice(["csv", "oscal"]), default="csv", show_default=True)
+@click.option("--as", "form", type=click.Choice(["csv", "oscal", "json"]), default="csv", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="json: same as --as json"
+)
 @click.pass_obj
-def crosswalk_export(ctx: Context, org_name: str | None, source_set: str | None, form: str) -> None:
-    """Print stored mappings as CSV or as an OSCAL mapping collection."""
+def crosswalk_export(
+    ctx: Context, org_name: str | None, source_set: str | None, form: str, fmt: str | None
+) -> None:
+    """Print stored mappings as CSV, as an OSCAL mapping collection or as JSON."""
     from tracker.mapping.crosswalks import files as crosswalk_files
 
     found = [s.mapping for s in MappingStore(ctx.engine).mappings(org_name, source_set=source_set)]
-    if form == "csv":
+    if fmt == "json" or form == "json":
+        emit_json([{**dataclasses.asdict(m), "source_key": m.source_key} for m in found])
+    elif form == "csv":
         click.echo(crosswalk_files.write_csv(found), nl=False)
     else:
         click.echo(crosswalk_files.write_oscal_mapping(found))
@@ -172,7 +178,14 @@ def map_command(
 @click.argument("old")
 @click.argument("new")
 @click.option("--lexical-only", is_flag=True, help="skip the embedding model")
-@FORMAT_OPTION
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "oscal"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for scripts, oscal for an OSCAL plan of action and milestones",
+)
 @click.pass_obj
 def impact_command(
     ctx: Context, org_name: str, source: str, old: str, new: str, lexical_only: bool, fmt: str
@@ -184,6 +197,11 @@ def impact_command(
 
     embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings)
     report = compute_impact(ctx.engine, org_name, source, old, new, embedder)
+    if fmt == "oscal":
+        from tracker.impact.oscal_poam import write_poam
+
+        click.echo(write_poam(report.result), nl=False)
+        return
     if fmt == "json":
         emit_json(report.result.to_json())
         return

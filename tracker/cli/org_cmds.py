@@ -9,6 +9,7 @@ import click
 from tracker.cli.context import Context
 from tracker.cli.output import FORMAT_OPTION, emit, table
 from tracker.domain.errors import InvalidInputError, NotFoundError
+from tracker.mapping.types import Control
 from tracker.storage.controls import ControlStore
 from tracker.storage.orgs import OrgStore
 
@@ -70,14 +71,28 @@ def controls_import(
     fmt: str,
 ) -> None:
     """Import controls from CSV / OSCAL component definition / SSP, or adopt a catalog (all or nothing)."""
-    from tracker.mapping.controls_io import read_controls
+    from tracker.mapping.controls_io import is_oscal, keep_known, read_controls
     from tracker.mapping.documents import controls_from_requirements
 
-    if (file is None) == (catalog is None):
+    if file is None and catalog is None:
         raise InvalidInputError(
-            "give either FILE or --catalog SOURCE@VERSION", "see `tracker controls import --help`"
+            "give FILE or --catalog SOURCE@VERSION (or both: an OSCAL FILE takes titles from the catalog)",
+            "see `tracker controls import --help`",
         )
-    if catalog is not None:
+    if file is not None and profile:
+        raise InvalidInputError("--profile selects from a catalog, not from FILE", "drop --profile")
+    if file is not None:
+        raw = file.read_bytes()
+        items, origin = read_controls(str(file), raw), f"file:{file.name}"
+        if is_oscal(file.name, raw):  # fields the document does not carry keep what is known
+            known = ControlStore(ctx.engine).controls(org_name, include_inactive=True)
+            catalog_controls: list[Control] = []
+            if catalog is not None:
+                slug, _, label = catalog.partition("@")
+                catalog_controls = controls_from_requirements(ctx.archive.requirements(slug, label))
+            items = keep_known(items, known, catalog_controls)
+    else:
+        assert catalog is not None
         if "@" not in catalog:
             raise InvalidInputError(
                 f"--catalog {catalog!r} is not SOURCE@VERSION", "e.g. --catalog nist-sp-800-53@rev5"
@@ -96,9 +111,6 @@ def controls_import(
         else:
             adopted = controls_from_requirements(reqs)
         items, origin = adopted, f"catalog:{catalog}" + (f"#{profile.upper()}" if profile else "")
-    else:
-        assert file is not None
-        items, origin = read_controls(str(file), file.read_bytes()), f"file:{file.name}"
     report = ControlStore(ctx.engine).import_controls(org_name, items, origin, deactivate_missing=replace)
     data = {"org": org_name, "origin": origin, **report.to_dict()}
     emit(

@@ -214,22 +214,35 @@ def enqueue(engine: Engine, now: datetime | None = None) -> int:
     at again, and the unique key stops a concurrent run from queueing it twice.
     """
     now = now or datetime.now(UTC)
-    queued = 0
     with Session(engine) as session:
         subs = [
             to_subscription(r) for r in session.scalars(select(SubscriptionRow).where(SubscriptionRow.active))
         ]
-    for sub in subs:
-        with Session(engine) as session:
-            seen = set(
-                session.scalars(select(OutboxRow.event_key).where(OutboxRow.subscription_id == sub.id))
-            )
-            for record in ImpactStore.stored_since(session, sub.org_id, sub.since, sub.spec.sources):
-                key = event_key(record.impact.diff_id)
-                if key in seen:
-                    continue
-                payload = build_payload(session, sub, record)
-                queued += _insert(engine, sub, key, payload, now)
+    return sum(_enqueue_subscription(engine, sub, now) for sub in subs)
+
+
+def enqueue_subscription(engine: Engine, sub_id: int, now: datetime | None = None) -> int:
+    """Queue the events one subscription has not had yet (all since its ``since``); used when
+    a subscription is created with a past ``since``, so it starts with the changes it asked
+    for instead of empty. Idempotent like :func:`enqueue`."""
+    with Session(engine) as session:
+        row = session.get(SubscriptionRow, sub_id)
+        if row is None or not row.active:
+            return 0
+        sub = to_subscription(row)
+    return _enqueue_subscription(engine, sub, now or datetime.now(UTC))
+
+
+def _enqueue_subscription(engine: Engine, sub: Subscription, now: datetime) -> int:
+    queued = 0
+    with Session(engine) as session:
+        seen = set(session.scalars(select(OutboxRow.event_key).where(OutboxRow.subscription_id == sub.id)))
+        for record in ImpactStore.stored_since(session, sub.org_id, sub.since, sub.spec.sources):
+            key = event_key(record.impact.diff_id)
+            if key in seen:
+                continue
+            payload = build_payload(session, sub, record)
+            queued += _insert(engine, sub, key, payload, now)
     return queued
 
 

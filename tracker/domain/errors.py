@@ -6,10 +6,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
+class ExitCode:
+    """The CLI's exit statuses, one per kind of outcome a script may want to tell apart
+    (``tracker --help`` lists them). 2 is what Click answers to a usage error."""
+
+    OK = 0
+    ERROR = 1  # any other refusal, with a message saying why
+    USAGE = 2  # unknown command or option, missing argument
+    NOT_FOUND = 3  # no such source, version, organisation, control, job...
+    INVALID_INPUT = 4  # a file or value that cannot be read; nothing was stored
+    CONFLICT = 5  # the thing exists already, or someone changed it first
+    PARTIAL_DELIVERY = 6  # some digests were delivered and some failed (they are retried)
+    INTERNAL = 70  # an unexpected error (EX_SOFTWARE); TRACKER_DEBUG=1 shows the traceback
+    INTERRUPTED = 130  # Ctrl-C
+
+
 class TrackerError(Exception):
     """Base class: ``str(err)`` is the problem, ``err.hint`` the fix."""
 
-    exit_code = 1
+    exit_code = ExitCode.ERROR
 
     def __init__(self, problem: str, hint: str = "") -> None:
         super().__init__(problem)
@@ -25,6 +40,8 @@ class TrackerError(Exception):
 
 class ParseError(TrackerError):
     """A document could not be read as the format it claims or appears to be."""
+
+    exit_code = ExitCode.INVALID_INPUT
 
     def __init__(self, path: str, problem: str, hint: str = "") -> None:
         super().__init__(
@@ -71,15 +88,15 @@ class NoDocumentsError(TrackerError):
 
 
 class NotFoundError(TrackerError):
-    exit_code = 2
+    exit_code = ExitCode.NOT_FOUND
 
 
 class ConflictError(TrackerError):
-    exit_code = 3
+    exit_code = ExitCode.CONFLICT
 
 
 class InvalidInputError(TrackerError):
-    exit_code = 2
+    exit_code = ExitCode.INVALID_INPUT
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ number or by JSON path, so an import is all or nothing.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from tracker.domain.errors import InvalidInputError, InvalidRowsError, RowProblem
@@ -20,13 +21,24 @@ from tracker.sources.parsing.oscal_text import label_from_id
 CSV_COLUMNS = ("id", "title", "description", "owner", "tags", "family", "parent")
 
 
+def is_oscal(filename: str, data: bytes, content_type: str = "") -> bool:
+    """True for an OSCAL document (JSON or YAML) rather than CSV: by media type, name or content."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind.endswith(("json", "yaml")) or kind in ("application/x-yaml", "text/yaml"):
+        return True
+    if filename.lower().endswith((".json", ".yaml", ".yml")):
+        return True
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{") or head.startswith((b"component-definition:", b"system-security-plan:"))
+
+
 def read_controls(filename: str, data: bytes) -> list[Control]:
     """Controls from a CSV file or an OSCAL component definition / system security plan."""
     text = _decode(filename, data)
     stripped = text.lstrip()
     if stripped.startswith("{"):
         return read_oscal_json(filename, text)
-    if filename.lower().endswith((".yaml", ".yml")):
+    if filename.lower().endswith((".yaml", ".yml")) or is_oscal(filename, data):
         from tracker.sources.parsing.loaders import load_yaml
 
         return _read_oscal(filename, load_yaml(filename, data))
@@ -196,13 +208,52 @@ def _at(obj: Any, key: str, path: str, kind: type = list) -> Any:
 
 
 def _description(req: dict[str, Any]) -> str:
+    """The requirement's description, then each statement's (component definitions put it on
+    the statement, SSPs under the statement's ``by-components``), named by its statement id."""
     parts = [str(req.get("description") or "").strip()]
-    for stmt in req.get("statements") or ():
-        for by in stmt.get("by-components") or ():
-            parts.append(str(by.get("description") or "").strip())
     for by in req.get("by-components") or ():
-        parts.append(str(by.get("description") or "").strip())
+        parts.append(str(by.get("description") or "").strip() if isinstance(by, dict) else "")
+    for stmt in req.get("statements") or ():
+        if not isinstance(stmt, dict):
+            continue
+        said = [str(stmt.get("description") or "").strip()]
+        said += [str(by.get("description") or "").strip() for by in stmt.get("by-components") or ()]
+        text = "\n".join(p for p in said if p)
+        if text:
+            ident = str(stmt.get("statement-id") or "").strip()
+            parts.append(f"{ident}: {text}" if ident else text)
     return "\n".join(p for p in parts if p)
+
+
+def keep_known(imported: Sequence[Control], *known: Iterable[Control]) -> list[Control]:
+    """Imported controls with what the document does not say taken from what is known.
+
+    An OSCAL component definition or SSP says how a control is implemented, not what it is
+    called or who owns it (an SSP names no owner at all). Each field an imported control
+    leaves empty is filled from the first of ``known`` (the organisation's stored controls,
+    then the catalog's) that has it, so an import never wipes a title or an owner set before.
+    """
+    sources = [{c.key: c for c in group} for group in known]
+    out: list[Control] = []
+    for control in imported:
+        found = [s[control.key] for s in sources if control.key in s]
+
+        def first(name: str, control: Control = control, found: list[Control] = found) -> Any:
+            value = getattr(control, name)
+            return value or next((getattr(f, name) for f in found if getattr(f, name)), value)
+
+        out.append(
+            dataclasses.replace(
+                control,
+                title=first("title"),
+                description=first("description"),
+                owner=first("owner"),
+                tags=first("tags"),
+                family=first("family"),
+                parent=first("parent"),
+            )
+        )
+    return out
 
 
 def _merge(controls: dict[str, Control], control: Control) -> None:
@@ -210,9 +261,7 @@ def _merge(controls: dict[str, Control], control: Control) -> None:
     if control.key in controls:
         old = controls[control.key]
         joined = "\n".join(p for p in (old.description, control.description) if p)
-        controls[control.key] = Control(
-            id=old.id, title=old.title, description=joined, owner=old.owner or control.owner, tags=old.tags
-        )
+        controls[control.key] = dataclasses.replace(old, description=joined, owner=old.owner or control.owner)
     else:
         controls[control.key] = control
 

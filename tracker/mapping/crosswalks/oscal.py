@@ -7,8 +7,8 @@ is deterministic (UUIDv5 from content) so an export can be diffed and re-importe
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from tracker.domain.errors import InvalidInputError
@@ -20,10 +20,18 @@ from tracker.mapping.crosswalks.common import (
     relationship_of,
     text_of,
 )
+from tracker.mapping.crosswalks.oscal_ids import (
+    OSCAL_VERSION,
+    catalog_id,
+    content_uuid,
+    is_org_set,
+    label_of,
+    name_uuid,
+    timestamp,
+)
 from tracker.mapping.types import Mapping, Provenance, Relationship, ReviewState
 
-_NO_SOURCE, _NO_TARGET = "#source", "#target"  # hrefs written when a mapping names no set
-_NAMESPACE_UUID = uuid.UUID("6f1d0d52-2a43-5d0e-9d3a-8f3c1b1c7e11")
+_NO_SOURCE, _NO_TARGET = "#source", "#target"  # what exports before back-matter wrote for no set
 _OSCAL_OUT = {
     Relationship.EQUAL: "equivalent-to",
     Relationship.SUBSET: "subset-of",
@@ -62,6 +70,33 @@ def _items(node: Any, key: str, where: str) -> list[str]:
     return refs
 
 
+def _resources(back_matter: Any) -> dict[str, str]:
+    """``#uuid`` -> the set a back-matter resource names (our prop, else its title)."""
+    out: dict[str, str] = {}
+    found = back_matter.get("resources") if isinstance(back_matter, dict) else None
+    for resource in found if isinstance(found, list) else []:
+        if isinstance(resource, dict) and isinstance(resource.get("uuid"), str):
+            props = resource.get("props")
+            named = "" if _prop(props, "mapping-set-unnamed") == "true" else _prop(props, "mapping-set")
+            out[f"#{resource['uuid']}"] = named if named is not None else str(resource.get("title") or "")
+    return out
+
+
+def _set_of(reference: Any, resources: dict[str, str], where: str) -> str:
+    """The set a resource reference names: a back-matter resource, or the href itself."""
+    href = str((reference or {}).get("href", "")) if isinstance(reference, dict) else ""
+    if href in (_NO_SOURCE, _NO_TARGET):
+        return ""
+    if href.startswith("#"):
+        if href not in resources:
+            raise InvalidInputError(
+                f"{where}.href {href} names no back-matter resource",
+                "add the resource to back-matter or give the set's URL",
+            )
+        return resources[href]
+    return href
+
+
 def read_oscal_mapping(data: bytes | str, *, name: str = "mapping.json") -> list[Mapping]:
     """Read an OSCAL ``mapping-collection`` (JSON): every source x target of every map.
 
@@ -85,16 +120,14 @@ def read_oscal_mapping(data: bytes | str, *, name: str = "mapping.json") -> list
         raise InvalidInputError(
             f"{name}: $.mapping-collection.mappings is missing or empty", "add at least one mapping"
         )
+    resources = _resources(root.get("back-matter"))
     out: list[Mapping] = []
     for i, group in enumerate(groups):
         gpath = f"{name}: $.mapping-collection.mappings[{i}]"
         if not isinstance(group, dict):
             raise InvalidInputError(f"{gpath} is not an object", "each mapping is an object with maps")
-        source_set = str((group.get("source-resource") or {}).get("href", ""))
-        target_set = str((group.get("target-resource") or {}).get("href", ""))
-        # the placeholders write_oscal_mapping uses when a mapping names no set
-        source_set = "" if source_set == _NO_SOURCE else source_set
-        target_set = "" if target_set == _NO_TARGET else target_set
+        source_set = _set_of(group.get("source-resource"), resources, f"{gpath}.source-resource")
+        target_set = _set_of(group.get("target-resource"), resources, f"{gpath}.target-resource")
         maps = group.get("maps")
         if not isinstance(maps, list) or not maps:
             raise InvalidInputError(f"{gpath}.maps is missing or empty", "each mapping lists its maps")
@@ -127,8 +160,8 @@ def read_oscal_mapping(data: bytes | str, *, name: str = "mapping.json") -> list
                 for tgt in targets:
                     out.append(
                         Mapping(
-                            source=src,
-                            target=tgt,
+                            source=label_of(src, source_set),
+                            target=label_of(tgt, target_set),
                             relationship=rel,
                             provenance=prov,
                             confidence=confidence,
@@ -143,19 +176,61 @@ def read_oscal_mapping(data: bytes | str, *, name: str = "mapping.json") -> list
     return out
 
 
+def _resource(kind: str, set_name: str) -> dict[str, Any]:
+    """The back-matter resource a ``source-resource``/``target-resource`` href points at."""
+    resource: dict[str, Any] = {
+        "uuid": name_uuid("resource", kind, set_name),
+        "title": set_name or f"unnamed {kind} set",
+    }
+    if set_name:
+        resource["props"] = [{"name": "mapping-set", "ns": TRACKER_NS, "value": set_name}]
+        if is_org_set(set_name):
+            resource["description"] = f"The controls of organisation {set_name[4:]}."
+        else:
+            resource["description"] = f"Version {set_name} as archived by the tracker."
+    else:  # a prop value may not be blank: say "no set" explicitly so it reads back as ""
+        resource["props"] = [{"name": "mapping-set-unnamed", "ns": TRACKER_NS, "value": "true"}]
+    return resource
+
+
+def _map_entry(m: Mapping) -> dict[str, Any]:
+    props = [
+        {"name": "provenance", "ns": TRACKER_NS, "value": m.provenance.value},
+        {"name": "review-state", "ns": TRACKER_NS, "value": m.review.value},
+        {"name": "confidence", "ns": TRACKER_NS, "value": f"{m.confidence:.6g}"},
+    ]
+    if m.versions:
+        props.append({"name": "versions", "ns": TRACKER_NS, "value": ";".join(m.versions)})
+    if m.via:
+        props.append({"name": "via", "ns": TRACKER_NS, "value": ";".join(m.via)})
+    entry: dict[str, Any] = {
+        "uuid": name_uuid("map", m.source_set, m.target_set, m.source, m.target),
+        "props": props,
+        "relationship": _OSCAL_OUT[m.relationship],
+        "sources": [{"type": "control", "id-ref": catalog_id(m.source, m.source_set)}],
+        "targets": [{"type": "control", "id-ref": catalog_id(m.target, m.target_set)}],
+    }
+    if m.note.strip():
+        entry["remarks"] = m.note
+    return entry
+
+
 def write_oscal_mapping(
     mappings: Sequence[Mapping],
     *,
     title: str = "Crosswalk",
     version: str = "1.0",
-    last_modified: str = "1970-01-01T00:00:00Z",
-    oscal_version: str = "1.1.3",
+    last_modified: datetime | None = None,
 ) -> str:
     """Write an OSCAL mapping collection, one ``mappings[]`` entry per (source set, target set).
 
-    UUIDs are derived from the content (UUIDv5), so the same mappings always serialise to
-    the same bytes. ``no-relationship`` mappings are left out: OSCAL has no token for them
-    and its rule is that nothing may be inferred from what is not mapped.
+    Each set becomes a back-matter resource, and the mapping's ``source-resource`` and
+    ``target-resource`` point at it (``#uuid``), so every href resolves inside the document.
+    Control labels are written as catalog ids (``AC-2(1)`` as ``ac-2.1``). The document UUID
+    is derived from the content (see :mod:`oscal_ids`), so unchanged mappings export with the
+    same UUID and a revision gets a new one; ``last-modified`` is the export time unless given.
+    ``no-relationship`` mappings are left out: OSCAL has no token for them and its rule is that
+    nothing may be inferred from what is not mapped.
     """
     kept = [m for m in mappings if m.relationship is not Relationship.NO_RELATIONSHIP]
     groups: dict[tuple[str, str], list[Mapping]] = {}
@@ -167,53 +242,41 @@ def write_oscal_mapping(
         if methods == {Provenance.MACHINE}
         else ("human" if Provenance.MACHINE not in methods else "hybrid")
     )
+    resources: dict[tuple[str, str], dict[str, Any]] = {}
     body: list[dict[str, Any]] = []
     for (src_set, tgt_set), items in groups.items():
-        maps = []
-        for m in items:
-            props = [
-                {"name": "provenance", "ns": TRACKER_NS, "value": m.provenance.value},
-                {"name": "review-state", "ns": TRACKER_NS, "value": m.review.value},
-                {"name": "confidence", "ns": TRACKER_NS, "value": f"{m.confidence:.6g}"},
-            ]
-            if m.versions:
-                props.append({"name": "versions", "ns": TRACKER_NS, "value": ";".join(m.versions)})
-            if m.via:
-                props.append({"name": "via", "ns": TRACKER_NS, "value": ";".join(m.via)})
-            entry: dict[str, Any] = {
-                "uuid": str(uuid.uuid5(_NAMESPACE_UUID, f"map|{src_set}|{tgt_set}|{m.source}|{m.target}")),
-                "props": props,
-                "relationship": _OSCAL_OUT[m.relationship],
-                "sources": [{"type": "control", "id-ref": m.source}],
-                "targets": [{"type": "control", "id-ref": m.target}],
-            }
-            if m.note:
-                entry["remarks"] = m.note
-            maps.append(entry)
+        src = resources.setdefault(("source", src_set), _resource("source", src_set))
+        tgt = resources.setdefault(("target", tgt_set), _resource("target", tgt_set))
         body.append(
             {
-                "uuid": str(uuid.uuid5(_NAMESPACE_UUID, f"mapping|{src_set}|{tgt_set}")),
-                "source-resource": {"type": "catalog", "href": src_set or _NO_SOURCE},
-                "target-resource": {"type": "catalog", "href": tgt_set or _NO_TARGET},
-                "maps": maps,
+                "uuid": name_uuid("mapping", src_set, tgt_set),
+                "source-resource": {"type": "catalog", "href": f"#{src['uuid']}"},
+                "target-resource": {"type": "catalog", "href": f"#{tgt['uuid']}"},
+                "maps": [_map_entry(m) for m in items],
             }
         )
+    content: dict[str, Any] = {
+        "metadata": {"title": title, "version": version, "oscal-version": OSCAL_VERSION},
+        "provenance": {
+            "method": method,
+            "matching-rationale": "semantic",
+            "status": "draft" if any(m.needs_review for m in kept) else "complete",
+            "mapping-description": "Exported by the living standards tracker.",
+        },
+        "mappings": body,
+        "back-matter": {"resources": list(resources.values())},
+    }
+    metadata = {
+        "title": title,
+        "last-modified": timestamp(last_modified),
+        "version": version,
+        "oscal-version": OSCAL_VERSION,
+    }
     doc = {
         "mapping-collection": {
-            "uuid": str(uuid.uuid5(_NAMESPACE_UUID, "collection|" + "|".join(f"{s}>{t}" for s, t in groups))),
-            "metadata": {
-                "title": title,
-                "last-modified": last_modified,
-                "version": version,
-                "oscal-version": oscal_version,
-            },
-            "provenance": {
-                "method": method,
-                "matching-rationale": "semantic",
-                "status": "draft" if any(m.needs_review for m in kept) else "complete",
-                "mapping-description": "Exported by the living standards tracker.",
-            },
-            "mappings": body,
+            "uuid": content_uuid("mapping-collection", content),
+            "metadata": metadata,
+            **{k: v for k, v in content.items() if k != "metadata"},
         }
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
