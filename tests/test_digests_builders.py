@@ -14,7 +14,8 @@ from email.policy import default
 import feedparser
 import pytest
 
-from tracker.digests import builders
+from tracker.digests import builders, mail
+from tracker.digests.briefing import SUGGESTION_FLOOR, brief
 from tracker.digests.model import Cadence, FeedMeta
 
 EVENT = {
@@ -28,7 +29,9 @@ EVENT = {
     "affected_controls": ["ACME-1"],
     "changes": [
         {
+            "change_id": 1,
             "kind": "modified",
+            "action": "reassess",
             "substantive": True,
             "tags": ["obligation_strengthened"],
             "old_ids": ["R-1"],
@@ -67,23 +70,80 @@ def _parts(msg: Message) -> dict[str, str]:
     return {p.get_content_type(): p.get_content() for p in msg.walk() if not p.is_multipart()}  # type: ignore[attr-defined]
 
 
-def test_email_is_multipart_alternative_with_escaped_inline_redlines() -> None:
-    msg = builders.build_email(
-        [EVENT],
+MAILING = mail.Mailing(
+    review_note="You receive this because acme's subscription sends its digests to this address.",
+    list_id="<subscription-1.acme.tracker.example>",
+    list_name="acme: AI",
+    unsubscribe_url="https://tracker.example/ui/unsubscribe/1.sig",
+)
+
+
+def _email(event: dict[str, object], **kw: object) -> Message:
+    msg = mail.build_email(
+        [brief(event, "https://tracker.example")],
+        MAILING,
         sender="t@localhost",
         recipients=["a@example.org"],
         message_id="<m1@x>",
         date=datetime(2025, 3, 1, tzinfo=UTC),
+        **kw,  # type: ignore[arg-type]
     )
-    parsed = message_from_bytes(msg.as_bytes(), policy=default)
+    return message_from_bytes(msg.as_bytes(), policy=default)
+
+
+def test_email_is_multipart_alternative_with_escaped_inline_redlines() -> None:
+    parsed = _email(EVENT)
     assert parsed.get_content_type() == "multipart/alternative"
     parts = _parts(parsed)
-    assert "[-should-]{+shall+}" in parts["text/plain"] and "reassess ACME-1" in parts["text/plain"]
+    assert "[-should-]{+shall+}" in parts["text/plain"] and "ACME-1 Access logging" in parts["text/plain"]
     html = parts["text/html"]
     assert "<del" in html and ">should</del>" in html and ">shall</ins>" in html
     assert "&lt;access&gt;" in html and "Logging &lt;&amp; co&gt;" in html and "<access>" not in html
+    assert "tracker.example/v1/" not in html and "https://tracker.example/ui/sources/demo-std/review/v1/v2" in html
     with pytest.raises(ValueError):
-        builders.build_email([], sender="t@x", recipients=["a@x"], message_id="<m@x>", date=datetime.now(UTC))
+        mail.build_email(
+            [], MAILING, sender="t@x", recipients=["a@x"], message_id="<m@x>", date=datetime.now(UTC)
+        )
+
+
+def _many(n: int) -> dict[str, object]:
+    """An event of ``n`` new requirements, each with a paragraph of text and five suggestions."""
+    changes = [
+        {
+            "change_id": i,
+            "kind": "added",
+            "old_ids": [],
+            "new_ids": [f"R-{i}"],
+            "action": "gap",
+            "text": f"Requirement {i} asks that " + "operators keep records of every model release " * 8,
+            "controls": [
+                {"control_id": f"C-{i}-{k}", "title": "A control", "action": "gap", "score": 0.5}
+                for k in range(5)
+            ],
+        }
+        for i in range(n)
+    ]
+    return {**EVENT, "changes": changes}
+
+
+def test_a_long_digest_is_cut_to_the_cap_keeping_counts_and_top_items() -> None:
+    whole = _email(_many(5), max_bytes=10**9)
+    assert "more gaps not shown" not in _parts(whole)["text/html"]
+    cap = 30_000
+    parsed = _email(_many(400), max_bytes=cap)
+    assert len(parsed.as_bytes()) <= cap + 400  # the parser's re-serialisation may differ by a little
+    html = _parts(parsed)["text/html"]
+    assert "400 gaps" in html and html.count("<li") == 10
+    assert "more gaps not shown here" in html and "see all 400 on the review page" in html
+    assert "400 gaps" in str(parsed["Subject"])
+
+
+def test_suggestions_under_the_floor_are_not_offered() -> None:
+    event = _many(1)
+    controls = event["changes"][0]["controls"]  # type: ignore[index]
+    controls[0]["score"] = SUGGESTION_FLOOR - 0.13  # e.g. 0.07
+    html = _parts(_email(event))["text/html"]
+    assert "C-0-0" not in html and "C-0-1" in html
 
 
 def test_atom_feed_reads_back_with_feedparser() -> None:

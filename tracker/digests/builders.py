@@ -14,8 +14,6 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -148,40 +146,6 @@ def event_text(event: Payload) -> str:
                 reason = f": {c['reason']}" if c.get("reason") else ""
                 lines.append(f"  - {c['action']} {c.get('control_id') or '(no control)'}{reason}")
     return "\n".join(lines)
-
-
-def build_email(
-    events: Sequence[Payload],
-    *,
-    sender: str,
-    recipients: Sequence[str],
-    message_id: str,
-    date: datetime,
-    links: Mapping[str, str] | None = None,
-) -> EmailMessage:
-    """A multipart/alternative digest: plain text first, then HTML with inline redlines."""
-    if not events:
-        raise ValueError("a digest needs at least one event")
-    org = events[0].get("organisation", "")
-    subject = event_title(events[0]) if len(events) == 1 else f"{len(events)} standards changed for {org}"
-    msg = EmailMessage()
-    msg["Subject"] = header_text(f"[tracker] {subject}")
-    msg["From"] = header_text(sender)
-    msg["To"] = header_text(", ".join(recipients))
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = message_id
-    footer = "".join(f"\n{k}: {v}" for k, v in (links or {}).items())
-    msg.set_content("\n\n".join(event_text(e) for e in events) + ("\n\n--" + footer if footer else "") + "\n")
-    html_footer = "".join(
-        f'<p><a href="{html.escape(v, quote=True)}">{html.escape(k)}</a></p>'
-        for k, v in (links or {}).items()
-    )
-    body = "\n<hr>\n".join(event_html(e) for e in events)
-    msg.add_alternative(
-        f'<!doctype html><html><body style="font-family:sans-serif">{body}{html_footer}</body></html>\n',
-        subtype="html",
-    )
-    return msg
 
 
 # -- Atom ------------------------------------------------------------------------------------
