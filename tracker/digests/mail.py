@@ -36,12 +36,12 @@ from tracker.domain.redline import DELETE, INSERT, parse_text
 MAX_EMAIL_BYTES = 64 * 1024
 CONTROLS_SHOWN = 6
 TEXT_CHARS = 420
-TOP_CHARS = 80
+TOP_CHARS = 44
 
 # inline styles, kept short: they repeat on every item
 _BODY = "margin:0;padding:0;background:#f4f5f7"
 _WRAP = (
-    "max-width:680px;margin:0 auto;padding:16px;background:#fff;color:#1f2328;"
+    "max-width:680px;margin:0 auto;padding:14px 12px;background:#fff;color:#1f2328;"
     "font:15px/1.45 -apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
 )
 _MUTED = "color:#57606a"
@@ -115,8 +115,8 @@ def _badge(action: str) -> str:
         action, action
     )
     return (
-        f'<span style="display:inline-block;min-width:64px;font-size:11px;font-weight:700;'
-        f'color:{colour};letter-spacing:.03em">{html.escape(label.upper())}</span>'
+        f'<span style="font-size:10px;font-weight:700;color:{colour};letter-spacing:.03em">'
+        f"{html.escape(label.upper())}</span>"
     )
 
 
@@ -149,11 +149,18 @@ def _counts_html(b: Briefing) -> str:
         colour = COLOURS.get(action, "#57606a")
         word = count_words(action, n).split(" ", 1)[1]
         cells.append(
-            f'<span style="display:inline-block;margin:0 6px 6px 0;padding:6px 10px;border:1px solid #d0d7de;'
-            f'border-radius:6px"><strong style="font-size:20px;color:{colour}">{n}</strong> '
-            f'<span style="{_MUTED}">{html.escape(word)}</span></span>'
+            f'<span style="white-space:nowrap"><strong style="font-size:19px;color:{colour}">{n}</strong> '
+            f"{html.escape(word)}</span>"
         )
-    return "<div>" + "".join(cells) + "</div>"
+    return '<p style="margin:8px 0 4px">' + ' <span style="color:#8c959f">·</span> '.join(cells) + "</p>"
+
+
+def _controls_count(item: Item) -> str:
+    n = len(item.controls)
+    if not n:
+        return ""
+    noun = "candidate" if item.action == "gap" else "control"
+    return f" · {n} {noun}{'s' if n != 1 else ''}"
 
 
 def _top_html(b: Briefing) -> str:
@@ -163,19 +170,13 @@ def _top_html(b: Briefing) -> str:
     for item in b.top:
         label = clip(_plain_label(item), TOP_CHARS)
         rows.append(
-            f'<li style="margin:0 0 6px">{_badge(item.action)} {_a(item.link, item.ids)} '
+            f'<li style="margin:0 0 5px">{_badge(item.action)} {_a(item.link, item.ids)} '
             f"{html.escape(label)} "
-            f'<span style="{_SMALL}">· {html.escape(item.what)}'
-            + (
-                f" · {len(item.controls)} control{'s' if len(item.controls) != 1 else ''}"
-                if item.controls
-                else ""
-            )
-            + "</span></li>"
+            f'<span style="{_SMALL}">· {html.escape(item.what)}{_controls_count(item)}</span></li>'
         )
     return (
-        f'<h2 style="{_H2}">Most important</h2>'
-        f'<ol style="margin:6px 0 0;padding-left:22px">{"".join(rows)}</ol>'
+        f'<h2 style="{_H2};margin-top:14px">Most important</h2>'
+        f'<ol style="margin:6px 0 0;padding-left:20px;font-size:14px;line-height:1.4">{"".join(rows)}</ol>'
     )
 
 
@@ -222,17 +223,15 @@ def _groups_html(b: Briefing, budget: int) -> tuple[str, int]:
 def briefing_html(b: Briefing, budget: int) -> str:
     """One briefing as an HTML fragment with at most ``budget`` items in the grouped detail."""
     intro = f"For {html.escape(b.organisation)}"
-    if b.subscription:
-        intro += f" (subscription “{html.escape(b.subscription)}”)"
-    controls = f"; {b.controls} of your controls to reassess or remap" if b.controls else ""
+    controls = f"; {b.controls} of your controls affected" if b.controls else ""
     groups, _ = _groups_html(b, budget)
     return (
-        f'<h1 style="font-size:21px;margin:0 0 2px">{html.escape(b.pair)}</h1>'
-        f'<p style="margin:0 0 10px;{_SMALL}">{intro}: {b.total} changed requirement'
-        f"{'s' if b.total != 1 else ''}{controls}.</p>"
+        f'<h1 style="font-size:20px;line-height:1.25;margin:0 0 4px">{html.escape(b.pair)}</h1>'
+        f'<p style="margin:0;{_SMALL}">{intro}: {b.total} changed requirement'
+        f"{'s' if b.total != 1 else ''}{controls}. {_a(b.review_url, 'Open the review page')}</p>"
         + _counts_html(b)
-        + f'<p style="margin:6px 0 0">{_a(b.review_url, "Open the review page", _BUTTON)}</p>'
         + _top_html(b)
+        + f'<p style="margin:14px 0 0">{_a(b.review_url, "Review every change", _BUTTON)}</p>'
         + groups
     )
 
