@@ -54,7 +54,7 @@ def _hrefs(html: str) -> list[str]:
 
 
 def _parts(msg: EmailMessage) -> dict[str, str]:
-    return {p.get_content_type(): str(p.get_content()) for p in msg.walk() if not p.is_multipart()}  # type: ignore[attr-defined]
+    return {p.get_content_type(): str(p.get_content()) for p in msg.walk() if not p.is_multipart()}
 
 
 def _path(url: str) -> str:
@@ -100,7 +100,8 @@ def test_the_csf_2_briefing(csf: tuple[Engine, int, str], smtp: Mailbox) -> None
     assert msg["List-Id"].endswith(f"<subscription-{sub_id}.acme.tracker.test>")
     assert msg["Auto-Submitted"] == "auto-generated"
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert str(msg["Message-ID"]).endswith("@tracker.test>") and "tracker.invalid" not in str(msg["Message-ID"])
+    message_id = str(msg["Message-ID"])
+    assert message_id.endswith("@tracker.test>") and "tracker.invalid" not in message_id
     unsubscribe = str(msg["List-Unsubscribe"]).strip("<>")
     assert unsubscribe.startswith(f"{BASE}/ui/unsubscribe/")
 
