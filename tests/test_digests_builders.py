@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
-from email.policy import default
+from email.policy import SMTP, default
 
 import feedparser
 import pytest
@@ -137,6 +137,24 @@ def test_a_long_digest_is_cut_to_the_cap_keeping_counts_and_top_items() -> None:
     assert "400 gaps" in html and html.count("<li") == 10
     assert "more gaps not shown here" in html and "see all 400 on the review page" in html
     assert "400 gaps" in str(parsed["Subject"])
+
+
+def test_a_digest_of_several_events_names_them_all_within_the_cap() -> None:
+    second = {**_many(300), "source": "other-std", "source_title": "Other Standard", "diff_id": 8}
+    msg = mail.build_email(
+        [brief(EVENT, "https://tracker.example"), brief(second, "https://tracker.example")],
+        MAILING,
+        sender="t@localhost",
+        recipients=["a@example.org"],
+        message_id="<m2@x>",
+        date=datetime(2025, 3, 1, tzinfo=UTC),
+        max_bytes=40_000,
+    )
+    assert len(msg.as_bytes(policy=SMTP)) <= 40_000
+    assert str(msg["Subject"]) == "[tracker] 2 standards changed for acme: 300 gaps, 1 to reassess"
+    html = _parts(message_from_bytes(msg.as_bytes(), policy=default))["text/html"]
+    assert "demo-std v1 → v2" in html and "Other Standard v1 → v2" in html
+    assert "/ui/sources/other-std/review/v1/v2" in html
 
 
 def test_suggestions_under_the_floor_are_not_offered() -> None:

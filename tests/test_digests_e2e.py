@@ -16,7 +16,7 @@ from typing import Any
 import feedparser
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from tests.support.api_world import World, client_for, land_v2, seed_keys, seed_orgs, seed_v1, store_impacts
@@ -28,7 +28,7 @@ from tracker.digests.events import enqueue
 from tracker.digests.model import Cadence, Channel, SubscriptionSpec
 from tracker.digests.notifiers import HttpWebhookNotifier, SmtpEmailNotifier
 from tracker.storage.subscriptions import SubscriptionStore
-from tracker.storage.tables.api import DeliveryRow, OutboxRow
+from tracker.storage.tables.api import DeliveryRow, FeedEntryRow, OutboxRow
 
 # -- real servers on loopback ------------------------------------------------------------------
 _free_port = free_port
@@ -141,6 +141,10 @@ def test_new_version_reaches_subscriber_exactly_once(
     # the entry links to the review page, which a feed reader opens without a key
     page = client.get(entry.link.removeprefix("http://testserver"))
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    # an entry written when entries linked to the API is served with the review page
+    with Session(engine) as session, session.begin():
+        session.execute(update(FeedEntryRow).values(link=f"http://testserver/v1/diffs/{diff_id}"))
+    assert feedparser.parse(client.get(feed_path).content).entries[0].link == entry.link
     assert client.get(feed_path, headers={"if-none-match": got.headers["etag"]}).status_code == 304
 
     # again, through the CLI: nothing more is queued or sent

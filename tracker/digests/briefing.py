@@ -219,6 +219,28 @@ def brief(event: Payload, public_url: str) -> Briefing:
     )
 
 
+def detail(briefing: Briefing, budget: int) -> list[tuple[str, tuple[Item, ...], tuple[Item, ...]]]:
+    """(action, all its items, the items shown) per group when at most ``budget`` items are
+    shown: the budget is dealt out one item per group in turn, so a long group of gaps does
+    not crowd out the reassessments, and within a group the items of the top ten come first
+    (in their rank), then the rest in document order."""
+    ranked = {id(item): n for n, item in enumerate(briefing.top)}
+    ordered = [
+        (action, items, sorted(items, key=lambda i: ranked.get(id(i), TOP)))
+        for action, items in briefing.groups
+    ]
+    counts = [0] * len(ordered)
+    left = budget
+    while left > 0 and any(n < len(items) for n, (_, items, _) in zip(counts, ordered, strict=True)):
+        for g, (_, items, _) in enumerate(ordered):
+            if left > 0 and counts[g] < len(items):
+                counts[g] += 1
+                left -= 1
+    return [
+        (action, items, tuple(order[:n])) for (action, items, order), n in zip(ordered, counts, strict=True)
+    ]
+
+
 def heading(action: str) -> tuple[str, str]:
     """The heading of an action's group and what it asks of the reader."""
     for name, title, ask in ACTIONS:
@@ -232,7 +254,7 @@ def summary_text(briefing: Briefing, top: int = TOP) -> str:
     summary, the email's preview line)."""
     lines = [f"{briefing.pair}: {briefing.count_line()}."]
     if briefing.controls:
-        lines.append(f"{briefing.controls} of your controls to reassess or remap.")
+        lines.append(f"{briefing.controls} of your controls affected.")
     if briefing.top[:top]:
         lines.append(
             "Most important: " + "; ".join(f"{i.ident} ({i.what})" for i in briefing.top[:top]) + "."

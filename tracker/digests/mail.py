@@ -29,7 +29,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
-from tracker.digests.briefing import Briefing, Item, count_words, heading, summary_text
+from tracker.digests.briefing import ACTIONS, Briefing, Item, count_words, detail, heading, summary_text
 from tracker.digests.builders import header_text
 from tracker.domain.redline import DELETE, INSERT, parse_text
 
@@ -155,6 +155,12 @@ def _counts_html(b: Briefing) -> str:
     return '<p style="margin:8px 0 4px">' + ' <span style="color:#8c959f">·</span> '.join(cells) + "</p>"
 
 
+def more(action: str, n: int) -> str:
+    """``48 more gaps``, ``31 more to reassess``."""
+    number, _, words = count_words(action, n).partition(" ")
+    return f"{number} more {'with ' if action == 'none' else ''}{words}"
+
+
 def _controls_count(item: Item) -> str:
     n = len(item.controls)
     if not n:
@@ -187,7 +193,7 @@ def _item_html(item: Item) -> str:
     what = f'<span style="{_SMALL}">· {html.escape(item.what)}</span>'
     line = _controls_line(item)
     if item.action in ("retire", "none"):  # one line each: there is nothing to read but the ids
-        extra = f' <span style="{_SMALL}">{html.escape(line)}</span>' if line else ""
+        extra = f' <span style="{_SMALL}">· {html.escape(line)}</span>' if line else ""
         return f'<p style="margin:4px 0">{name} {what}{extra}</p>'
     body = ""
     if item.text:
@@ -204,9 +210,8 @@ def _item_html(item: Item) -> str:
 def _groups_html(b: Briefing, budget: int) -> tuple[str, int]:
     """The grouped detail with at most ``budget`` items; returns the HTML and items used."""
     out, used = [], 0
-    for action, items in b.groups:
+    for action, items, shown in detail(b, budget):
         title, ask = heading(action)
-        shown = items[: max(0, budget - used)]
         used += len(shown)
         out.append(f'<h2 style="{_H2}">{html.escape(title)} ({len(items)})</h2>')
         out.append(f'<p style="margin:0 0 4px;{_SMALL}">{html.escape(ask)}</p>')
@@ -214,7 +219,7 @@ def _groups_html(b: Briefing, budget: int) -> tuple[str, int]:
         if len(shown) < len(items):
             rest = len(items) - len(shown)
             out.append(
-                f'<p style="margin:8px 0">{rest} more {html.escape(title.lower())} not shown here: '
+                f'<p style="margin:8px 0">{html.escape(more(action, rest))} not shown here: '
                 f"{_a(b.review_url, f'see all {b.total} on the review page')}</p>"
             )
     return "".join(out), used
@@ -281,22 +286,20 @@ def _item_text(item: Item) -> list[str]:
 def briefing_text(b: Briefing, budget: int) -> str:
     lines = [b.pair, "=" * min(len(b.pair), 78), f"For {b.organisation}: {b.count_line()}."]
     if b.controls:
-        lines.append(f"{b.controls} of your controls to reassess or remap.")
+        lines.append(f"{b.controls} of your controls affected.")
     lines += [f"Review page: {b.review_url}", "", "Most important:"]
     for n, item in enumerate(b.top, 1):
         lines.append(
             f"{n:2}. {item.action.upper():9} {item.ids} {clip(_plain_label(item), 60)} ({item.what})"
         )
-    used = 0
-    for action, items in b.groups:
+    for action, items, shown in detail(b, budget):
         title, ask = heading(action)
-        shown = items[: max(0, budget - used)]
-        used += len(shown)
         lines += ["", f"-- {title} ({len(items)}) --", ask]
         for item in shown:
             lines += _item_text(item)
         if len(shown) < len(items):
-            lines.append(f"{len(items) - len(shown)} more not shown: see all {b.total} on {b.review_url}")
+            rest = more(action, len(items) - len(shown))
+            lines.append(f"{rest} not shown here: see all {b.total} on {b.review_url}")
     return "\n".join(lines)
 
 
@@ -318,7 +321,8 @@ def subject(briefings: Sequence[Briefing]) -> str:
     for b in briefings:
         for action, n in b.counts:
             totals[action] = totals.get(action, 0) + n
-    counts = ", ".join(count_words(a, n) for a, n in totals.items())
+    order = [a for a, _, _ in ACTIONS] + sorted(set(totals) - {a for a, _, _ in ACTIONS})
+    counts = ", ".join(count_words(a, totals[a]) for a in order if a in totals)
     return f"[tracker] {len(briefings)} standards changed for {briefings[0].organisation}: {counts}"
 
 
