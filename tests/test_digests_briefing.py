@@ -131,6 +131,8 @@ def test_the_csf_2_briefing(csf: tuple[Engine, int, str], smtp: Mailbox) -> None
     for url in sorted(links - {unsubscribe}):
         page = app_client.get(_path(url))
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), url
+        anchor = urlsplit(url).fragment
+        assert not anchor or f'id="{anchor}"' in page.text, f"{url}: the page does not hold the change"
 
     # one-click unsubscribe: a forged token changes nothing; the real one shows a confirmation
     # page on GET and unsubscribes on POST with no further step (RFC 8058)
