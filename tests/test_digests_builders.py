@@ -15,7 +15,7 @@ import feedparser
 import pytest
 
 from tracker.digests import builders, mail
-from tracker.digests.briefing import SUGGESTION_FLOOR, brief
+from tracker.digests.briefing import SUGGESTION_FLOOR, brief, summary_text
 from tracker.digests.model import Cadence, FeedMeta
 
 EVENT = {
@@ -168,14 +168,15 @@ def test_suggestions_under_the_floor_are_not_offered() -> None:
 def test_atom_feed_reads_back_with_feedparser() -> None:
     when = datetime(2025, 3, 1, 12, tzinfo=UTC)
     entry_id = builders.tag_uri("tracker.example", when, "subscription:1:diff:7")
+    briefing = brief(EVENT, "http://x")
     entry = builders.atom_entry(
         entry_id,
-        builders.event_title(EVENT),
+        f"{briefing.pair}: {briefing.count_line()}",
         when,
         when,
-        "http://x/v1/diffs/7",
-        builders.event_html(EVENT),
-        "s",
+        briefing.review_url,
+        mail.feed_html(briefing),
+        summary_text(briefing),
     )
     meta = FeedMeta(
         feed_id="tag:tracker.example,2025-03-01:subscription:1",
@@ -189,7 +190,8 @@ def test_atom_feed_reads_back_with_feedparser() -> None:
     got = feed.entries[0]
     assert got.id == "tag:tracker.example,2025-03-01:subscription:1:diff:7"
     assert got.updated_parsed[:4] == (2025, 3, 1, 12)
-    assert "<del" in got.content[0].value and "R-1" in got.title
+    assert "<del" in got.content[0].value and "R-1" in got.summary and "1 to reassess" in got.title
+    assert got.link == "http://x/ui/sources/demo-std/review/v1/v2"
 
 
 def test_cadence_due_times() -> None:
@@ -202,18 +204,19 @@ def test_cadence_due_times() -> None:
     assert Cadence.WEEKLY.due(monday) == monday.replace(second=0) + timedelta(days=7)
 
 
-def test_guidance_only_changes_come_last_in_their_own_group() -> None:
+def test_editorial_changes_come_last_in_their_own_group() -> None:
     guidance = {
         "kind": "modified",
+        "action": "none",
         "substantive": False,
         "tags": ["guidance_only"],
         "old_ids": ["R-2"],
         "new_ids": ["R-2"],
         "redline": {"guidance": "Examples: {+Ex1: review advisories.+}"},
+        "controls": [{"control_id": "ACME-2", "action": "none", "score": 1.0}],
     }
     event = {**EVENT, "changes": [guidance, *EVENT["changes"]]}  # type: ignore[list-item]
-    text = builders.event_text(event)
-    assert text.index("* R-1") < text.index(f"-- {builders.GUIDANCE_GROUP} --") < text.index("* R-2")
-    html = builders.event_html(event)
-    assert html.index("<h3>R-1") < html.index(builders.GUIDANCE_GROUP) < html.index("<h3>R-2")
-    assert builders.GUIDANCE_GROUP not in builders.event_text(EVENT)  # no empty group
+    html = _parts(_email(event))["text/html"]
+    groups = html[html.index("Reassess (1)") :]  # the top ten lists R-1 before the groups
+    assert groups.index(">R-1<") < groups.index("No action (1)") < groups.index(">R-2<")
+    assert "guidance only" in html and "No action" not in _parts(_email(EVENT))["text/html"]
