@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 LIMIT = 64 * 1024 * 1024
+CHROMIUM = "/usr/bin/chromium"  # Debian's, as the browser tests use (`.ci/run` installs it)
 ORG = "acme"
 
 
@@ -82,9 +83,8 @@ def shoot(html: str, out: Path) -> None:
     """Render the email's HTML in Chromium at a desktop and a phone width (full page)."""
     from playwright.sync_api import sync_playwright
 
-    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium)
+        browser = p.chromium.launch(executable_path=CHROMIUM)
         for width in (1100, 390):
             page = browser.new_page(viewport={"width": width, "height": 700})
             page.set_content(html, wait_until="load")
