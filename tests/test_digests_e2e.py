@@ -174,6 +174,14 @@ def test_new_version_reaches_subscriber_exactly_once(
     )
     assert foreign.status_code == 404
 
+    # unsubscribing from the email (POST to the link, no key, no session) leaves the feed and
+    # the webhook running; one-click is only announced for an https link (RFC 8058)
+    assert mail["List-Unsubscribe-Post"] is None
+    link = str(mail["List-Unsubscribe"]).strip("<>").removeprefix("http://testserver")
+    assert client.post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    after = client.get(f"/v1/orgs/acme/subscriptions/{created['id']}", headers=world.auth("acme:read")).json()
+    assert after["active"] is True and sorted(after["channels"]) == ["atom", "webhook"]
+
 
 # -- failure, retry, crash --------------------------------------------------------------------
 def _world(engine: Engine, spec: SubscriptionSpec, org: str = "acme") -> tuple[World, int, str]:
