@@ -5,8 +5,8 @@ A pure ASGI middleware, so it sees the request before FastAPI parses anything:
 * a NUL in the path or query is refused (422): no route can use it and PostgreSQL cannot
   store or compare it;
 * a request that writes (POST, PUT, PATCH, DELETE) must authenticate from its headers
-  first: a live API key for ``/v1``, a live page session for ``/ui`` (sign-in and sign-out
-  excepted). An anonymous 150 MB upload is answered 401 without being read;
+  first: a live API key for ``/v1``, a live page session for ``/ui`` (sign-in, sign-out
+  and unsubscribe links excepted). An anonymous 150 MB upload is answered 401 without being read;
 * failed authentications are counted per client address and answered 429 once over the
   limit (see :mod:`api.ratelimit`);
 * bodies are capped per route and counted as they stream in (``Content-Length`` is checked
@@ -38,6 +38,9 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Page forms are a few fields; signing in or out needs no session.
 FORM_BYTES = 64 * 1024
 _OPEN_PAGES = ("/ui/sign-in", "/ui/sign-out")
+# An unsubscribe link's signed token is its own credential (RFC 8058 one-click: the mail
+# client posts without a session), checked by the page itself.
+_OPEN_PREFIXES = ("/ui/unsubscribe/",)
 
 
 class RequestGate:
@@ -108,7 +111,7 @@ class RequestGate:
         credentials at all; only headers are looked at."""
         request = Request(scope)
         if path.startswith("/ui/"):
-            if path in _OPEN_PAGES:
+            if path in _OPEN_PAGES or path.startswith(_OPEN_PREFIXES):
                 return "", False
             from api.pages.session import COOKIE, viewer
 

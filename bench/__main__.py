@@ -20,6 +20,7 @@ ALL = (
     "review",
     "embeddings",
     "fanout",
+    "digest",
 )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.mailbox import Mailbox, serve_mailbox
 from tests.support.webhook_receiver import Receiver, serve_receiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,3 +116,10 @@ def receiver() -> Iterator[Receiver]:
     """A real webhook receiver on loopback (records every POST)."""
     with serve_receiver() as state:
         yield state
+
+
+@pytest.fixture
+def smtp() -> Iterator[Mailbox]:
+    """A real SMTP server on loopback (aiosmtpd) keeping every message it receives."""
+    with serve_mailbox() as box:
+        yield box

@@ -9,12 +9,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
-from email.policy import default
+from email.policy import SMTP, default
 
 import feedparser
 import pytest
 
-from tracker.digests import builders
+from tracker.digests import builders, mail
+from tracker.digests.briefing import SUGGESTION_FLOOR, brief, summary_text
 from tracker.digests.model import Cadence, FeedMeta
 
 EVENT = {
@@ -28,7 +29,9 @@ EVENT = {
     "affected_controls": ["ACME-1"],
     "changes": [
         {
+            "change_id": 1,
             "kind": "modified",
+            "action": "reassess",
             "substantive": True,
             "tags": ["obligation_strengthened"],
             "old_ids": ["R-1"],
@@ -67,36 +70,113 @@ def _parts(msg: Message) -> dict[str, str]:
     return {p.get_content_type(): p.get_content() for p in msg.walk() if not p.is_multipart()}  # type: ignore[attr-defined]
 
 
-def test_email_is_multipart_alternative_with_escaped_inline_redlines() -> None:
-    msg = builders.build_email(
-        [EVENT],
+MAILING = mail.Mailing(
+    review_note="You receive this because acme's subscription sends its digests to this address.",
+    list_id="<subscription-1.acme.tracker.example>",
+    list_name="acme: AI",
+    unsubscribe_url="https://tracker.example/ui/unsubscribe/1.sig",
+)
+
+
+def _email(event: dict[str, object], **kw: object) -> Message:
+    msg = mail.build_email(
+        [brief(event, "https://tracker.example")],
+        MAILING,
         sender="t@localhost",
         recipients=["a@example.org"],
         message_id="<m1@x>",
         date=datetime(2025, 3, 1, tzinfo=UTC),
+        **kw,  # type: ignore[arg-type]
     )
-    parsed = message_from_bytes(msg.as_bytes(), policy=default)
+    return message_from_bytes(msg.as_bytes(), policy=default)
+
+
+def test_email_is_multipart_alternative_with_escaped_inline_redlines() -> None:
+    parsed = _email(EVENT)
     assert parsed.get_content_type() == "multipart/alternative"
     parts = _parts(parsed)
-    assert "[-should-]{+shall+}" in parts["text/plain"] and "reassess ACME-1" in parts["text/plain"]
+    assert "[-should-]{+shall+}" in parts["text/plain"] and "ACME-1 Access logging" in parts["text/plain"]
     html = parts["text/html"]
     assert "<del" in html and ">should</del>" in html and ">shall</ins>" in html
     assert "&lt;access&gt;" in html and "Logging &lt;&amp; co&gt;" in html and "<access>" not in html
+    assert "tracker.example/v1/" not in html  # API addresses answer 401 to a person
+    assert "https://tracker.example/ui/sources/demo-std/review/v1/v2" in html
     with pytest.raises(ValueError):
-        builders.build_email([], sender="t@x", recipients=["a@x"], message_id="<m@x>", date=datetime.now(UTC))
+        mail.build_email(
+            [], MAILING, sender="t@x", recipients=["a@x"], message_id="<m@x>", date=datetime.now(UTC)
+        )
+
+
+def _many(n: int) -> dict[str, object]:
+    """An event of ``n`` new requirements, each with a paragraph of text and five suggestions."""
+    changes = [
+        {
+            "change_id": i,
+            "kind": "added",
+            "old_ids": [],
+            "new_ids": [f"R-{i}"],
+            "action": "gap",
+            "text": f"Requirement {i} asks that " + "operators keep records of every model release " * 8,
+            "controls": [
+                {"control_id": f"C-{i}-{k}", "title": "A control", "action": "gap", "score": 0.5}
+                for k in range(5)
+            ],
+        }
+        for i in range(n)
+    ]
+    return {**EVENT, "changes": changes}
+
+
+def test_a_long_digest_is_cut_to_the_cap_keeping_counts_and_top_items() -> None:
+    whole = _email(_many(5), max_bytes=10**9)
+    assert "more gaps not shown" not in _parts(whole)["text/html"]
+    cap = 30_000
+    parsed = _email(_many(400), max_bytes=cap)
+    assert len(parsed.as_bytes()) <= cap + 400  # the parser's re-serialisation may differ by a little
+    html = _parts(parsed)["text/html"]
+    assert "400 gaps" in html and html.count("<li") == 10
+    assert "more gaps not shown here" in html and "see all 400 on the review page" in html
+    assert "400 gaps" in str(parsed["Subject"])
+
+
+def test_a_digest_of_several_events_names_them_all_within_the_cap() -> None:
+    second = {**_many(300), "source": "other-std", "source_title": "Other Standard", "diff_id": 8}
+    msg = mail.build_email(
+        [brief(EVENT, "https://tracker.example"), brief(second, "https://tracker.example")],
+        MAILING,
+        sender="t@localhost",
+        recipients=["a@example.org"],
+        message_id="<m2@x>",
+        date=datetime(2025, 3, 1, tzinfo=UTC),
+        max_bytes=40_000,
+    )
+    assert len(msg.as_bytes(policy=SMTP)) <= 40_000
+    assert str(msg["Subject"]) == "[tracker] 2 standards changed for acme: 300 gaps, 1 to reassess"
+    html = _parts(message_from_bytes(msg.as_bytes(), policy=default))["text/html"]
+    assert "demo-std v1 → v2" in html and "Other Standard v1 → v2" in html
+    assert "/ui/sources/other-std/review/v1/v2" in html
+
+
+def test_suggestions_under_the_floor_are_not_offered() -> None:
+    event = _many(1)
+    controls = event["changes"][0]["controls"]  # type: ignore[index]
+    controls[0]["score"] = SUGGESTION_FLOOR - 0.13  # e.g. 0.07
+    html = _parts(_email(event))["text/html"]
+    assert "C-0-0" not in html and "C-0-1" in html
 
 
 def test_atom_feed_reads_back_with_feedparser() -> None:
     when = datetime(2025, 3, 1, 12, tzinfo=UTC)
     entry_id = builders.tag_uri("tracker.example", when, "subscription:1:diff:7")
+    briefing = brief(EVENT, "http://x")
     entry = builders.atom_entry(
         entry_id,
-        builders.event_title(EVENT),
+        f"{briefing.pair}: {briefing.count_line()}",
         when,
         when,
-        "http://x/v1/diffs/7",
-        builders.event_html(EVENT),
-        "s",
+        briefing.review_url,
+        mail.feed_html(briefing),
+        summary_text(briefing),
     )
     meta = FeedMeta(
         feed_id="tag:tracker.example,2025-03-01:subscription:1",
@@ -110,7 +190,8 @@ def test_atom_feed_reads_back_with_feedparser() -> None:
     got = feed.entries[0]
     assert got.id == "tag:tracker.example,2025-03-01:subscription:1:diff:7"
     assert got.updated_parsed[:4] == (2025, 3, 1, 12)
-    assert "<del" in got.content[0].value and "R-1" in got.title
+    assert "<del" in got.content[0].value and "R-1" in got.summary and "1 to reassess" in got.title
+    assert got.link == "http://x/ui/sources/demo-std/review/v1/v2"
 
 
 def test_cadence_due_times() -> None:
@@ -123,18 +204,19 @@ def test_cadence_due_times() -> None:
     assert Cadence.WEEKLY.due(monday) == monday.replace(second=0) + timedelta(days=7)
 
 
-def test_guidance_only_changes_come_last_in_their_own_group() -> None:
+def test_editorial_changes_come_last_in_their_own_group() -> None:
     guidance = {
         "kind": "modified",
+        "action": "none",
         "substantive": False,
         "tags": ["guidance_only"],
         "old_ids": ["R-2"],
         "new_ids": ["R-2"],
         "redline": {"guidance": "Examples: {+Ex1: review advisories.+}"},
+        "controls": [{"control_id": "ACME-2", "action": "none", "score": 1.0}],
     }
     event = {**EVENT, "changes": [guidance, *EVENT["changes"]]}  # type: ignore[list-item]
-    text = builders.event_text(event)
-    assert text.index("* R-1") < text.index(f"-- {builders.GUIDANCE_GROUP} --") < text.index("* R-2")
-    html = builders.event_html(event)
-    assert html.index("<h3>R-1") < html.index(builders.GUIDANCE_GROUP) < html.index("<h3>R-2")
-    assert builders.GUIDANCE_GROUP not in builders.event_text(EVENT)  # no empty group
+    html = _parts(_email(event))["text/html"]
+    groups = html[html.index("Reassess (1)") :]  # the top ten lists R-1 before the groups
+    assert groups.index(">R-1<") < groups.index("No action (1)") < groups.index(">R-2<")
+    assert "guidance only" in html and "No action" not in _parts(_email(EVENT))["text/html"]

@@ -8,23 +8,19 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import default
 from typing import Any
 
 import feedparser
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from tests.support.api_world import World, client_for, land_v2, seed_keys, seed_orgs, seed_v1, store_impacts
+from tests.support.mailbox import Mailbox, free_port
 from tests.support.webhook_receiver import Receiver
 from tracker.cli.main import cli
 from tracker.digests.dispatcher import Dispatcher
@@ -32,39 +28,10 @@ from tracker.digests.events import enqueue
 from tracker.digests.model import Cadence, Channel, SubscriptionSpec
 from tracker.digests.notifiers import HttpWebhookNotifier, SmtpEmailNotifier
 from tracker.storage.subscriptions import SubscriptionStore
-from tracker.storage.tables.api import DeliveryRow, OutboxRow
-
+from tracker.storage.tables.api import DeliveryRow, FeedEntryRow, OutboxRow
 
 # -- real servers on loopback ------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Mailbox:
-    port: int
-    messages: list[EmailMessage] = field(default_factory=list)
-    recipients: list[list[str]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = message_from_bytes(envelope.content, policy=default)
-        assert isinstance(msg, EmailMessage)
-        self.messages.append(msg)
-        self.recipients.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[Mailbox]:
-    box = Mailbox(_free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    try:
-        yield box
-    finally:
-        controller.stop()
+_free_port = free_port
 
 
 class Clock:
@@ -170,7 +137,14 @@ def test_new_version_reaches_subscriber_exactly_once(
     assert not feed.bozo and len(feed.entries) == 1
     entry = feed.entries[0]
     assert entry.id.startswith("tag:tracker.test,") and entry.id.endswith(f":diff:{diff_id}")
-    assert "R-1" in entry.title and "ACME-1" in entry.content[0].value
+    assert "R-1" in entry.summary and "ACME-1" in entry.content[0].value
+    # the entry links to the review page, which a feed reader opens without a key
+    page = client.get(entry.link.removeprefix("http://testserver"))
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    # an entry written when entries linked to the API is served with the review page
+    with Session(engine) as session, session.begin():
+        session.execute(update(FeedEntryRow).values(link=f"http://testserver/v1/diffs/{diff_id}"))
+    assert feedparser.parse(client.get(feed_path).content).entries[0].link == entry.link
     assert client.get(feed_path, headers={"if-none-match": got.headers["etag"]}).status_code == 304
 
     # again, through the CLI: nothing more is queued or sent
@@ -199,6 +173,14 @@ def test_new_version_reaches_subscriber_exactly_once(
         f"/v1/orgs/acme/subscriptions/{created['id']}/deliveries", headers=world.auth("globex:admin")
     )
     assert foreign.status_code == 404
+
+    # unsubscribing from the email (POST to the link, no key, no session) leaves the feed and
+    # the webhook running; one-click is only announced for an https link (RFC 8058)
+    assert mail["List-Unsubscribe-Post"] is None
+    link = str(mail["List-Unsubscribe"]).strip("<>").removeprefix("http://testserver")
+    assert client.post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    after = client.get(f"/v1/orgs/acme/subscriptions/{created['id']}", headers=world.auth("acme:read")).json()
+    assert after["active"] is True and sorted(after["channels"]) == ["atom", "webhook"]
 
 
 # -- failure, retry, crash --------------------------------------------------------------------

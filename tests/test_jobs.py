@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 
 from tests.jobs_world import CSF, LIMIT, UNSENDABLE, build_world, counts
 from tests.support.webhook_receiver import Receiver
-from tracker.digests import builders
+from tracker.digests import builders, mail
+from tracker.digests.briefing import brief, summary_text
 from tracker.jobs.runner import drain, recover
 from tracker.settings import Settings
 from tracker.sources.ingest import ingest_files
@@ -130,29 +131,37 @@ def _event(ids: list[str], title: str) -> dict[str, object]:
 
 
 def test_publisher_text_cannot_break_an_email_header_or_the_atom_xml() -> None:
-    hostile = _event(["GV.1\r\nBcc: victim@example.org", "ID\u20282"], "Title\x00 with \x0b controls\ufffe")
-    msg = builders.build_email(
-        [hostile],
+    hostile = {
+        **_event(["GV.1\r\nBcc: victim@example.org", "ID\u20282"], "Title\x00 with \x0b controls\ufffe"),
+        "source_title": "Pub\r\nBcc: victim@example.org",
+    }
+    hostile["changes"][0]["action"] = "gap"  # type: ignore[index]
+    briefing = brief(hostile, "https://tracker.example")
+    mailing = mail.Mailing("note", "<subscription-1.acme.tracker.example>", "acme\r\nBcc: x@y", "https://x/u")
+    msg = mail.build_email(
+        [briefing],
+        mailing,
         sender="tracker@localhost",
         recipients=["a@example.org"],
         message_id="<m@x>",
         date=datetime.now(UTC),
     )
     assert "\r" not in msg["Subject"] and "\n" not in msg["Subject"] and msg["Bcc"] is None
-    assert "GV.1 Bcc: victim@example.org" in msg["Subject"]
+    assert "Pub Bcc: victim@example.org" in msg["Subject"]
     head = msg.as_bytes().split(b"\n\n", 1)[0]
     assert b"\nBcc:" not in head and b"\r" not in head
     entry = builders.atom_entry(
         "tag:x,2026-01-01:1",
-        builders.event_title(hostile),
+        builders.header_text(f"{briefing.pair}: {briefing.count_line()}"),
         datetime.now(UTC),
         datetime.now(UTC),
         "http://x/\x01",
-        builders.event_html(hostile),
-        builders.event_text(hostile),
+        mail.feed_html(briefing),
+        summary_text(briefing),
     )
     parsed = ET.fromstring(entry)  # a parser refuses the document if anything invalid is left
-    assert "Title with  controls" in (parsed.findtext("summary") or "")
+    assert "GV.1" in (parsed.findtext("summary") or "")
+    assert "Title with  controls" in (parsed.findtext("content") or "")
 
 
 @pytest.fixture(autouse=True)

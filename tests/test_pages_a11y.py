@@ -14,6 +14,9 @@ from sqlalchemy import Engine
 
 from tests.support.api_world import client_for, seed
 from tests.support.pages_world import sign_in
+from tracker.digests import unsubscribe
+from tracker.digests.model import Channel, SubscriptionSpec
+from tracker.storage.subscriptions import SubscriptionStore
 
 PAGES = (
     "/ui",
@@ -42,6 +45,15 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     sign_in(signed, world.keys["acme:write"])
     out = {f"anon {p}": anonymous.get(p).text for p in PAGES if p != "/ui/decisions"}
     out.update({f"signed {p}": signed.get(p).text for p in PAGES if p != "/ui/sign-in"})
+    # the unsubscribe page an email links to, before and after unsubscribing
+    spec = SubscriptionSpec(channels=(Channel.EMAIL,), email_to=("grc@acme.example",))
+    sub = SubscriptionStore(engine).create(world.orgs["acme"], spec).subscription
+    found = SubscriptionStore(engine).signing_key(sub.id)
+    assert found is not None
+    path = f"/ui/unsubscribe/{unsubscribe.make_token(sub.id, found[1])}"
+    out["anon unsubscribe"] = anonymous.get(path).text
+    out["anon unsubscribed"] = anonymous.post(path).text
+    assert "<form" in out["anon unsubscribe"] and "sends no more email" in out["anon unsubscribed"]
     engine.dispose()
     return out
 

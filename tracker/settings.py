@@ -41,12 +41,13 @@ class Settings:
     # seconds a crawl lock lives without a heartbeat before another crawl may take it over
     crawl_lock_ttl: float = 120.0
     # digests and API: where mail goes out, and the public address feeds and emails link to;
-    # ``tag_authority`` names the tag: URI authority of feed entry ids.
+    # ``tag_authority`` names the tag: URI authority of feed entry ids, Message-IDs and
+    # List-Ids; empty means the host of ``public_url`` (the operator's domain).
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_sender: str = "tracker@localhost"
     public_url: str = "http://127.0.0.1:8000"
-    tag_authority: str = "tracker.invalid"
+    tag_authority: str = ""
     session_secret: str = field(default="", repr=False)  # signs the review pages' sessions
     # webhooks to loopback/private addresses are refused (SSRF guard) unless an operator
     # running in-house receivers turns this on

@@ -8,6 +8,7 @@ pure rendering of them, with an ETag for conditional requests.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
@@ -15,13 +16,17 @@ from fastapi import APIRouter, Path, Request, Response
 from api.deps import EngineDep, SettingsDep
 from api.problems import ApiProblem, responses
 from tracker.digests.builders import atom_entry, atom_feed, tag_uri
+from tracker.digests.links import authority, review_url
 from tracker.digests.model import FeedMeta
+from tracker.storage.db import Engine
+from tracker.storage.diffs import DiffStore
 from tracker.storage.orgs import OrgStore
 from tracker.storage.subscriptions import SubscriptionStore, utc
 
 router = APIRouter(prefix="/v1/feeds", tags=["subscriptions"], responses=responses(404, 422))
 ATOM = "application/atom+xml"
 MAX_ENTRIES = 100
+_API_DIFF = re.compile(r"/v1/diffs/(\d+)$")
 
 
 @router.get(
@@ -55,18 +60,40 @@ def get_feed(
     org = OrgStore(engine).get_by_id(sub.org_id)
     base = settings.public_url.rstrip("/")
     meta = FeedMeta(
-        feed_id=tag_uri(settings.tag_authority, sub.created_at, f"subscription:{sub.id}"),
+        feed_id=tag_uri(
+            settings.tag_authority or authority(settings.public_url), sub.created_at, f"subscription:{sub.id}"
+        ),
         title=f"{org.slug}: {sub.spec.name or f'subscription {sub.id}'} (AI Standards Tracker)",
         self_url=f"{base}/v1/feeds/{token}.atom",
         updated=max((utc(e.updated) for e in entries), default=sub.created_at),
     )
+    links = _page_links(engine, base, [e.link for e in entries])
     body = atom_feed(
         meta,
         [
             atom_entry(
-                e.entry_id, e.title, utc(e.updated), utc(e.published), e.link, e.content_html, e.summary
+                e.entry_id,
+                e.title,
+                utc(e.updated),
+                utc(e.published),
+                links[e.link],
+                e.content_html,
+                e.summary,
             )
             for e in entries
         ],
     )
     return Response(body, media_type=ATOM, headers={"ETag": etag, "Cache-Control": "private, max-age=60"})
+
+
+def _page_links(engine: Engine, base: str, links: list[str]) -> dict[str, str]:
+    """Entries written before digests linked to pages point at the API (``/v1/diffs/N``),
+    which answers 401 to a feed reader; they are served with the diff's review page."""
+    old = {link: int(m.group(1)) for link in links if (m := _API_DIFF.search(link))}
+    headers = DiffStore(engine).headers(set(old.values())) if old else {}
+    out = {link: link for link in links}
+    for link, diff_id in old.items():
+        h = headers.get(diff_id)
+        if h is not None:
+            out[link] = review_url(base, h.source, h.old_version, h.new_version)
+    return out

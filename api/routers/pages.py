@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.pages import actions, views
+from api.pages import actions, unsubscribe, views
 from api.routers import review
 
 router = APIRouter()
 router.include_router(views.router)
 router.include_router(actions.router)
+router.include_router(unsubscribe.router)
 router.include_router(review.router)
 router.include_router(review.shared)

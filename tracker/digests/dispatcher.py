@@ -32,8 +32,10 @@ from typing import Any
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
-from tracker.digests import builders
+from tracker.digests import builders, mail, unsubscribe
+from tracker.digests.briefing import brief, summary_text
 from tracker.digests.events import enqueue
+from tracker.digests.links import authority, unsubscribe_url
 from tracker.digests.model import Channel
 from tracker.digests.notifiers import DeliveryError, EmailNotifier, WebhookNotifier
 from tracker.storage.subscriptions import utc
@@ -81,7 +83,7 @@ class Dispatcher:
         webhook: WebhookNotifier | None = None,
         sender: str = "tracker@localhost",
         public_url: str = "http://127.0.0.1:8000",
-        tag_authority: str = "tracker.invalid",
+        tag_authority: str = "",
         clock: Callable[[], datetime] = _now,
         lease: timedelta = timedelta(minutes=5),
         backoff: timedelta = timedelta(seconds=30),
@@ -96,7 +98,8 @@ class Dispatcher:
         self.webhook = webhook
         self.sender = sender
         self.public_url = public_url.rstrip("/")
-        self.tag_authority = tag_authority
+        # Message-IDs, List-Ids and tag: URIs are named under the operator's own domain
+        self.tag_authority = tag_authority or authority(public_url)
         self.clock = clock
         self.lease = lease
         self.backoff = backoff
@@ -194,15 +197,24 @@ class Dispatcher:
 
     def _email_out(self, sub: SubscriptionRow, rows: Sequence[OutboxRow], message_id: str) -> _Outcome:
         assert self.email is not None
-        msg = builders.build_email(
-            [r.payload for r in rows],
+        briefings = [brief(r.payload, self.public_url) for r in rows]
+        org = briefings[0].organisation
+        name = sub.name or f"subscription {sub.id}"
+        token = unsubscribe.make_token(sub.id, sub.feed_token_hash)
+        mailing = mail.Mailing(
+            review_note=f"You receive this because {org}'s subscription “{name}” sends its digests "
+            "to this address.",
+            list_id=mail.list_id(sub.id, org, self.tag_authority),
+            list_name=f"{org}: {name}",
+            unsubscribe_url=unsubscribe_url(self.public_url, token),
+        )
+        msg = mail.build_email(
+            briefings,
+            mailing,
             sender=self.sender,
             recipients=list(sub.email_to or ()),
             message_id=message_id,
             date=self.clock(),
-            links={
-                "Impact API": f"{self.public_url}/v1/orgs/{rows[0].payload.get('organisation', '')}/impact"
-            },
         )
         started = time.monotonic()
         try:
@@ -247,15 +259,16 @@ class Dispatcher:
                 )
             )
             if exists is None:
+                briefing = brief(payload, self.public_url)
                 session.add(
                     FeedEntryRow(
                         subscription_id=sub.id,
                         event_key=row.event_key,
                         entry_id=entry_id,
-                        title=builders.event_title(payload),
-                        summary=builders.event_text(payload),
-                        content_html=builders.event_html(payload),
-                        link=f"{self.public_url}/v1/diffs/{payload.get('diff_id')}",
+                        title=builders.header_text(f"{briefing.pair}: {briefing.count_line()}"),
+                        summary=summary_text(briefing),
+                        content_html=mail.feed_html(briefing),
+                        link=briefing.review_url,
                         published=now,
                         updated=now,
                     )

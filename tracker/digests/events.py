@@ -32,6 +32,8 @@ from tracker.storage.tables.archive import ChangeRow, DiffRow, RequirementRow, S
 from tracker.storage.tables.orgs import ControlRow, OrganisationRow
 
 SKIPPED = "skipped"
+# the text of an added or withdrawn requirement is carried up to this many characters
+TEXT_LIMIT = 2000
 
 
 def event_key(diff_id: int) -> str:
@@ -138,8 +140,8 @@ def build_payload(session: Session, sub: Subscription, record: ImpactRecord) -> 
     out_changes: list[dict[str, Any]] = []
     for seq, served in chosen:
         change, item = served.change, served.item
-        title = (titles.get(("new", served.new_keys[0])) if served.new_keys else None) or (
-            titles.get(("old", served.old_keys[0])) if served.old_keys else None
+        title = (titles.get(("new", served.new_keys[0]), ("", ""))[0] if served.new_keys else "") or (
+            titles.get(("old", served.old_keys[0]), ("", ""))[0] if served.old_keys else ""
         )
         out_changes.append(
             {
@@ -151,6 +153,7 @@ def build_payload(session: Session, sub: Subscription, record: ImpactRecord) -> 
                 "old_ids": list(change.old_ids),
                 "new_ids": list(change.new_ids),
                 "title": title or "",
+                "text": _text(change, served, titles),
                 "confidence": change.confidence,
                 "reasons": list(change.reasons),
                 "redline": served.redline,
@@ -192,19 +195,33 @@ def build_payload(session: Session, sub: Subscription, record: ImpactRecord) -> 
 
 def _titles(
     session: Session, old_id: int, new_id: int, items: list[ServedItem]
-) -> dict[tuple[str, str], str]:
-    out: dict[tuple[str, str], str] = {}
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """(side, key) -> (title, statement) of the requirements the items name."""
+    out: dict[tuple[str, str], tuple[str, str]] = {}
     for side, vid in (("old", old_id), ("new", new_id)):
         keys = {k for i in items for k in (i.old_keys if side == "old" else i.new_keys)}
         if keys:
             found = session.execute(
-                select(RequirementRow.key, RequirementRow.title).where(
+                select(RequirementRow.key, RequirementRow.title, RequirementRow.statement).where(
                     RequirementRow.version_id == vid, RequirementRow.key.in_(keys)
                 )
             )
-            for key, title in found:
-                out[(side, key)] = title
+            for key, title, statement in found:
+                out[(side, key)] = (title or "", statement or "")
     return out
+
+
+def _text(change: Change, served: ServedItem, titles: dict[tuple[str, str], tuple[str, str]]) -> str:
+    """The text a reader needs beside an added requirement (what is now asked) or a withdrawn
+    one (what no longer is); changed requirements carry their redline instead."""
+    if change.kind is Kind.ADDED:
+        side, keys = "new", served.new_keys
+    elif change.kind is Kind.REMOVED:
+        side, keys = "old", served.old_keys
+    else:
+        return ""
+    text = " ".join(titles.get((side, k), ("", ""))[1] for k in keys).strip()
+    return text[:TEXT_LIMIT]
 
 
 def enqueue(engine: Engine, now: datetime | None = None) -> int:

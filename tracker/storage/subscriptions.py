@@ -188,6 +188,30 @@ class SubscriptionStore:
             )
             return None if row is None else to_subscription(row)
 
+    def signing_key(self, sub_id: int) -> tuple[Subscription, str] | None:
+        """A subscription found by id alone, with the key its unsubscribe links are signed with
+        (the stored feed token hash; see tracker.digests.unsubscribe). Only for checking such a
+        link: whoever holds a valid one acts on this subscription without an API key."""
+        with Session(self.engine) as session:
+            row = session.get(SubscriptionRow, sub_id)
+            return None if row is None else (to_subscription(row), row.feed_token_hash)
+
+    def stop_email(self, sub_id: int) -> Subscription:
+        """Unsubscribe the email recipients: the email channel is switched off (its queued
+        messages are then cancelled by the dispatcher), and a subscription left with no channel
+        becomes inactive. Feeds and webhooks of the subscription go on. Idempotent."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(SubscriptionRow, sub_id)
+            if row is None:
+                raise NotFoundError(f"no subscription {sub_id}", "it may have been deleted")
+            channels = [c for c in row.channels or () if c != Channel.EMAIL]
+            if channels != list(row.channels or ()) or (row.active and not channels):
+                row.channels = channels
+                row.active = bool(channels) and row.active
+                row.updated_at = datetime.now(UTC)
+            session.flush()
+            return to_subscription(row)
+
     def feed_entries(self, sub_id: int, limit: int = 100) -> list[FeedEntryRow]:
         """Newest entries first (Atom readers expect that order)."""
         with Session(self.engine) as session:
