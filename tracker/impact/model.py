@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeAlias, TypeVar
 
-from tracker.diff.types import Change, DiffResult, Kind, Tag
+from tracker.diff.types import Change, DiffResult, Kind, Suggestion, Tag
 from tracker.domain.errors import InvalidInputError
 from tracker.domain.redline import parse_text
 from tracker.mapping.types import Relationship
@@ -244,8 +244,9 @@ def parse_changes(changes: Iterable[object], where: str = "$.changes") -> list[C
 
 
 def parse_change(data: object, where: str = "$") -> Change:
-    """One change of the diff's JSON; errors name the JSON path and the fix. Keys other than
-    the change's own (``seq``, a stored ``review``) are ignored."""
+    """One change of the diff's JSON (its lineage ``suggestions`` included); errors name the
+    JSON path and the fix. Keys other than the change's own (``seq``, a stored ``review``) are
+    ignored."""
     data = _object(data, where)
     kind = data.get("kind")
     if kind not in set(Kind):
@@ -278,7 +279,26 @@ def parse_change(data: object, where: str = "$") -> Change:
         confidence=float(confidence),
         reasons=lists["reasons"],
         redlines=tuple((str(name), parse_text(text)) for name, text in redline.items()),
+        suggestions=_suggestions(data.get("suggestions") or [], f"{where}.suggestions"),
     )
+
+
+def _suggestions(value: object, where: str) -> tuple[Suggestion, ...]:
+    """The lineage suggestions of a ``removed`` change (the impact rules carry mappings along them)."""
+    if not isinstance(value, list):
+        raise InvalidInputError(f"{where}: expected a list", "pass the diff's suggestions as it printed them")
+    out = []
+    for i, item in enumerate(value):
+        data = _object(item, f"{where}[{i}]")
+        out.append(
+            Suggestion(
+                new_id=_text(data.get("new_id"), f"{where}[{i}].new_id"),
+                score=_number(data.get("score", 0.0), f"{where}[{i}].score"),
+                reason=_text(data.get("reason", ""), f"{where}[{i}].reason"),
+                old_id=_text(data.get("old_id", ""), f"{where}[{i}].old_id"),
+            )
+        )
+    return tuple(out)
 
 
 def _object(data: object, where: str) -> Mapping[str, object]:
