@@ -9,7 +9,9 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine
 
+from tests.support.api_world import client_for
 from tests.support.factories import parsed_version, requirement
+from tests.support.pages_world import sign_in
 from tracker.diff.types import ENGINE_VERSION, Change, DiffResult, Kind, Suggestion, Tag
 from tracker.domain.model import Source
 from tracker.impact.model import RULES_VERSION, Action, AffectedControl, ImpactItem, StoredImpact
@@ -17,6 +19,7 @@ from tracker.impact.rules import impact
 from tracker.impact.service import compute_impact
 from tracker.mapping.types import Control, Mapping, ReviewState
 from tracker.mapping.types import Relationship as R
+from tracker.storage.api_keys import ApiKeys, Scope
 from tracker.storage.archive import Archive
 from tracker.storage.controls import ControlStore
 from tracker.storage.diffs import DiffStore
@@ -232,3 +235,19 @@ def test_compute_impact_follows_lineage(engine: Engine) -> None:
     retired = stored.item(("A-4",), ())
     assert retired is not None and [c.control_id for c in retired.controls] == ["C-4"]
     assert stored.item(("A-3",), ()).action is Action.NONE  # type: ignore[union-attr]
+
+    # the impact API's worklist and the review page show where a carried control came from
+    org_id = OrgStore(engine).get("acme").id
+    token = ApiKeys(engine).create(Scope.READ, org_id, "acme read")[1]
+    with client_for(engine) as client:
+        lines = client.get(
+            "/v1/orgs/acme/impact?action=reassess", headers={"Authorization": f"Bearer {token}"}
+        ).json()["items"]
+        line = next(x for x in lines if x["control_id"] == "C-3")
+        assert (line["carried_from"], line["suggested_lineage"]) == (["A-3"], True)
+        assert line["reason"].startswith("carried over from A-3")
+        direct = next(x for x in lines if x["control_id"] == "C-9")
+        assert (direct["carried_from"], direct["suggested_lineage"]) == ([], False)
+        sign_in(client, token)
+        page = client.get(f"/ui/sources/{SOURCE.slug}/review/v1/v2").text
+        assert "carried over from A-3" in page and "suggested lineage" in page
