@@ -18,10 +18,12 @@ Actions, per affected control:
 ``retire``    the requirement was withdrawn and nothing succeeds it: the mapping points at
               nothing any more.
 ``none``      the change is editorial (or a plain renumbering): keep the control,
-              update the reference.
+              update the reference; also a withdrawn requirement whose mappings were
+              carried to its suggested successor, where they are reassessed.
 
 Scores: for mapped controls, change confidence x mapping confidence (how sure we are the
-action applies); for gap suggestions, the mapper's calibrated score; both to 4 decimals, as
+action applies; a carry along a suggested lineage counts the lineage as a coin toss); for gap
+suggestions, the mapper's calibrated score; both to 4 decimals, as
 stored. Items and controls are the typed values of :mod:`tracker.impact.model`.
 """
 
