@@ -14,6 +14,7 @@ from typing import Any
 
 from api.timeutil import as_utc
 from tracker.digests.events import served_changes
+from tracker.domain.keys import normalise_key
 from tracker.storage.db import Engine
 from tracker.storage.orgs import org_ref
 from tracker.storage.worklist import WorklistFilter, worklist_page
@@ -39,24 +40,38 @@ class OrgRefs:
         return found
 
 
+# Per stored impact: its change summaries by change_seq, and the lineage of its carried
+# controls by (change_seq, control key): (carried_from, suggested_lineage).
+_Served = tuple[dict[int, dict[str, Any]], dict[tuple[int, str], tuple[list[str], bool]]]
+
+
 class ChangeCache:
-    """Bounded LRU of ``impact id -> {change_seq: change summary}``; safe across threads."""
+    """Bounded LRU of ``impact id -> {change_seq: change summary}`` (and the lineage of its
+    carried controls); safe across threads."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._data: OrderedDict[int, dict[int, dict[str, Any]]] = OrderedDict()
+        self._data: OrderedDict[int, _Served] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, engine: Engine, impact_id: int) -> dict[int, dict[str, Any]]:
+        return self._served(engine, impact_id)[0]
+
+    def lineage(self, engine: Engine, impact_id: int) -> dict[tuple[int, str], tuple[list[str], bool]]:
+        """``(change_seq, control key) -> (carried_from, suggested_lineage)`` of carried controls."""
+        return self._served(engine, impact_id)[1]
+
+    def _served(self, engine: Engine, impact_id: int) -> _Served:
         with self._lock:
             found = self._data.get(impact_id)
             if found is not None:
                 self._data.move_to_end(impact_id)
                 return found
-        value: dict[int, dict[str, Any]] = {}
+        changes: dict[int, dict[str, Any]] = {}
+        carried: dict[tuple[int, str], tuple[list[str], bool]] = {}
         for seq, served in served_changes(engine, impact_id).items():
             change = served.change
-            value[seq] = {
+            changes[seq] = {
                 "change_id": served.change_id,
                 "kind": change.kind.value,
                 "old_ids": list(change.old_ids),
@@ -64,6 +79,10 @@ class ChangeCache:
                 "substantive": change.substantive,
                 "tags": [t.value for t in change.tags],
             }
+            for c in served.item.controls:
+                if c.carried_from:
+                    carried[(seq, normalise_key(c.control_id))] = (list(c.carried_from), c.suggested_lineage)
+        value = (changes, carried)
         with self._lock:
             self._data[impact_id] = value
             while len(self._data) > self.size:
@@ -78,6 +97,9 @@ def impact_lines(
     out: list[dict[str, Any]] = []
     for row in worklist_page(engine, org_id, flt, after=after, limit=limit):
         changes = cache.get(engine, row.impact_id)
+        carried_from, suggested = cache.lineage(engine, row.impact_id).get(
+            (row.change_seq, normalise_key(row.control_id or "")), ([], False)
+        )
         out.append(
             {
                 "id": row.id,
@@ -93,6 +115,8 @@ def impact_lines(
                 "action": row.action,
                 "score": row.score,
                 "reason": row.reason,
+                "carried_from": carried_from,
+                "suggested_lineage": suggested,
             }
         )
     return out

@@ -1,7 +1,7 @@
 """Quality of the diff engine on the real corpus; prints figures (not a test).
 
 Run: ``.venv/bin/python -m bench.bench_diff_quality [--lexical] [--only SECTION,...]`` (sections:
-atlas, owasp, editorial, sp80053, csf, labels)
+atlas, owasp, editorial, sp80053, csf, impact, labels)
 
 - ATLAS: every consecutive pair of releases against MITRE's own CHANGELOG claims
   (``eval/atlas_changelog_claims.csv``): precision and recall of ``added`` and ``renamed``
@@ -13,6 +13,9 @@ atlas, owasp, editorial, sp80053, csf, labels)
 - SP 800-53 Rev 4 -> Rev 5 and Rev 5 FPD -> final: summary, and what became of every
   requirement the new version withdraws with a declared successor.
 - CSF 1.1 -> 2.0 (OSCAL), for reading: withdrawn subcategories that the engine finds again.
+- The same diff's impact on an organisation mapped to CSF 1.1 through NIST's 800-53 crosswalk:
+  counts by action BEFORE (lineage ignored: the rules run with ``follow_lineage=False``) and
+  AFTER (mappings follow the lineage), see ``bench_diff_impact``.
 - NIST's own labels (``eval/sp800-53_rev4_to_rev5_dev.csv``, see ``bench_diff_labels``): added,
   withdrawn and target accuracy, ``substantive`` precision/recall/F1 against
   ``more_than_editorial`` and per-tag precision on SP 800-53 Rev 4 -> Rev 5; and the counts of
@@ -27,7 +30,7 @@ import itertools
 import re
 from collections import Counter, defaultdict
 
-from bench import bench_diff_labels
+from bench import bench_diff_impact, bench_diff_labels
 from bench.bench_diff_common import Timer, corpus_dir, eval_dir, load_version, log, versions
 from embeddings.cache import CachedEmbedder, MemoryVectorStore
 from embeddings.protocol import Embedder
@@ -36,6 +39,7 @@ from tracker.domain.keys import normalise_key
 from tracker.domain.model import ParsedVersion
 
 _CACHE: dict[tuple[str, str], ParsedVersion] = {}
+_DIFFS: dict[tuple[str, str, str], DiffResult] = {}  # the csf and impact sections share one diff
 LABEL_FILE = "sp800-53_rev4_to_rev5_dev.csv"
 
 
@@ -49,6 +53,12 @@ def _diff(source: str, a: str, b: str, embedder: Embedder | None) -> DiffResult:
     return diff_versions(
         _load(source, a), _load(source, b), embedder, source=source, old_version=a, new_version=b
     )
+
+
+def _csf_diff(embedder: Embedder | None) -> DiffResult:
+    if CSF not in _DIFFS:
+        _DIFFS[CSF] = _diff(*CSF, embedder)
+    return _DIFFS[CSF]
 
 
 def _pr(found: set[str], gold: set[str]) -> tuple[float, float, int, int, int]:
@@ -217,16 +227,24 @@ def sp80053(embedder: Embedder | None) -> None:
         )
 
 
+CSF = ("nist-csf", "1.1", "2.0-oscal")
+
+
 def csf(embedder: Embedder | None) -> None:
     print(
         "== NIST CSF 1.1 -> 2.0 (OSCAL): where the withdrawn subcategories went (no labels; for reading) =="
     )
-    result = _diff("nist-csf", "1.1", "2.0-oscal", embedder)
+    result = _csf_diff(embedder)
     print(f"  summary: {result.summary}")
     for c in result.changes:
         if Tag.WITHDRAWN in c.tags and c.kind is not Kind.REMOVED:
             ids = f"{', '.join(c.old_ids)} -> {', '.join(c.new_ids)}"
             print(f"    {c.kind.value} {ids} (confidence {c.confidence:.2f})")
+
+
+def csf_impact(embedder: Embedder | None) -> None:
+    print("== NIST CSF 1.1 -> 2.0 (OSCAL) impact: 800-53 controls mapped to CSF 1.1, before/after lineage ==")
+    bench_diff_impact.csf_impact(_csf_diff(embedder), _load(*CSF[:2]), _load(CSF[0], CSF[2]), embedder)
 
 
 LABELLED_PAIR = ("nist-sp-800-53", "rev4", "rev5-oscal-5.0.1-2021-06")
@@ -260,6 +278,7 @@ SECTIONS = {
     "editorial": editorial,
     "sp80053": sp80053,
     "csf": csf,
+    "impact": csf_impact,
     "labels": labels,
 }
 

@@ -33,14 +33,18 @@ def test_no_tracker_issue_numbers_in_code_or_docs() -> None:
 
 
 def test_changelog_records_the_current_engine_and_parser_versions() -> None:
-    """Stored diffs and versions record these: a change of one without a CHANGELOG line is caught."""
+    """Stored diffs, impacts and versions record these: a change of one without a CHANGELOG line
+    is caught."""
     from tracker.diff.types import ENGINE_VERSION
+    from tracker.impact.model import RULES_VERSION
     from tracker.sources.formats import parsers
 
     text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     table = text.split("## Current versions", 1)[1].split("\n## ", 1)[0]
     rows = dict(re.findall(r"^\| (.+?) \| (\S+) \|", table, flags=re.MULTILINE))
-    expected = {"diff engine": ENGINE_VERSION} | {f"parser `{p.name}`": p.version for p in parsers()}
+    expected = {"diff engine": ENGINE_VERSION, "impact rules": RULES_VERSION} | {
+        f"parser `{p.name}`": p.version for p in parsers()
+    }
     assert {k: v for k, v in rows.items() if k != "part"} == expected
 
 

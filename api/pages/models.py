@@ -44,6 +44,8 @@ class ControlView:
     score: float
     reason: str
     relationship: str = ""
+    carried_from: tuple[str, ...] = ()  # predecessors whose mapping was carried along the lineage
+    suggested_lineage: bool = False
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,8 @@ def _control(control: AffectedControl, titles: dict[str, str]) -> ControlView:
         score=control.score,
         reason=control.reason,
         relationship=control.relationship.value if control.relationship is not None else "",
+        carried_from=control.carried_from,
+        suggested_lineage=control.suggested_lineage,
     )
 
 

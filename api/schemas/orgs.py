@@ -174,6 +174,15 @@ class ImpactLineOut(BaseModel):
     action: str = Field(examples=["reassess"], description="reassess, gap, retire or none")
     score: float
     reason: str = ""
+    carried_from: list[str] = Field(
+        default=[],
+        examples=[["ID.BE-1"]],
+        description="the withdrawn requirements whose mapping of this control was carried along the "
+        "diff's lineage to the changed requirement (empty: mapped to it directly)",
+    )
+    suggested_lineage: bool = Field(
+        default=False, description="that lineage is only the diff engine's suggestion: a person confirms it"
+    )
 
 
 class ImpactOut(BaseModel):

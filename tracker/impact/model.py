@@ -6,8 +6,14 @@ to the change exactly; the JSON written to ``impacts.result`` (and served by the
 and digests) is the diff's change JSON with that ``seq`` added::
 
     {"org", "source", "old_version", "new_version", "diff_id", "engine", "model",
-     "summary": {action: count}, "items": [{"change": {..., "seq"}, "action", "reason",
-     "controls": [{"control_id", "action", "score", "reason", "relationship"?}]}]}
+     "rules", "summary": {action: count}, "items": [{"change": {..., "seq"}, "action", "reason",
+     "controls": [{"control_id", "action", "score", "reason", "relationship"?,
+                   "carried_from"?, "suggested_lineage"?}]}]}
+
+``rules`` is :data:`RULES_VERSION` of the rules that decided the worklist (absent in worklists
+stored before it was recorded: read as ``"1"``). A control carried along the diff's lineage
+names its predecessor requirements in ``carried_from``; ``suggested_lineage`` says the lineage
+is only the diff engine's suggestion, for a person to confirm.
 
 JSON read back (stored rows, or changes given as diff JSON) is validated here, and every
 error names the JSON path and the fix.
@@ -20,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeAlias, TypeVar
 
-from tracker.diff.types import Change, DiffResult, Kind, Tag
+from tracker.diff.types import Change, DiffResult, Kind, Suggestion, Tag
 from tracker.domain.errors import InvalidInputError
 from tracker.domain.redline import parse_text
 from tracker.mapping.types import Relationship
@@ -33,6 +39,11 @@ _E = TypeVar("_E", bound=enum.StrEnum)
 SCORE_DIGITS = 4
 # Appended to the reason of a control whose mapping still awaits a reviewer.
 AWAITS_REVIEW = " (mapping awaits review)"
+# Bump when the rules change what a stored worklist means: a stored impact records the version
+# that decided it, and recomputing it (a refresh, a new computation) brings it to this one.
+# "2": mappings follow the diff's lineage (carried to successors as reassess, not retire + gap).
+RULES_VERSION = "2"
+RULES_BEFORE_RECORDED = "1"  # worklists stored before the version was recorded
 
 
 class Action(enum.StrEnum):
@@ -48,8 +59,13 @@ PRIORITY = {Action.GAP: 0, Action.REASSESS: 1, Action.RETIRE: 2, Action.NONE: 3}
 @dataclass(frozen=True)
 class AffectedControl:
     """One control to look at for a change. ``needs_review``: the link between requirement and
-    control is a suggestion or an unreviewed mapping (not stored: it is read back from the
-    action and the reason, which say so)."""
+    control is a suggestion, an unreviewed mapping or a suggested lineage (not stored: it is
+    read back from the action, the reason and ``suggested_lineage``, which say so).
+
+    ``carried_from``: the predecessor requirements (identifiers as the publisher prints them)
+    whose mapping to this control was carried along the diff's lineage to the changed
+    requirement; empty for a control mapped to it directly. ``suggested_lineage``: that lineage
+    is one of the engine's suggestions below its confidence floor, not a link."""
 
     control_id: str
     action: Action
@@ -57,6 +73,8 @@ class AffectedControl:
     reason: str
     relationship: Relationship | None = None
     needs_review: bool = False
+    carried_from: tuple[str, ...] = ()
+    suggested_lineage: bool = False
 
     def to_json(self) -> dict[str, Json]:
         out: dict[str, Json] = {
@@ -67,6 +85,10 @@ class AffectedControl:
         }
         if self.relationship is not None:
             out["relationship"] = self.relationship.value
+        if self.carried_from:  # absent rather than empty: most controls are mapped directly
+            out["carried_from"] = list(self.carried_from)
+        if self.suggested_lineage:
+            out["suggested_lineage"] = True
         return out
 
     @classmethod
@@ -75,13 +97,20 @@ class AffectedControl:
         action = _enum(Action, data.get("action"), f"{where}.action")
         reason = _text(data.get("reason", ""), f"{where}.reason")
         relationship = data.get("relationship")
+        suggested = data.get("suggested_lineage", False)
+        if not isinstance(suggested, bool):
+            raise InvalidInputError(
+                f"{where}.suggested_lineage: expected true or false", "recompute the impact"
+            )
         return cls(
             control_id=_text(data.get("control_id"), f"{where}.control_id"),
             action=action,
             score=_number(data.get("score", 0.0), f"{where}.score"),
             reason=reason,
             relationship=None if relationship is None else _enum(Relationship, relationship, where),
-            needs_review=action is Action.GAP or reason.endswith(AWAITS_REVIEW),
+            needs_review=action is Action.GAP or reason.endswith(AWAITS_REVIEW) or suggested,
+            carried_from=_strings(data.get("carried_from", []), f"{where}.carried_from"),
+            suggested_lineage=suggested,
         )
 
 
@@ -142,6 +171,7 @@ class StoredImpact:
     engine: str
     model: str | None
     items: tuple[ImpactItem, ...]
+    rules: str = RULES_VERSION
 
     @classmethod
     def of(cls, org: str, diff_id: int, diff: DiffResult, items: Iterable[ImpactItem]) -> StoredImpact:
@@ -179,6 +209,7 @@ class StoredImpact:
             "diff_id": self.diff_id,
             "engine": self.engine,
             "model": self.model,
+            "rules": self.rules,
             "summary": summary,
             "items": [i.to_json() for i in self.items],
         }
@@ -203,6 +234,7 @@ class StoredImpact:
             engine=_text(data.get("engine", ""), "$.engine"),
             model=None if model is None else _text(model, "$.model"),
             items=tuple(ImpactItem.from_json(item, f"$.items[{i}]", i) for i, item in enumerate(items)),
+            rules=_text(data.get("rules", RULES_BEFORE_RECORDED), "$.rules"),
         )
 
 
@@ -212,8 +244,9 @@ def parse_changes(changes: Iterable[object], where: str = "$.changes") -> list[C
 
 
 def parse_change(data: object, where: str = "$") -> Change:
-    """One change of the diff's JSON; errors name the JSON path and the fix. Keys other than
-    the change's own (``seq``, a stored ``review``) are ignored."""
+    """One change of the diff's JSON (its lineage ``suggestions`` included); errors name the
+    JSON path and the fix. Keys other than the change's own (``seq``, a stored ``review``) are
+    ignored."""
     data = _object(data, where)
     kind = data.get("kind")
     if kind not in set(Kind):
@@ -246,7 +279,26 @@ def parse_change(data: object, where: str = "$") -> Change:
         confidence=float(confidence),
         reasons=lists["reasons"],
         redlines=tuple((str(name), parse_text(text)) for name, text in redline.items()),
+        suggestions=_suggestions(data.get("suggestions") or [], f"{where}.suggestions"),
     )
+
+
+def _suggestions(value: object, where: str) -> tuple[Suggestion, ...]:
+    """The lineage suggestions of a ``removed`` change (the impact rules carry mappings along them)."""
+    if not isinstance(value, list):
+        raise InvalidInputError(f"{where}: expected a list", "pass the diff's suggestions as it printed them")
+    out = []
+    for i, item in enumerate(value):
+        data = _object(item, f"{where}[{i}]")
+        out.append(
+            Suggestion(
+                new_id=_text(data.get("new_id"), f"{where}[{i}].new_id"),
+                score=_number(data.get("score", 0.0), f"{where}[{i}].score"),
+                reason=_text(data.get("reason", ""), f"{where}[{i}].reason"),
+                old_id=_text(data.get("old_id", ""), f"{where}[{i}].old_id"),
+            )
+        )
+    return tuple(out)
 
 
 def _object(data: object, where: str) -> Mapping[str, object]:

@@ -13,9 +13,9 @@ the API serve exactly what was computed. It is reached two ways, and both end in
 
 What is decided here, once for both: which changes enter the worklist (not unchanged ones,
 not those of headings only), which mappings count (the organisation's own for the source or
-the version, published crosswalks onto its controls, those carried along the diff's
-lineage; never rejected ones), and which suggested controls a gap lists (never one whose
-mapping to that requirement a reviewer rejected).
+the version, published crosswalks onto its controls; never rejected ones; the rules carry
+those of withdrawn requirements along the diff's lineage), and which suggested controls a
+gap lists (never one whose mapping to that requirement a reviewer rejected).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from tracker.impact.model import Action, ImpactItem, StoredImpact
 from tracker.impact.rules import impact
 from tracker.mapping.documents import assessable, queries_from_requirements
 from tracker.mapping.mapper import Mapper
-from tracker.mapping.propagate import carry_over
 from tracker.mapping.types import Control, Mapping, ReviewState
 from tracker.review.readings import own_reading, read_own
 from tracker.storage.archive import Archive
@@ -44,9 +43,6 @@ from tracker.storage.diffs import DiffStore, StoredDiff
 from tracker.storage.impacts import ImpactStore
 from tracker.storage.mappings import MappingStore, StoredMapping
 from tracker.storage.orgs import OrgStore, org_row
-
-# Diff kinds whose old→new pairs carry the predecessor's mappings forward (marked for review).
-_LINEAGE_KINDS = {Kind.UNCHANGED, Kind.MODIFIED, Kind.MOVED, Kind.SPLIT, Kind.MERGED}
 
 
 def _in_set(mapping_set: str, source: str, version: str) -> bool:
@@ -105,16 +101,6 @@ def org_mappings(
 ) -> list[Mapping]:
     """Requirement→control mappings that apply to ``source@version`` (see :func:`mapping_sets`)."""
     return mapping_sets(engine, org, controls, source, version, version).old
-
-
-def _lineage(result: DiffResult) -> list[tuple[str, str, str]]:
-    pairs: list[tuple[str, str, str]] = []
-    for change in result.changes:
-        if change.kind in _LINEAGE_KINDS:
-            for old in change.old_ids:
-                for new in change.new_ids:
-                    pairs.append((old, new, change.kind.value))
-    return pairs
 
 
 @dataclass(frozen=True)
@@ -221,12 +207,13 @@ def _decide(
         if c.kind is not Kind.UNCHANGED
         and not all(normalise_key(i) in headings for i in (*c.old_ids, *c.new_ids))
     ]
-    carried = carry_over(maps.old, _lineage(reading), side="source", version=f"{source}@{new}")
     queries = {q.key: q for q in queries_from_requirements(new_reqs)} if mapper is not None else None
     items = impact(
         [c for _, c in kept],
         maps.old,
-        new_mappings=[*maps.new, *carried],
+        # the organisation's own for the new version: the rules carry the old ones along the
+        # diff's lineage (moved, merged, split, and suggested successors of withdrawn ones)
+        new_mappings=maps.new,
         mapper=mapper,
         queries=queries,
         suggestions=suggestions,
