@@ -14,7 +14,7 @@ from importlib import import_module
 
 from fastapi import FastAPI
 
-from api import problems
+from api import problems, webhook_docs
 from api.gate import RequestGate
 from api.ratelimit import AuthFailures
 from api.stores import ChangeCache, OrgRefs, PageCache
@@ -108,4 +108,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for name in ROUTERS:
         module = import_module(f"api.routers.{name}")
         app.include_router(module.router)
+    webhook_docs.install(app)
     return app

@@ -1,6 +1,6 @@
 """When a failed webhook is tried again: the Standard Webhooks schedule, jitter, Retry-After.
 
-The spec's suggested schedule spreads eight attempts over about a day and a half
+The spec's suggested schedule spreads eight attempts over 27 h 35 min
 (immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h after each failure), so a
 receiver that is down overnight still gets its messages. Each delay is moved by up to
 ``jitter`` of itself at random, in either direction, so deliveries that failed together
