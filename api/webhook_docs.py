@@ -24,7 +24,9 @@ _HEADERS = (
 )
 
 WebhookId = Annotated[str, Header(alias="webhook-id", description="stable across retries: deduplicate on it")]
-WebhookTimestamp = Annotated[str, Header(alias="webhook-timestamp", description="Unix seconds of this attempt")]
+WebhookTimestamp = Annotated[
+    str, Header(alias="webhook-timestamp", description="Unix seconds of this attempt")
+]
 WebhookSignature = Annotated[
     str, Header(alias="webhook-signature", description="space-separated `v1,<base64>` signatures")
 ]

@@ -27,7 +27,15 @@ def test_subscription_lifecycle_from_the_cli(
     monkeypatch.setenv("TRACKER_WEBHOOK_ALLOW_PRIVATE", "1")  # the receiver is on loopback
     run("org", "create", "acme")
     created = run(
-        "subscriptions", "create", "acme", "--name", "hooks", "--channel", "webhook", "--webhook-url", receiver.url
+        "subscriptions",
+        "create",
+        "acme",
+        "--name",
+        "hooks",
+        "--channel",
+        "webhook",
+        "--webhook-url",
+        receiver.url,
     )
     old, sub_id = created["webhook_secret"], str(created["id"])
     assert old.startswith("whsec_")
@@ -49,7 +57,16 @@ def test_subscription_lifecycle_from_the_cli(
     assert run("subscriptions", "notices", "acme", sub_id) == []  # a test is not a delivery
 
     http = CliRunner().invoke(
-        cli, ["subscriptions", "create", "acme", "--channel", "webhook", "--webhook-url", "http://hooks.example.org/x"]
+        cli,
+        [
+            "subscriptions",
+            "create",
+            "acme",
+            "--channel",
+            "webhook",
+            "--webhook-url",
+            "http://hooks.example.org/x",
+        ],
     )
     assert http.exit_code != 0 and "TRACKER_WEBHOOK_ALLOW_HTTP" in str(http.exception)
 

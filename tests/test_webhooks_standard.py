@@ -86,7 +86,9 @@ def test_rotation_signs_with_both_secrets_during_the_grace(
     world, client, sub = _setup(sqlite_engine, receiver.url, tmp_path)
     old = sub["secrets"]["webhook_secret"]
     base = f"/v1/orgs/acme/subscriptions/{sub['id']}"
-    rotated = client.post(f"{base}/rotate-webhook-secret?grace_seconds=3600", headers=world.auth("acme:write"))
+    rotated = client.post(
+        f"{base}/rotate-webhook-secret?grace_seconds=3600", headers=world.auth("acme:write")
+    )
     assert rotated.status_code == 200, rotated.text
     new = rotated.json()["webhook_secret"]
     assert new != old and rotated.json()["previous_secret_until"] is not None
@@ -106,7 +108,9 @@ def test_rotation_signs_with_both_secrets_during_the_grace(
     assert Webhook(third.json()["webhook_secret"]).verify(body, headers)["type"] == "subscription.test"
     with pytest.raises(WebhookVerificationError):
         Webhook(new).verify(body, headers)
-    too_long = client.post(f"{base}/rotate-webhook-secret?grace_seconds=99999999", headers=world.auth("acme:write"))
+    too_long = client.post(
+        f"{base}/rotate-webhook-secret?grace_seconds=99999999", headers=world.auth("acme:write")
+    )
     assert too_long.status_code == 422
 
 
@@ -160,7 +164,9 @@ def test_retry_after_sets_the_next_attempt(
     assert send.dispatch().failures == 0 and len(receiver.requests) == 1  # not due yet
 
 
-def test_dead_delivery_leaves_a_notice_and_is_replayed(sqlite_engine: Engine, receiver: Receiver, tmp_path: Path) -> None:
+def test_dead_delivery_leaves_a_notice_and_is_replayed(
+    sqlite_engine: Engine, receiver: Receiver, tmp_path: Path
+) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         nobody = f"http://127.0.0.1:{s.getsockname()[1]}/gone"
@@ -203,7 +209,9 @@ def test_plain_http_receivers_need_the_operators_consent(sqlite_engine: Engine, 
     )
     assert allowed.status_code == 201, allowed.text
     https = dict(body, webhook_url="https://hooks.example.org/tracker")
-    ok = client_for(sqlite_engine).post("/v1/orgs/acme/subscriptions", headers=world.auth("acme:write"), json=https)
+    ok = client_for(sqlite_engine).post(
+        "/v1/orgs/acme/subscriptions", headers=world.auth("acme:write"), json=https
+    )
     assert ok.status_code == 201
 
 
@@ -247,7 +255,19 @@ def test_thin_message_stays_small_for_a_csf_sized_impact() -> None:
     from tracker.digests.webhooks import MAX_BODY_BYTES, encode, thin_event
 
     rng = random.Random(11)
-    words = "identify protect detect respond recover govern supply chain risk asset data".split()
+    words = [
+        "identify",
+        "protect",
+        "detect",
+        "respond",
+        "recover",
+        "govern",
+        "supply",
+        "chain",
+        "risk",
+        "asset",
+        "data",
+    ]
     changes = []
     for n in range(240):
         text = " ".join(rng.choice(words) for _ in range(90))

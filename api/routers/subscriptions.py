@@ -24,14 +24,15 @@ from api.schemas.subscriptions import (
 )
 from tracker.digests.model import SubscriptionSpec
 from tracker.settings import Settings
-from tracker.storage.tables.api import OutboxRow
 from tracker.storage.subscriptions import DEFAULT_ROTATION_GRACE, MAX_ROTATION_GRACE, SubscriptionStore
+from tracker.storage.tables.api import OutboxRow
 
 router = APIRouter(
     prefix="/v1/orgs/{org}/subscriptions", tags=["subscriptions"], responses=responses(401, 403, 404, 422)
 )
 Paging = Annotated[PageParams, Depends(page_params)]
 SubId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+DEFAULT_GRACE_SECONDS = int(DEFAULT_ROTATION_GRACE.total_seconds())
 EventId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Grace = Annotated[
     int,
@@ -151,7 +152,7 @@ def rotate(
     tenant: WriteTenant,
     store: Store,
     settings: SettingsDep,
-    grace_seconds: Grace = int(DEFAULT_ROTATION_GRACE.total_seconds()),
+    grace_seconds: Grace = DEFAULT_GRACE_SECONDS,
 ) -> Secrets:
     token, secret = store.rotate(tenant.org_id, sub_id, timedelta(seconds=grace_seconds))
     until = store.get(tenant.org_id, sub_id).previous_secret_until if secret else None
@@ -169,7 +170,7 @@ def rotate_webhook_secret(
     tenant: WriteTenant,
     store: Store,
     settings: SettingsDep,
-    grace_seconds: Grace = int(DEFAULT_ROTATION_GRACE.total_seconds()),
+    grace_seconds: Grace = DEFAULT_GRACE_SECONDS,
 ) -> Secrets:
     secret, until = store.rotate_webhook_secret(tenant.org_id, sub_id, timedelta(seconds=grace_seconds))
     return _secrets(settings, "", secret, until)

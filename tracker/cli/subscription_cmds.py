@@ -59,7 +59,9 @@ def subscriptions() -> None:
 @click.option("--webhook-url", default="", help="https URL of the receiver (webhook channel)")
 @click.option("--email", "email_to", multiple=True, help="recipient (email channel); repeat for more")
 @click.option("--source", "sources", multiple=True, help="only this source; repeat for more (default: all)")
-@click.option("--cadence", type=click.Choice([c.value for c in Cadence]), default="immediate", show_default=True)
+@click.option(
+    "--cadence", type=click.Choice([c.value for c in Cadence]), default="immediate", show_default=True
+)
 @FORMAT_OPTION
 @click.pass_obj
 def create(
@@ -101,7 +103,13 @@ def list_(ctx: Context, org: str, fmt: str) -> None:
     subs = _store(ctx).all(_org_id(ctx, org), limit=10_000)
     data = [_data(s) for s in subs]
     rows = [
-        (d["id"], d["name"], ",".join(d["channels"]), d["webhook_url"] or "", d["webhook_disabled"] and "disabled")
+        (
+            d["id"],
+            d["name"],
+            ",".join(d["channels"]),
+            d["webhook_url"] or "",
+            d["webhook_disabled"] and "disabled",
+        )
         for d in data
     ]
     emit(fmt, data, lambda: table(rows, ["id", "name", "channels", "webhook", "state"]))
@@ -152,7 +160,13 @@ def notices(ctx: Context, org: str, sub_id: int, fmt: str) -> None:
     """Dead deliveries (with the event id to replay) and a disabled endpoint."""
     rows = _store(ctx).notices(_org_id(ctx, org), sub_id, limit=10_000)
     data = [
-        {"id": r.id, "kind": r.kind, "event_id": r.outbox_id, "message": r.message, "created_at": r.created_at}
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "event_id": r.outbox_id,
+            "message": r.message,
+            "created_at": r.created_at,
+        }
         for r in rows
     ]
     emit(fmt, data, lambda: "\n".join(f"[{d['kind']}] {d['message']}" for d in data) or "no notices")

@@ -180,7 +180,9 @@ class Dispatcher:
                 elif row.channel == Channel.EMAIL:
                     emails[row.subscription_id].append(row)
                 elif row.channel == Channel.WEBHOOK and sub.webhook_disabled:
-                    self._park(token, row, f"the webhook endpoint is disabled: {sub.webhook_disabled}", report)
+                    self._park(
+                        token, row, f"the webhook endpoint is disabled: {sub.webhook_disabled}", report
+                    )
                 elif row.channel == Channel.WEBHOOK:
                     self._record(token, sub, [row], self._send_webhook(sub, row), report)
                 else:
@@ -364,7 +366,8 @@ class Dispatcher:
             return self.retry.delay(attempts, outcome.retry_after)
         if attempts >= self.max_attempts:
             return None
-        delay = min(self.backoff * (2 ** (attempts - 1)), self.max_backoff)
+        factor: float = 2.0 ** (attempts - 1)
+        delay: timedelta = min(self.backoff * factor, self.max_backoff)
         return delay * (1 - self.jitter * random.random())
 
     def _notice(
@@ -378,14 +381,22 @@ class Dispatcher:
         )
         session.add(
             NoticeRow(
-                subscription_id=sub_id, kind="delivery_dead", outbox_id=row.id, message=text, created_at=self.clock()
+                subscription_id=sub_id,
+                kind="delivery_dead",
+                outbox_id=row.id,
+                message=text,
+                created_at=self.clock(),
             )
         )
 
     def _disable(self, session: Session, sub_id: int, why: str) -> None:
-        session.execute(update(SubscriptionRow).where(SubscriptionRow.id == sub_id).values(webhook_disabled=why))
+        session.execute(
+            update(SubscriptionRow).where(SubscriptionRow.id == sub_id).values(webhook_disabled=why)
+        )
         text = f"webhook endpoint disabled: {why}. Set webhook_url again (PATCH) to enable it."
-        session.add(NoticeRow(subscription_id=sub_id, kind="webhook_disabled", message=text, created_at=self.clock()))
+        session.add(
+            NoticeRow(subscription_id=sub_id, kind="webhook_disabled", message=text, created_at=self.clock())
+        )
 
     def _park(self, token: str, row: OutboxRow, why: str, report: DispatchReport) -> None:
         """Dead without an attempt (the endpoint is disabled): kept for a replay."""

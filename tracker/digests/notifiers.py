@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Protocol
 
-
 # What a tenant reads in the delivery log when no HTTP answer came back. One reason for every
 # way a connection can fail (refused, timed out, unresolvable, or refused by the SSRF guard),
 # so that the log cannot tell an open internal port from a closed one; the operator's log

@@ -201,9 +201,7 @@ class SubscriptionStore:
         with Session(self.engine) as session, session.begin():
             session.delete(self._row(session, org_id, sub_id))
 
-    def rotate(
-        self, org_id: int, sub_id: int, grace: timedelta = DEFAULT_ROTATION_GRACE
-    ) -> tuple[str, str]:
+    def rotate(self, org_id: int, sub_id: int, grace: timedelta = DEFAULT_ROTATION_GRACE) -> tuple[str, str]:
         """New feed token (the old one stops working) and, if it has a webhook, a new webhook
         secret; the old secret keeps signing alongside the new one for ``grace`` (0: stops now)."""
         with Session(self.engine) as session, session.begin():

@@ -18,7 +18,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("subscriptions") as batch:
-        batch.add_column(sa.Column("webhook_secret_previous", sa.String(128), nullable=False, server_default=""))
+        batch.add_column(
+            sa.Column("webhook_secret_previous", sa.String(128), nullable=False, server_default="")
+        )
         batch.add_column(sa.Column("webhook_previous_until", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("webhook_disabled", sa.Text(), nullable=False, server_default=""))
     op.create_table(
