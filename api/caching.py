@@ -123,7 +123,8 @@ class HttpCaching:
             headers["etag"] = "W/" + etag  # also served gzip-encoded: see the module docstring
         if "cache-control" not in headers:
             headers["cache-control"] = DEFAULT_CACHE_CONTROL
-        if not_modified(request, headers):
+        # an answer that sets a cookie is always sent whole: a 304 would drop the cookie
+        if "set-cookie" not in headers and not_modified(request, headers):
             kept = [(k, v) for k, v in headers.raw if k.decode("latin-1").lower() in _KEPT_ON_304]
             await send({"type": "http.response.start", "status": 304, "headers": kept})
             await send({"type": "http.response.body", "body": b""})
