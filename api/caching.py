@@ -104,7 +104,13 @@ class HttpCaching:
                 passing = True
                 assert start is not None
                 await send(start)
-                await send({"type": "http.response.body", "body": b"" if head else b"".join(chunks), "more_body": True})
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": b"" if head else b"".join(chunks),
+                        "more_body": True,
+                    }
+                )
                 chunks.clear()
                 return
             if not more:

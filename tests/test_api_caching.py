@@ -4,7 +4,6 @@ every GET route, gzip for large answers, immutable stored resources."""
 
 from __future__ import annotations
 
-import gzip
 import re
 import socket
 import threading
@@ -70,7 +69,9 @@ def test_etags_are_weak_and_if_none_match_takes_lists_and_either_form(
     listed = client.get("/v1/diffs")
     assert listed.headers["etag"].startswith('W/"') and listed.headers["cache-control"] == "private, no-cache"
     assert client.get("/v1/diffs", headers={"if-none-match": listed.headers["etag"]}).status_code == 304
-    assert client.get("/v1/diffs?limit=1", headers={"if-none-match": listed.headers["etag"]}).status_code == 200
+    assert (
+        client.get("/v1/diffs?limit=1", headers={"if-none-match": listed.headers["etag"]}).status_code == 200
+    )
 
 
 def test_last_modified_and_if_modified_since_on_an_immutable_diff(served: tuple[httpx.Client, World]) -> None:
@@ -80,9 +81,9 @@ def test_last_modified_and_if_modified_since_on_an_immutable_diff(served: tuple[
     assert "immutable" in got.headers["cache-control"]
     stamp = got.headers["last-modified"]
     created = datetime.fromisoformat(got.json()["created_at"])
-    assert abs(created - datetime.strptime(stamp, "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)) < timedelta(
-        seconds=1
-    )
+    assert abs(
+        created - datetime.strptime(stamp, "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)
+    ) < timedelta(seconds=1)
     assert client.get(path, headers={"if-modified-since": stamp}).status_code == 304
     later = format_datetime(datetime.now(UTC) + timedelta(days=1), usegmt=True)
     assert client.get(path, headers={"if-modified-since": later}).status_code == 304
@@ -124,16 +125,17 @@ def test_head_answers_every_get_route_like_get_without_a_body(served: tuple[http
 
 
 def test_large_answers_are_gzipped_with_the_same_validator(served: tuple[httpx.Client, World]) -> None:
-    client, world = served
+    client, _ = served
     path = "/v1/changes?limit=200"
     plain = client.get(path, headers={"accept-encoding": "identity"})
     assert len(plain.content) > 1400 and "content-encoding" not in plain.headers
     raw = client.build_request("GET", path, headers={"accept-encoding": "gzip"})
     zipped = client.send(raw, stream=True)
     body = zipped.read()  # httpx decodes; check what went over the wire
-    assert zipped.headers["content-encoding"] == "gzip" and "accept-encoding" in zipped.headers["vary"].lower()
+    assert (
+        zipped.headers["content-encoding"] == "gzip" and "accept-encoding" in zipped.headers["vary"].lower()
+    )
     assert body == plain.content and zipped.num_bytes_downloaded < len(plain.content)
-    assert gzip.decompress(gzip.compress(body)) == body
     assert zipped.headers["etag"] == plain.headers["etag"]
     again = client.get(path, headers={"accept-encoding": "gzip", "if-none-match": plain.headers["etag"]})
     assert again.status_code == 304

@@ -39,11 +39,12 @@ from sqlalchemy.orm import Session
 from tracker.digests import builders
 from tracker.digests.events import enqueue
 from tracker.digests.model import Channel
+from tracker.digests.notices import disable_endpoint, notice_dead
 from tracker.digests.notifiers import DeliveryError, EmailNotifier, WebhookNotifier
 from tracker.digests.retry import HONOURS_RETRY_AFTER, RetryPlan, retry_after
 from tracker.digests.webhooks import encode, signed_headers, thin_event
 from tracker.storage.subscriptions import live_webhook_secrets, utc
-from tracker.storage.tables.api import DeliveryRow, FeedEntryRow, NoticeRow, OutboxRow, SubscriptionRow
+from tracker.storage.tables.api import DeliveryRow, FeedEntryRow, OutboxRow, SubscriptionRow
 
 
 def _now() -> datetime:
@@ -339,14 +340,14 @@ class Dispatcher:
             return
         report.failures += 1
         if outcome.gone:
-            self._disable(session, sub_id, f"the receiver answered 410 Gone at {now.isoformat()}")
+            disable_endpoint(session, sub_id, f"the receiver answered 410 Gone at {now.isoformat()}", now)
         for row in rows:
             attempts = row.attempts + 1
             delay = self._delay(channel, attempts, outcome)
             dead = delay is None or outcome.permanent
             report.dead += int(dead)
             if dead:
-                self._notice(session, sub_id, row, channel, attempts, outcome.error)
+                notice_dead(session, sub_id, row, channel, attempts, outcome.error, now)
             session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == row.id, *mine)
@@ -369,34 +370,6 @@ class Dispatcher:
         factor: float = 2.0 ** (attempts - 1)
         delay: timedelta = min(self.backoff * factor, self.max_backoff)
         return delay * (1 - self.jitter * random.random())
-
-    def _notice(
-        self, session: Session, sub_id: int, row: OutboxRow, channel: str, attempts: int, error: str
-    ) -> None:
-        """Tell the owner a message is parked as dead, and how to send it again."""
-        text = (
-            f"{channel} delivery of {row.event_key} (event {row.id}) given up after {attempts} "
-            f"attempt(s): {error[:500]}. Replay it with POST .../subscriptions/{sub_id}/events/"
-            f"{row.id}/replay or `tracker subscriptions replay`."
-        )
-        session.add(
-            NoticeRow(
-                subscription_id=sub_id,
-                kind="delivery_dead",
-                outbox_id=row.id,
-                message=text,
-                created_at=self.clock(),
-            )
-        )
-
-    def _disable(self, session: Session, sub_id: int, why: str) -> None:
-        session.execute(
-            update(SubscriptionRow).where(SubscriptionRow.id == sub_id).values(webhook_disabled=why)
-        )
-        text = f"webhook endpoint disabled: {why}. Set webhook_url again (PATCH) to enable it."
-        session.add(
-            NoticeRow(subscription_id=sub_id, kind="webhook_disabled", message=text, created_at=self.clock())
-        )
 
     def _park(self, token: str, row: OutboxRow, why: str, report: DispatchReport) -> None:
         """Dead without an attempt (the endpoint is disabled): kept for a replay."""
