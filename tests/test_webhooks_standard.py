@@ -303,3 +303,19 @@ def test_thin_message_stays_small_for_a_csf_sized_impact() -> None:
     assert data["summary"]["changes"] == 240 and data["summary"]["affected_controls"] == 720
     assert data["affected_controls_truncated"] and len(data["affected_controls"]) == 100
     assert data["impact_url"] == "https://tracker.example.org/v1/orgs/acme/impacts/9"
+
+
+def test_plain_http_is_refused_at_delivery_too(receiver: Receiver) -> None:
+    """A subscription saved while http:// was allowed stops receiving once it is not: the
+    message is dead at once (permanent), and nothing reaches the network."""
+    from tracker.digests.notifiers import DeliveryError
+
+    notifier = HttpWebhookNotifier(timeout=5, allow_private=True)
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            notifier.post("http://hooks.example.org/tracker", {}, b"{}")
+        assert caught.value.permanent and "TRACKER_WEBHOOK_ALLOW_HTTP" in str(caught.value)
+        assert notifier.post(receiver.url, {}, b"{}") == 200  # loopback stays allowed
+    finally:
+        notifier.close()
+    assert len(receiver.requests) == 1
