@@ -14,7 +14,7 @@ from importlib import import_module
 
 from fastapi import FastAPI
 
-from api import openapi, problem_types, problems
+from api import caching, openapi, problem_types, problems, webhook_docs
 from api.gate import RequestGate
 from api.ratelimit import AuthFailures
 from api.stores import ChangeCache, OrgRefs, PageCache
@@ -100,6 +100,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     problems.install(app)
     # outermost: authentication and body caps before anything reads the request
     app.add_middleware(RequestGate, settings=settings, failures=app.state.auth_failures)
+    # outside the gate: HEAD runs as GET through it; ETags and 304s; gzip outermost
+    caching.install(app)
 
     @app.get("/healthz", tags=["meta"], operation_id="health", summary="Liveness")
     async def health() -> dict[str, str]:
@@ -110,4 +112,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.include_router(module.router)
     app.include_router(problem_types.router)
     openapi.install(app)
+    webhook_docs.install(app)
     return app

@@ -3,6 +3,7 @@ jobs, a poison subscription that fails alone, and publisher text made safe for h
 
 from __future__ import annotations
 
+import json
 import random
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,11 @@ from tracker.sources.ingest import ingest_files
 from tracker.storage.archive import Archive
 from tracker.storage.jobs import DEAD, DONE, QUEUED, JobSpec, JobStore, RetryPolicy
 
-SETTINGS = Settings(use_model=False, webhook_allow_private=True, job_backoff=0.05, job_max_attempts=3)
+# the poison subscription's URL is plain http to a non-loopback host: allowed here, so that what
+# makes it dead is the URL the HTTP client cannot parse
+SETTINGS = Settings(
+    use_model=False, webhook_allow_private=True, webhook_allow_http=True, job_backoff=0.05, job_max_attempts=3
+)
 
 
 def test_a_key_is_one_job_claimed_by_one_worker(engine: Engine) -> None:
@@ -108,6 +113,7 @@ def test_versions_archived_without_a_diff_are_found_and_run_as_jobs(
         ]
     )
     assert stored["feed_entries"] == 1 and len(receiver.requests) == 1
+    _thin_and_signed(engine, world.webhook_sub, receiver)
     store = JobStore(engine)
     [poison] = store.find(DEAD)
     assert poison.key.startswith(f"deliver:{world.poison_sub}:webhook:") and "InvalidURL" in poison.last_error
@@ -116,6 +122,24 @@ def test_versions_archived_without_a_diff_are_found_and_run_as_jobs(
     assert recover(engine, SETTINGS, lambda *_: None).missing_diffs == []
     assert drain(engine, SETTINGS) == {}
     assert len(receiver.requests) == 1 and UNSENDABLE not in str(receiver.requests)
+
+
+def _thin_and_signed(engine: Engine, sub_id: int, receiver: Receiver) -> None:
+    """The real CSF 1.1 -> 2.0 impact: its webhook message is thin and verifies."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+    from standardwebhooks import Webhook
+
+    from tracker.storage.tables.api import OutboxRow, SubscriptionRow
+
+    headers, body = receiver.requests[0]
+    with Session(engine) as session:
+        full = session.scalar(select(OutboxRow.payload).where(OutboxRow.subscription_id == sub_id))
+        secret = session.scalar(select(SubscriptionRow.webhook_secret).where(SubscriptionRow.id == sub_id))
+    full_size = len(json.dumps(full, separators=(",", ":")).encode())
+    print(f"CSF 1.1 -> 2.0: full event {full_size} bytes, webhook message {len(body)} bytes")
+    assert len(body) < 20_000 < full_size
+    assert secret is not None and Webhook(secret).verify(body, headers)["data"]["new_version"] == "2.0"
 
 
 def _event(ids: list[str], title: str) -> dict[str, object]:

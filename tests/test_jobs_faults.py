@@ -112,6 +112,7 @@ def setup(tmp_path: Path, corpus_dir: Path, receiver: Receiver) -> Iterator[tupl
         TRACKER_DATA_DIR=str(tmp_path / "var"),
         TRACKER_USE_MODEL="0",
         TRACKER_WEBHOOK_ALLOW_PRIVATE="1",
+        TRACKER_WEBHOOK_ALLOW_HTTP="1",  # the poison URL is dead for being unparseable, not for http
         TRACKER_JOB_BACKOFF="0.2",
         TRACKER_JOB_MAX_ATTEMPTS="3",
         TRACKER_QUEUE_URL="",

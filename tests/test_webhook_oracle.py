@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tracker.digests.notifiers import DeliveryError, HttpWebhookNotifier
+from tracker.digests.notifiers import DeliveryError
+from tracker.digests.webhooks import HttpWebhookNotifier
 
 
 @pytest.fixture

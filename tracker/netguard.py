@@ -274,3 +274,27 @@ def guarded_transport() -> httpx.HTTPTransport:
         network_backend=GuardedBackend(),
     )
     return transport
+
+
+def plain_http_reason(url: str, *, allow_http: bool) -> str:
+    """Why a webhook may not go to this ``http://`` URL ('' when it may).
+
+    A webhook carries the organisation's impact and a signature a network observer could
+    replay within the timestamp tolerance, so plaintext HTTP is refused unless the operator
+    allows it (``TRACKER_WEBHOOK_ALLOW_HTTP``). Loopback is the exception: it never leaves
+    the machine, and it is reachable only where ``TRACKER_WEBHOOK_ALLOW_PRIVATE`` is on.
+    """
+    if allow_http or urlsplit(url).scheme.lower() != "http" or literal_host_reason(url) == "loopback":
+        return ""
+    return "plaintext http:// is refused for webhooks"
+
+
+def check_webhook_scheme(url: str, *, allow_http: bool) -> None:
+    """Refuse an ``http://`` receiver the operator has not allowed (see :func:`plain_http_reason`)."""
+    reason = plain_http_reason(url, allow_http=allow_http)
+    if reason:
+        raise InvalidInputError(
+            f"webhook_url {url!r}: {reason}",
+            "use an https:// URL; an operator can allow plain http receivers with "
+            "TRACKER_WEBHOOK_ALLOW_HTTP=1",
+        )

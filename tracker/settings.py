@@ -52,6 +52,8 @@ class Settings:
     # webhooks to loopback/private addresses are refused (SSRF guard) unless an operator
     # running in-house receivers turns this on
     webhook_allow_private: bool = False
+    # plaintext http:// webhook receivers (loopback is always allowed); off: https only
+    webhook_allow_http: bool = False
     # send webhooks through this HTTP(S) proxy (networks whose egress needs one)
     webhook_proxy: str = ""
     # who runs this instance, shown to publishers in the crawler's user agent (URL or email)

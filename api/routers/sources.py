@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
+from api.caching import immutable
 from api.deps import EngineDep, OperatorDep, Reader
 from api.pagination import Page, PageParams, page_params
 from api.problems import ApiProblem, responses
@@ -121,9 +122,11 @@ def list_requirements(
     summary="One requirement of a version",
 )
 def get_requirement(
-    slug: Slug, label: Label, ident: Ident, engine: EngineDep, _key: Reader
+    slug: Slug, label: Label, ident: Ident, engine: EngineDep, _key: Reader, response: Response
 ) -> RequirementOut:
-    return RequirementOut.of(Archive(engine).requirement(slug, label, ident))
+    found = RequirementOut.of(Archive(engine).requirement(slug, label, ident))
+    immutable(response)  # an archived version's text never changes
+    return found
 
 
 @router.get(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.deps import EngineDep, ReadTenant, SettingsDep, WriteTenant
 from api.headers import created_responses, set_location
@@ -13,33 +15,60 @@ from api.problems import responses
 from api.schemas.subscriptions import (
     DeliveryOut,
     EventOut,
+    NoticeOut,
     Secrets,
     SubscriptionCreated,
     SubscriptionIn,
     SubscriptionOut,
     SubscriptionPatch,
+    TestSendOut,
 )
 from tracker.digests.events import enqueue_subscription
 from tracker.digests.model import SubscriptionSpec
 from tracker.settings import Settings
-from tracker.storage.subscriptions import SubscriptionStore
+from tracker.storage.subscriptions import DEFAULT_ROTATION_GRACE, MAX_ROTATION_GRACE, SubscriptionStore
+from tracker.storage.tables.api import OutboxRow
 
 router = APIRouter(
     prefix="/v1/orgs/{org}/subscriptions", tags=["subscriptions"], responses=responses(401, 403, 404, 422)
 )
 Paging = Annotated[PageParams, Depends(page_params)]
 SubId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+DEFAULT_GRACE_SECONDS = int(DEFAULT_ROTATION_GRACE.total_seconds())
+EventId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Grace = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=int(MAX_ROTATION_GRACE.total_seconds()),
+        description="seconds the old webhook secret keeps signing beside the new one (0: stops at once)",
+    ),
+]
+
+
+def _store(engine: EngineDep, settings: SettingsDep) -> SubscriptionStore:
+    return SubscriptionStore(
+        engine,
+        allow_private_webhooks=settings.webhook_allow_private,
+        allow_http_webhooks=settings.webhook_allow_http,
+    )
+
+
+Store = Annotated[SubscriptionStore, Depends(_store)]
 
 
 def _feed_url(settings: Settings, token: str) -> str:
     return f"{settings.public_url.rstrip('/')}/v1/feeds/{token}.atom"
 
 
-def _secrets(settings: Settings, feed_token: str, webhook_secret: str) -> Secrets:
+def _secrets(
+    settings: Settings, feed_token: str, webhook_secret: str, until: datetime | None = None
+) -> Secrets:
     return Secrets(
         feed_token=feed_token or None,
         feed_url=_feed_url(settings, feed_token) if feed_token else None,
         webhook_secret=webhook_secret or None,
+        previous_secret_until=until,
     )
 
 
@@ -57,7 +86,12 @@ def list_subscriptions(tenant: ReadTenant, engine: EngineDep, paging: Paging) ->
     responses=created_responses(),
 )
 def create_subscription(
-    body: SubscriptionIn, tenant: WriteTenant, engine: EngineDep, settings: SettingsDep, response: Response
+    body: SubscriptionIn,
+    tenant: WriteTenant,
+    engine: EngineDep,
+    store: Store,
+    settings: SettingsDep,
+    response: Response,
 ) -> SubscriptionCreated:
     spec = SubscriptionSpec(
         name=body.name,
@@ -73,7 +107,6 @@ def create_subscription(
         webhook_url=body.webhook_url or "",
         active=body.active,
     )
-    store = SubscriptionStore(engine, allow_private_webhooks=settings.webhook_allow_private)
     created = store.create(tenant.org_id, spec, since=body.since)
     if body.since is not None:  # asked for changes from the past: queue them now
         enqueue_subscription(engine, created.subscription.id)
@@ -95,7 +128,7 @@ def get_subscription(sub_id: SubId, tenant: ReadTenant, engine: EngineDep) -> Su
     summary="Change a subscription; a webhook secret is returned if a webhook was just added",
 )
 def update_subscription(
-    sub_id: SubId, body: SubscriptionPatch, tenant: WriteTenant, engine: EngineDep, settings: SettingsDep
+    sub_id: SubId, body: SubscriptionPatch, tenant: WriteTenant, store: Store, settings: SettingsDep
 ) -> SubscriptionCreated:
     changes = body.changes()
     for name in ("kinds", "tags"):
@@ -103,7 +136,6 @@ def update_subscription(
             changes[name] = tuple(getattr(v, "value", v) for v in changes[name])
     if "channels" in changes:
         changes["channels"] = tuple(dict.fromkeys(changes["channels"]))
-    store = SubscriptionStore(engine, allow_private_webhooks=settings.webhook_allow_private)
     sub, secret = store.update(tenant.org_id, sub_id, changes)
     return SubscriptionCreated(**SubscriptionOut.of(sub).model_dump(), secrets=_secrets(settings, "", secret))
 
@@ -123,11 +155,77 @@ def delete_subscription(sub_id: SubId, tenant: WriteTenant, engine: EngineDep) -
 @router.post(
     "/{sub_id}/rotate-secrets",
     operation_id="rotateSubscriptionSecrets",
-    summary="Issue a new feed token (and webhook secret); the old ones stop working",
+    summary="Issue a new feed token (the old one stops working) and webhook secret (the old one "
+    "keeps signing for the grace period)",
 )
-def rotate(sub_id: SubId, tenant: WriteTenant, engine: EngineDep, settings: SettingsDep) -> Secrets:
-    token, secret = SubscriptionStore(engine).rotate(tenant.org_id, sub_id)
-    return _secrets(settings, token, secret)
+def rotate(
+    sub_id: SubId,
+    tenant: WriteTenant,
+    store: Store,
+    settings: SettingsDep,
+    grace_seconds: Grace = DEFAULT_GRACE_SECONDS,
+) -> Secrets:
+    token, secret = store.rotate(tenant.org_id, sub_id, timedelta(seconds=grace_seconds))
+    until = store.get(tenant.org_id, sub_id).previous_secret_until if secret else None
+    return _secrets(settings, token, secret, until)
+
+
+@router.post(
+    "/{sub_id}/rotate-webhook-secret",
+    operation_id="rotateWebhookSecret",
+    summary="Issue a new webhook secret; messages carry both signatures until the grace ends",
+    responses=responses(409),
+)
+def rotate_webhook_secret(
+    sub_id: SubId,
+    tenant: WriteTenant,
+    store: Store,
+    settings: SettingsDep,
+    grace_seconds: Grace = DEFAULT_GRACE_SECONDS,
+) -> Secrets:
+    secret, until = store.rotate_webhook_secret(tenant.org_id, sub_id, timedelta(seconds=grace_seconds))
+    return _secrets(settings, "", secret, until)
+
+
+@router.post(
+    "/{sub_id}/test",
+    operation_id="sendSubscriptionTest",
+    summary="Sign and POST a subscription.test message now and report the receiver's answer",
+    responses=responses(409),
+)
+def send_test(sub_id: SubId, tenant: WriteTenant, engine: EngineDep, settings: SettingsDep) -> TestSendOut:
+    from tracker.jobs.deliveries import send_test
+
+    result = send_test(engine, settings, tenant.org_id, sub_id)
+    return TestSendOut(**asdict(result))
+
+
+@router.get(
+    "/{sub_id}/notices",
+    operation_id="listSubscriptionNotices",
+    summary="What the owner should act on: dead deliveries (replay them), a disabled endpoint",
+)
+def list_notices(sub_id: SubId, tenant: ReadTenant, engine: EngineDep, paging: Paging) -> Page[NoticeOut]:
+    rows = SubscriptionStore(engine).notices(tenant.org_id, sub_id, paging.after, paging.limit + 1)
+    items = [
+        NoticeOut(id=r.id, kind=r.kind, event_id=r.outbox_id, message=r.message, created_at=r.created_at)
+        for r in rows
+    ]
+    return paging.page(items, [r.id for r in rows])
+
+
+@router.post(
+    "/{sub_id}/events/{event_id}/replay",
+    operation_id="replaySubscriptionEvent",
+    summary="Queue a dead event again, with a fresh count of attempts",
+    responses=responses(409),
+)
+def replay_event(
+    sub_id: SubId, event_id: EventId, tenant: WriteTenant, engine: EngineDep, settings: SettingsDep
+) -> EventOut:
+    from tracker.jobs.deliveries import replay_delivery
+
+    return _event(replay_delivery(engine, settings, tenant.org_id, sub_id, event_id))
 
 
 @router.get(
@@ -135,23 +233,23 @@ def rotate(sub_id: SubId, tenant: WriteTenant, engine: EngineDep, settings: Sett
 )
 def list_events(sub_id: SubId, tenant: ReadTenant, engine: EngineDep, paging: Paging) -> Page[EventOut]:
     rows = SubscriptionStore(engine).outbox(tenant.org_id, sub_id, paging.after, paging.limit + 1)
-    items = [
-        EventOut(
-            id=r.id,
-            event_key=r.event_key,
-            channel=r.channel,
-            status=r.status,
-            attempts=r.attempts,
-            created_at=r.created_at,
-            due_at=r.due_at,
-            next_attempt_at=r.next_attempt_at,
-            sent_at=r.sent_at,
-            last_error=r.last_error,
-            payload=dict(r.payload or {}),
-        )
-        for r in rows
-    ]
-    return paging.page(items, [r.id for r in rows])
+    return paging.page([_event(r) for r in rows], [r.id for r in rows])
+
+
+def _event(r: OutboxRow) -> EventOut:
+    return EventOut(
+        id=r.id,
+        event_key=r.event_key,
+        channel=r.channel,
+        status=r.status,
+        attempts=r.attempts,
+        created_at=r.created_at,
+        due_at=r.due_at,
+        next_attempt_at=r.next_attempt_at,
+        sent_at=r.sent_at,
+        last_error=r.last_error,
+        payload=dict(r.payload or {}),
+    )
 
 
 @router.get("/{sub_id}/deliveries", operation_id="listSubscriptionDeliveries", summary="The delivery log")

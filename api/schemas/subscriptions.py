@@ -103,6 +103,12 @@ class SubscriptionOut(BaseModel):
     email_to: list[str]
     webhook_url: str | None
     has_webhook_secret: bool
+    webhook_disabled: str = Field(
+        default="", description="why the webhook endpoint stopped receiving (410 Gone); empty while live"
+    )
+    previous_secret_until: Utc | None = Field(
+        default=None, description="during a secret rotation: the old secret also signs until then"
+    )
     active: bool
     since: Utc = Field(description="events stored from this time on are delivered")
     created_at: Utc
@@ -125,6 +131,8 @@ class SubscriptionOut(BaseModel):
             email_to=list(spec.email_to),
             webhook_url=spec.webhook_url or None,
             has_webhook_secret=sub.has_webhook_secret,
+            webhook_disabled=sub.webhook_disabled,
+            previous_secret_until=sub.previous_secret_until,
             active=spec.active,
             since=sub.since,
             created_at=sub.created_at,
@@ -141,6 +149,10 @@ class Secrets(BaseModel):
         default=None,
         examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
         description="Standard Webhooks secret",
+    )
+    previous_secret_until: Utc | None = Field(
+        default=None,
+        description="messages are signed with the previous secret as well until then (rotation grace)",
     )
 
 
@@ -175,3 +187,23 @@ class DeliveryOut(BaseModel):
     error: str = ""
     duration_ms: int
     attempted_at: Utc
+
+
+class NoticeOut(BaseModel):
+    """Something the subscription's owner should act on: a dead delivery, a disabled endpoint."""
+
+    id: int
+    kind: str = Field(examples=["delivery_dead"], description="delivery_dead or webhook_disabled")
+    event_id: int | None = Field(default=None, description="the outbox event concerned (replay it)")
+    message: str
+    created_at: Utc
+
+
+class TestSendOut(BaseModel):
+    """The receiver's answer to a ``subscription.test`` message (nothing is queued or retried)."""
+
+    msg_id: str
+    ok: bool
+    status: int | None = Field(default=None, description="the receiver's HTTP status, if it answered")
+    error: str = ""
+    signatures: int = Field(description="secrets that signed it: 2 during a rotation's grace period")

@@ -16,6 +16,7 @@ class Receiver:
     port: int = 0
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)  # answers to give, then 200
+    answer_headers: list[dict[str, str]] = field(default_factory=list)  # sent with those answers
 
 
 @contextmanager
@@ -27,6 +28,8 @@ def serve_receiver() -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             state.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(state.statuses.pop(0) if state.statuses else 200)
+            for name, value in (state.answer_headers.pop(0) if state.answer_headers else {}).items():
+                self.send_header(name, value)
             self.send_header("content-length", "0")
             self.end_headers()
 

@@ -91,10 +91,11 @@ def digests() -> None:
 def digests_send(ctx: Context, interval: float, fmt: str) -> None:
     """Queue events from the stored impact and deliver whatever is due (safe to rerun any time)."""
     from tracker.digests.dispatcher import Dispatcher
-    from tracker.digests.notifiers import HttpWebhookNotifier, SmtpEmailNotifier
+    from tracker.digests.notifiers import SmtpEmailNotifier
+    from tracker.jobs.stages import webhook_notifier
 
     settings = ctx.settings
-    webhook = HttpWebhookNotifier(allow_private=settings.webhook_allow_private, proxy=settings.webhook_proxy)
+    webhook = webhook_notifier(settings)
     dispatcher = Dispatcher(
         ctx.engine,
         email=SmtpEmailNotifier(settings.smtp_host, settings.smtp_port),

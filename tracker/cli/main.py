@@ -21,6 +21,7 @@ from tracker.cli import (
     job_cmds,
     map_cmds,
     org_cmds,
+    subscription_cmds,
 )
 from tracker.cli.context import Context
 from tracker.domain.errors import ExitCode, TrackerError
@@ -66,6 +67,7 @@ map_cmds.register(cli)
 demo_cmds.register(cli)
 api_cmds.register(cli)
 job_cmds.register(cli)
+subscription_cmds.register(cli)
 
 
 def _format_requested(argv: list[str]) -> str:

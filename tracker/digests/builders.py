@@ -1,4 +1,5 @@
-"""Pure builders: Atom XML and signed webhooks out (emails: :mod:`tracker.digests.mail`).
+"""Pure builders: Atom XML out (emails: :mod:`tracker.digests.mail`; webhooks:
+:mod:`tracker.digests.webhooks`).
 
 Nothing here touches the database or the network, so every rendering is a function of the
 stored snapshot and can be tested (and re-rendered) exactly.
@@ -6,10 +7,6 @@ stored snapshot and can be tested (and re-rendered) exactly.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -87,37 +84,3 @@ def atom_feed(meta: FeedMeta, entries: Sequence[str]) -> bytes:
         f'<link rel="self" type="application/atom+xml" href={quoteattr(meta.self_url)}/>'
     )
     return (head + "".join(entries) + "</feed>\n").encode("utf-8")
-
-
-# -- Standard Webhooks -----------------------------------------------------------------------
-def _secret_bytes(secret: str) -> bytes:
-    if not secret.startswith("whsec_"):
-        raise ValueError("a Standard Webhooks secret starts with whsec_")
-    return base64.b64decode(secret.removeprefix("whsec_"))
-
-
-def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """``v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` keyed with the decoded secret."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(_secret_bytes(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
-
-
-def build_webhook(
-    event: Payload, *, secret: str, msg_id: str, timestamp: int
-) -> tuple[dict[str, str], bytes]:
-    """Headers and body of one Standard Webhooks message carrying one event."""
-    body = json.dumps(
-        {"type": "impact.changed", "timestamp": event.get("occurred_at"), "data": dict(event)},
-        separators=(",", ":"),
-        ensure_ascii=False,
-        sort_keys=True,
-    ).encode("utf-8")
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
-        "user-agent": "ai-standards-tracker-webhooks/1",
-    }
-    return headers, body

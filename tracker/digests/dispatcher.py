@@ -8,8 +8,12 @@ Protocol, per batch:
    once the lease runs out.
 2. *Send* outside any transaction (no lock is held across network I/O).
 3. *Record* in one transaction: the delivery log row and the new state of the outbox rows
-   (``sent``, or a failure with ``next_attempt_at`` pushed back exponentially, ``dead``
-   after ``max_attempts``). The mark and the log can therefore never disagree.
+   (``sent``, or a failure with ``next_attempt_at`` pushed back: webhooks on the Standard
+   Webhooks schedule of :mod:`tracker.digests.retry`, honouring ``Retry-After``; email
+   exponentially; ``dead`` when attempts run out). The mark and the log can therefore never
+   disagree. A message parked as dead leaves a notice for the subscription's owner
+   (:class:`NoticeRow`) and can be replayed; a receiver answering 410 Gone has its endpoint
+   disabled until the subscription's ``webhook_url`` is set again.
 
 A crash between 2 and 3 means the message went out but is not marked, so it is sent again
 after the lease: delivery is at-least-once in that window and exactly-once otherwise. The
@@ -37,8 +41,11 @@ from tracker.digests.briefing import brief, summary_text
 from tracker.digests.events import enqueue
 from tracker.digests.links import authority, unsubscribe_url
 from tracker.digests.model import Channel
+from tracker.digests.notices import disable_endpoint, notice_dead
 from tracker.digests.notifiers import DeliveryError, EmailNotifier, WebhookNotifier
-from tracker.storage.subscriptions import utc
+from tracker.digests.retry import HONOURS_RETRY_AFTER, RetryPlan, retry_after
+from tracker.digests.webhooks import encode, signed_headers, thin_event
+from tracker.storage.subscriptions import live_webhook_secrets, utc
 from tracker.storage.tables.api import DeliveryRow, FeedEntryRow, OutboxRow, SubscriptionRow
 
 
@@ -72,6 +79,8 @@ class _Outcome:
     # a message that can never be sent (a URL the HTTP client cannot parse, a header it
     # refuses): parked as dead at once instead of retried for hours
     permanent: bool = False
+    retry_after: timedelta | None = None  # the receiver's Retry-After (429, 503)
+    gone: bool = False  # 410 Gone: the receiver asks never to be sent to again
 
 
 class Dispatcher:
@@ -92,6 +101,7 @@ class Dispatcher:
         batch: int = 500,
         only: tuple[int, str] | None = None,
         jitter: float = 0.0,
+        retry: RetryPlan | None = None,
     ) -> None:
         self.engine = engine
         self.email = email
@@ -110,6 +120,7 @@ class Dispatcher:
         # up to this fraction of each retry delay is taken off at random, so deliveries that
         # failed together (a receiver down) do not all retry in the same instant
         self.jitter = jitter
+        self.retry = retry or RetryPlan()  # webhooks: the Standard Webhooks schedule
 
     def run_once(self) -> DispatchReport:
         """Queue new events from the stored impact, then send whatever is due."""
@@ -172,6 +183,10 @@ class Dispatcher:
                     self._cancel(token, [row])  # the channel was switched off after queueing
                 elif row.channel == Channel.EMAIL:
                     emails[row.subscription_id].append(row)
+                elif row.channel == Channel.WEBHOOK and sub.webhook_disabled:
+                    self._park(
+                        token, row, f"the webhook endpoint is disabled: {sub.webhook_disabled}", report
+                    )
                 elif row.channel == Channel.WEBHOOK:
                     self._record(token, sub, [row], self._send_webhook(sub, row), report)
                 else:
@@ -234,14 +249,24 @@ class Dispatcher:
 
     def _webhook_out(self, sub: SubscriptionRow, row: OutboxRow, msg_id: str) -> _Outcome:
         assert self.webhook is not None
-        headers, body = builders.build_webhook(
-            row.payload, secret=sub.webhook_secret, msg_id=msg_id, timestamp=int(self.clock().timestamp())
-        )
+        now = self.clock()
+        body = encode(thin_event(row.payload, self.public_url))
+        headers = signed_headers(msg_id, now, body, live_webhook_secrets(sub, now))
         started = time.monotonic()
         try:
             code = self.webhook.post(sub.webhook_url, headers, body)
         except DeliveryError as exc:
-            return _Outcome(False, msg_id, exc.status, str(exc), _ms(started), permanent=exc.permanent)
+            asked = retry_after(exc.retry_after, now) if exc.status in HONOURS_RETRY_AFTER else None
+            return _Outcome(
+                False,
+                msg_id,
+                exc.status,
+                str(exc),
+                _ms(started),
+                permanent=exc.permanent or exc.status == 410,
+                retry_after=asked,
+                gone=exc.status == 410,
+            )
         return _Outcome(True, msg_id, code, duration_ms=_ms(started))
 
     def _write_feed_entry(
@@ -327,23 +352,46 @@ class Dispatcher:
             report.events_sent += len(rows)
             return
         report.failures += 1
+        if outcome.gone:
+            disable_endpoint(session, sub_id, f"the receiver answered 410 Gone at {now.isoformat()}", now)
         for row in rows:
             attempts = row.attempts + 1
-            dead = attempts >= self.max_attempts or outcome.permanent
+            delay = self._delay(channel, attempts, outcome)
+            dead = delay is None or outcome.permanent
             report.dead += int(dead)
-            delay = min(self.backoff * (2 ** (attempts - 1)), self.max_backoff)
-            delay *= 1 - self.jitter * random.random()
+            if dead:
+                notice_dead(session, sub_id, row, channel, attempts, outcome.error, now)
             session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == row.id, *mine)
                 .values(
                     status="dead" if dead else "pending",
                     attempts=attempts,
-                    next_attempt_at=now + delay,
+                    next_attempt_at=now + (delay or timedelta(0)),
                     last_error=outcome.error[:2000],
                     claim_token=None,
                     claimed_until=None,
                 )
+            )
+
+    def _delay(self, channel: str, attempts: int, outcome: _Outcome) -> timedelta | None:
+        """The wait before the next attempt, ``None`` when the attempts are used up."""
+        if channel == Channel.WEBHOOK:
+            return self.retry.delay(attempts, outcome.retry_after)
+        if attempts >= self.max_attempts:
+            return None
+        factor: float = 2.0 ** (attempts - 1)
+        delay: timedelta = min(self.backoff * factor, self.max_backoff)
+        return delay * (1 - self.jitter * random.random())
+
+    def _park(self, token: str, row: OutboxRow, why: str, report: DispatchReport) -> None:
+        """Dead without an attempt (the endpoint is disabled): kept for a replay."""
+        report.dead += 1
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == row.id, OutboxRow.claim_token == token)
+                .values(status="dead", last_error=why[:2000], claim_token=None, claimed_until=None)
             )
 
     def _cancel(self, token: str, rows: Sequence[OutboxRow]) -> None:

@@ -55,6 +55,8 @@ class Subscription:
     created_at: datetime
     updated_at: datetime
     has_webhook_secret: bool = False
+    webhook_disabled: str = ""  # why the endpoint stopped receiving (410 Gone); "" while live
+    previous_secret_until: datetime | None = None  # a rotation's old secret signs until then
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from embeddings.protocol import Embedder
 from tracker.digests.dispatcher import Dispatcher
-from tracker.digests.notifiers import HttpWebhookNotifier
+from tracker.digests.webhooks import HttpWebhookNotifier
 from tracker.jobs.args import DeliverArgs, DiffArgs, DigestArgs, ImpactArgs
 from tracker.settings import Settings
 from tracker.storage.jobs import JobSpec
@@ -137,7 +137,11 @@ def digest(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
 
 
 def webhook_notifier(settings: Settings) -> HttpWebhookNotifier:
-    return HttpWebhookNotifier(allow_private=settings.webhook_allow_private, proxy=settings.webhook_proxy)
+    return HttpWebhookNotifier(
+        allow_private=settings.webhook_allow_private,
+        proxy=settings.webhook_proxy,
+        allow_http=settings.webhook_allow_http,
+    )
 
 
 def make_dispatcher(

@@ -9,18 +9,22 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from tracker.digests.model import Cadence, Channel, Created, Subscription, SubscriptionSpec
-from tracker.domain.errors import InvalidInputError, NotFoundError
+from tracker.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from tracker.domain.inputs import refuse_control_characters
-from tracker.netguard import check_webhook_url
+from tracker.netguard import check_webhook_scheme, check_webhook_url
 from tracker.storage.api_keys import hash_token
-from tracker.storage.tables.api import DeliveryRow, FeedEntryRow, OutboxRow, SubscriptionRow
+from tracker.storage.tables.api import DeliveryRow, FeedEntryRow, NoticeRow, OutboxRow, SubscriptionRow
+
+# how long a rotated-out webhook secret still signs, unless the rotation says otherwise
+DEFAULT_ROTATION_GRACE = timedelta(hours=24)
+MAX_ROTATION_GRACE = timedelta(days=30)
 
 
 def utc(value: datetime) -> datetime:
@@ -37,7 +41,19 @@ def new_feed_token() -> str:
     return "feed_" + secrets.token_urlsafe(24)
 
 
-def validate(spec: SubscriptionSpec, *, allow_private_webhooks: bool = False) -> SubscriptionSpec:
+def live_webhook_secrets(row: SubscriptionRow, now: datetime) -> list[str]:
+    """The secrets that sign a message sent at ``now``: the current one, and during a
+    rotation's grace period the previous one as well."""
+    out = [row.webhook_secret] if row.webhook_secret else []
+    until = row.webhook_previous_until
+    if row.webhook_secret_previous and until is not None and now < utc(until):
+        out.append(row.webhook_secret_previous)
+    return out
+
+
+def validate(
+    spec: SubscriptionSpec, *, allow_private_webhooks: bool = False, allow_http_webhooks: bool = False
+) -> SubscriptionSpec:
     """The spec as stored (webhook URL normalised), refusing a subscription that could never
     deliver, would deliver inward (SSRF), or holds text the database cannot store."""
     if not spec.channels:
@@ -56,6 +72,7 @@ def validate(spec: SubscriptionSpec, *, allow_private_webhooks: bool = False) ->
             refuse_control_characters(field, value)
     if spec.webhook_url:
         url = check_webhook_url(spec.webhook_url, allow_private=allow_private_webhooks)
+        check_webhook_scheme(url, allow_http=allow_http_webhooks)
         return replace(spec, webhook_url=url)
     return spec
 
@@ -86,6 +103,10 @@ def to_subscription(row: SubscriptionRow) -> Subscription:
         created_at=utc(row.created_at),
         updated_at=utc(row.updated_at),
         has_webhook_secret=bool(row.webhook_secret),
+        webhook_disabled=row.webhook_disabled or "",
+        previous_secret_until=utc(row.webhook_previous_until)
+        if row.webhook_secret_previous and row.webhook_previous_until is not None
+        else None,
     )
 
 
@@ -105,12 +126,22 @@ def _apply(row: SubscriptionRow, spec: SubscriptionSpec) -> None:
 
 
 class SubscriptionStore:
-    def __init__(self, engine: Engine, *, allow_private_webhooks: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, allow_private_webhooks: bool = False, allow_http_webhooks: bool = False
+    ) -> None:
         self.engine = engine
         self.allow_private_webhooks = allow_private_webhooks
+        self.allow_http_webhooks = allow_http_webhooks
+
+    def _validate(self, spec: SubscriptionSpec) -> SubscriptionSpec:
+        return validate(
+            spec,
+            allow_private_webhooks=self.allow_private_webhooks,
+            allow_http_webhooks=self.allow_http_webhooks,
+        )
 
     def create(self, org_id: int, spec: SubscriptionSpec, since: datetime | None = None) -> Created:
-        spec = validate(spec, allow_private_webhooks=self.allow_private_webhooks)
+        spec = self._validate(spec)
         now = datetime.now(UTC)
         token = new_feed_token()
         secret = new_webhook_secret() if Channel.WEBHOOK in spec.channels else ""
@@ -155,7 +186,9 @@ class SubscriptionStore:
         with Session(self.engine) as session, session.begin():
             row = self._row(session, org_id, sub_id)
             spec = replace(_spec(row), **changes)
-            spec = validate(spec, allow_private_webhooks=self.allow_private_webhooks)
+            spec = self._validate(spec)
+            if "webhook_url" in changes:  # setting the URL again re-enables a disabled endpoint
+                row.webhook_disabled = ""
             _apply(row, spec)
             secret = ""
             if Channel.WEBHOOK in spec.channels and not row.webhook_secret:
@@ -168,17 +201,87 @@ class SubscriptionStore:
         with Session(self.engine) as session, session.begin():
             session.delete(self._row(session, org_id, sub_id))
 
-    def rotate(self, org_id: int, sub_id: int) -> tuple[str, str]:
-        """New feed token and (if it has a webhook) new webhook secret; the old ones stop working."""
+    def rotate(self, org_id: int, sub_id: int, grace: timedelta = DEFAULT_ROTATION_GRACE) -> tuple[str, str]:
+        """New feed token (the old one stops working) and, if it has a webhook, a new webhook
+        secret; the old secret keeps signing alongside the new one for ``grace`` (0: stops now)."""
         with Session(self.engine) as session, session.begin():
             row = self._row(session, org_id, sub_id)
             token = new_feed_token()
             row.feed_token_hash = hash_token(token)
             secret = ""
             if row.webhook_secret or Channel.WEBHOOK in (row.channels or ()):
-                secret = row.webhook_secret = new_webhook_secret()
+                secret = self._new_secret(row, grace)
             row.updated_at = datetime.now(UTC)
             return token, secret
+
+    def rotate_webhook_secret(
+        self, org_id: int, sub_id: int, grace: timedelta = DEFAULT_ROTATION_GRACE
+    ) -> tuple[str, datetime | None]:
+        """A new webhook secret; messages carry signatures by both secrets until the returned
+        time (``None``: the grace is 0 and the old secret stops at once). The feed token stays."""
+        with Session(self.engine) as session, session.begin():
+            row = self._row(session, org_id, sub_id)
+            if not (row.webhook_secret or Channel.WEBHOOK in (row.channels or ())):
+                raise ConflictError(
+                    f"subscription {sub_id} has no webhook", "add the webhook channel and a webhook_url first"
+                )
+            secret = self._new_secret(row, grace)
+            row.updated_at = datetime.now(UTC)
+            until = row.webhook_previous_until
+            return secret, utc(until) if until is not None and row.webhook_secret_previous else None
+
+    @staticmethod
+    def _new_secret(row: SubscriptionRow, grace: timedelta) -> str:
+        if not timedelta(0) <= grace <= MAX_ROTATION_GRACE:
+            raise InvalidInputError(
+                f"a rotation grace of {grace} is out of range", "give between 0 seconds and 30 days"
+            )
+        now = datetime.now(UTC)
+        previous = row.webhook_secret if grace > timedelta(0) else ""
+        row.webhook_secret_previous = previous
+        row.webhook_previous_until = now + grace if previous else None
+        row.webhook_secret = new_webhook_secret()
+        return row.webhook_secret
+
+    def notices(self, org_id: int, sub_id: int, after: int = 0, limit: int = 100) -> list[NoticeRow]:
+        """What the owner should know: dead deliveries, a disabled endpoint (oldest first)."""
+        with Session(self.engine) as session:
+            self._row(session, org_id, sub_id)
+            rows = session.scalars(
+                select(NoticeRow)
+                .where(NoticeRow.subscription_id == sub_id, NoticeRow.id > after)
+                .order_by(NoticeRow.id)
+                .limit(limit)
+            ).all()
+            session.expunge_all()
+            return list(rows)
+
+    def replay(self, org_id: int, sub_id: int, event_id: int) -> OutboxRow:
+        """Queue a dead outbox row again with a fresh count of attempts, due now."""
+        now = datetime.now(UTC)
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            sub = self._row(session, org_id, sub_id)
+            row = session.get(OutboxRow, event_id)
+            if row is None or row.subscription_id != sub_id:
+                raise NotFoundError(
+                    f"no event {event_id} in subscription {sub_id}",
+                    f"list them with GET /v1/orgs/{{org}}/subscriptions/{sub_id}/events",
+                )
+            if row.status != "dead":
+                raise ConflictError(f"event {event_id} is {row.status}", "only dead events are replayed")
+            if row.channel == Channel.WEBHOOK and sub.webhook_disabled:
+                raise ConflictError(
+                    f"the webhook endpoint of subscription {sub_id} is disabled: {sub.webhook_disabled}",
+                    "set webhook_url again (PATCH the subscription), then replay",
+                )
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == event_id, OutboxRow.status == "dead")
+                .values(status="pending", attempts=0, next_attempt_at=now, last_error="", claimed_until=None)
+            )
+            session.refresh(row)
+            session.expunge(row)
+            return row
 
     def by_feed_token(self, token: str) -> Subscription | None:
         """The subscription a feed token opens (looked up by hash; the token itself is not stored)."""

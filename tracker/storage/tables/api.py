@@ -80,6 +80,12 @@ class SubscriptionRow(Base):
     email_to: Mapped[Any] = mapped_column(JSON, default=list)
     webhook_url: Mapped[str] = mapped_column(Text, default="")
     webhook_secret: Mapped[str] = mapped_column(String(128), default="")
+    # after a rotation the old secret signs too (a second signature) until the grace ends,
+    # so receivers can switch keys without losing a message (0010_webhooks)
+    webhook_secret_previous: Mapped[str] = mapped_column(String(128), default="")
+    webhook_previous_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # why the webhook endpoint stopped receiving (410 Gone); "" while it is live
+    webhook_disabled: Mapped[str] = mapped_column(Text, default="")
     feed_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -157,3 +163,19 @@ class FeedEntryRow(Base):
     link: Mapped[str] = mapped_column(Text, default="")
     published: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class NoticeRow(Base):
+    """What the subscription's owner should know about its deliveries: a message parked as
+    dead (with how to replay it), an endpoint disabled by 410 Gone. Read through the API
+    (``GET .../subscriptions/{id}/notices``) and ``tracker subscriptions notices``."""
+
+    __tablename__ = "subscription_notices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))  # delivery_dead, webhook_disabled
+    outbox_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
