@@ -50,11 +50,14 @@ def test_405_lists_every_method_of_the_path(world: World) -> None:
     with client_for(world.engine) as client:
         got = client.post("/v1/orgs/acme/controls/ACME-1", headers=world.auth("acme:admin"))
         assert got.status_code == 405
-        assert got.headers["allow"] == "GET, PUT, DELETE"  # three routes share the path
+        # three routes share the path, and HEAD is answered wherever GET is
+        assert got.headers["allow"] == "GET, HEAD, PUT, DELETE"
+        head = client.head("/v1/orgs/acme/controls/ACME-1", headers=world.auth("acme:admin"))
+        assert head.status_code == 200
         assert got.json()["type"] == "/problems/method-not-allowed"
         assert (
             client.delete("/v1/orgs/acme/controls", headers=world.auth("acme:admin")).headers["allow"]
-            == "GET, POST"
+            == "GET, HEAD, POST"
         )
 
 
