@@ -21,7 +21,7 @@ from api.pages.data import CHANGED_KINDS, DiffView, stored_diff
 from api.pages.models import ChangeView, FieldView, ReqView, SuggestionView
 from tracker.diff.types import Kind, Tag
 from tracker.domain.redline import parse_text
-from tracker.review.readings import own_review
+from tracker.review.readings import own_review, seen_revision
 from tracker.storage.catalog import Catalog, RequirementText
 from tracker.storage.changes import ChangeBrief, ChangeStore
 from tracker.storage.db import Engine
@@ -252,6 +252,9 @@ def _as_read_by(
         reading = own.get(view.id)
         if reading is None:
             out.append(view)
+            continue
+        if reading.verdict is None:  # its own decisions were all in bulk actions since undone
+            out.append(replace(view, own_revision=seen_revision({"review": view.review}, reading)))
             continue
         stored = {
             "kind": view.kind,

@@ -45,6 +45,10 @@ class DecisionOut(BaseModel):
     reviewer: str
     reason: str
     created_at: Utc
+    batch_id: int | None = Field(
+        default=None,
+        description="the bulk action that recorded it (GET .../review/diffs/{diff_id}/bulk/{batch_id})",
+    )
 
     @classmethod
     def of(cls, decision: Decision) -> DecisionOut:
