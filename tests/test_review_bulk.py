@@ -5,6 +5,7 @@ skips what moved, and the JSON API answers the same (with problems naming the fi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tests.support.api_world import SOURCE, World, client_for, seed
+from tests.support.pages_world import sign_in
 from tracker.diff.types import ENGINE_VERSION, Change, DiffResult, Kind, Tag
 from tracker.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from tracker.review.bulk import BulkVerdict, apply_bulk, preview, undo_bulk
@@ -302,3 +304,50 @@ def test_the_api_names_the_fix_for_bad_bulk_requests(world: World, big: int) -> 
     no_verdict = client.post(url, json={"action": "correct", "reason": "x"}, headers=write)
     assert no_verdict.status_code == 422 and "verdict" in no_verdict.json()["detail"]
     assert client.post(f"/v1/orgs/acme/review/diffs/999999/bulk", json={}, headers=write).status_code == 404
+
+
+def test_the_review_page_confirms_all_shown_and_undoes(world: World, big: int) -> None:
+    """Without script: the bulk form carries the page's filter; the notice offers Undo; each
+    change's history names the bulk action and its filter."""
+    client = client_for(world.engine)
+    page_url = f"/ui/sources/{SOURCE.slug}/review/v2/v3-draft"
+    sign_in(client, world.keys["acme:write"], nxt=page_url)
+    listed = client.get(page_url + "?tag=guidance_only").text
+    assert "Confirm all 2 shown" in listed and 'name="tag" value="guidance_only"' in listed
+    form = _form(listed, "bulk-form")
+    ids = _ids(world.engine, big)
+    # a colleague decides one of the two after the page was rendered: it is skipped
+    review_verdict(
+        world.engine,
+        ids["SI-6"],
+        _rita(world, name="Sam"),
+        action="correct",
+        verdict=Verdict(Kind.MODIFIED, True, ()),
+        reason="wider",
+    )
+    done = client.post(f"/ui/diffs/{big}/bulk", data={**form, "reason": "bulk ok"}, follow_redirects=True)
+    assert done.status_code == 200
+    assert "Confirmed 1 verdict in bulk action" in done.text and "1 change of the 2 shown" in done.text
+    assert "Undo" in done.text and "guidance only" in done.text
+    acme = world.orgs["acme"]
+    assert reading_of(world.engine, ids["AC-1"], acme)["review"]["status"] == "confirmed"
+    assert reading_of(world.engine, ids["SI-6"], acme)["substantive"] is True
+    assert "(in bulk action" in done.text and "filter: changed, guidance only" in done.text
+    undo = _form(done.text, "undo-form")
+    batch_id = int(re.search(r"/ui/bulk/(\d+)/undo", done.text).group(1))  # type: ignore[union-attr]
+    back = client.post(f"/ui/bulk/{batch_id}/undo", data=undo, follow_redirects=True)
+    assert f"Undid bulk action {batch_id}: 1 change back" in back.text
+    assert reading_of(world.engine, ids["AC-1"], acme)["review"]["status"] == "unreviewed"
+    assert "since undone" in back.text and 'action="/ui/bulk/' not in back.text  # nothing left to undo
+    again = client.post(f"/ui/bulk/{batch_id}/undo", data=undo, follow_redirects=True)
+    assert "Nothing to undo" in again.text
+    reader = client_for(world.engine)
+    sign_in(reader, world.keys["acme:read"], nxt=page_url)
+    assert "Confirm all" not in reader.get(page_url).text  # a read key sees no bulk form
+
+
+def _form(html: str, css_class: str) -> dict[str, str]:
+    """The hidden fields of the form with this class."""
+    start = html.index(f'class="{css_class}"')
+    body = html[start : html.index("</form>", start)]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body))

@@ -22,7 +22,10 @@ from api.pages.org_view import attach_decisions, attach_org, unreviewed_suggesti
 from api.pages.render import page, static_file
 from api.pages.session import FLASH, PRESESSION, Viewer, take_flash, viewer
 from tracker.domain.errors import NotFoundError, TrackerError
+from tracker.review.bulk import newest_seen
+from tracker.review.selection import ChangeFilter
 from tracker.storage.archive import Archive
+from tracker.storage.batches import BatchStore
 from tracker.storage.changes import ChangeStore
 from tracker.storage.db import Engine
 from tracker.storage.decisions import Decision, DecisionStore
@@ -113,10 +116,12 @@ def review(request: Request, slug: str, old: str, new: str, who: ViewerDep) -> H
     consult = request.query_params.get("view") == "consultation"
     if model is None:
         return _page(request, "not_diffed.html", who, source=source, old=old, new=new, consultation=consult)
+    bulk: dict[str, Any] = {}
     if who is not None:
         attach_decisions(engine, model, who.key.org_id)
         if who.org is not None:
             attach_org(engine, model, who.org)
+            bulk = _bulk_context(engine, who.key.org_id, model.diff.id)
     query = request.url.query
     return_to = request.url.path + (f"?{query}" if query else "")
     notice = take_flash(request)
@@ -131,10 +136,24 @@ def review(request: Request, slug: str, old: str, new: str, who: ViewerDep) -> H
         consultation=consult,
         return_to=return_to,
         suggestions=unreviewed_suggestions,
+        **bulk,
     )
     if notice:
         response.delete_cookie(FLASH, path="/ui")
     return response
+
+
+def _bulk_context(engine: Engine, org_id: int | None, diff_id: int) -> dict[str, Any]:
+    """What the bulk form needs: the newest decision the page shows (``as_of``: changes decided
+    after it are skipped, see tracker.review.bulk) and the organisation's last bulk action on
+    the diff while it can still be undone, with its filter in words."""
+    if org_id is None:
+        return {}
+    last = next(iter(BatchStore(engine).for_diff(org_id, diff_id, limit=1)), None)
+    if last is not None and last.undone_at is not None:
+        last = None
+    described = ChangeFilter.of(last.filter).describe() if last is not None else ""
+    return {"as_of": newest_seen(engine, org_id, diff_id), "last_batch": last, "last_filter": described}
 
 
 @router.get("/sign-in", response_class=HTMLResponse)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.pages import actions, views
+from api.pages import actions, bulk_actions, views
 from api.routers import review, review_bulk
 
 router = APIRouter()
 router.include_router(views.router)
 router.include_router(actions.router)
+router.include_router(bulk_actions.router)
 router.include_router(review.router)
 router.include_router(review.shared)
 router.include_router(review_bulk.router)
