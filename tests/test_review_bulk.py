@@ -303,7 +303,7 @@ def test_the_api_names_the_fix_for_bad_bulk_requests(world: World, big: int) -> 
     assert tag.status_code == 422 and tag.json()["errors"][0]["loc"][:3] == ["body", "filter", "tags"]
     no_verdict = client.post(url, json={"action": "correct", "reason": "x"}, headers=write)
     assert no_verdict.status_code == 422 and "verdict" in no_verdict.json()["detail"]
-    assert client.post(f"/v1/orgs/acme/review/diffs/999999/bulk", json={}, headers=write).status_code == 404
+    assert client.post("/v1/orgs/acme/review/diffs/999999/bulk", json={}, headers=write).status_code == 404
 
 
 def test_the_review_page_confirms_all_shown_and_undoes(world: World, big: int) -> None:

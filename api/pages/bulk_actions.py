@@ -88,7 +88,8 @@ async def bulk_undo(request: Request, batch_id: int, who: ViewerDep) -> Response
         return _back(request, return_to, f"Nothing to undo: {err.problem}.")
     except TrackerError as err:
         return _fail(request, who, 404 if isinstance(err, NotFoundError) else 422, str(err))
-    notice = f"Undid bulk action {batch_id}: {_plural(len(outcome.restored), 'change')} back to the verdict read before it."
+    restored = _plural(len(outcome.restored), "change")
+    notice = f"Undid bulk action {batch_id}: {restored} back to the verdict read before it."
     if outcome.kept:
         notice += f" {_plural(len(outcome.kept), 'change')} decided again after it kept that later decision."
     return _back(request, return_to, notice)
