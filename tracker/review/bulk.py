@@ -250,7 +250,8 @@ def apply_bulk(
                 "preview again (dry_run) and apply with the as_of it returns",
             )
         afters = [_after(c, action, verdict) for c in todo]
-        _check_kinds(todo, afters)
+        if action == "correct" and verdict is not None and verdict.kind is not None:
+            _check_kinds(todo, verdict.kind)
         batch = BatchStore.add(
             session,
             reviewer,
@@ -302,17 +303,15 @@ def _after(change: Chosen, action: str, verdict: BulkVerdict | None) -> dict[str
     }
 
 
-def _check_kinds(todo: list[Chosen], afters: list[dict[str, Any]]) -> None:
-    """A correction never invents identifiers (see :func:`allowed_kinds`): refuse the whole batch."""
-    wrong = [
-        c.label
-        for c, after in zip(todo, afters, strict=True)
-        if Kind(after["kind"]) not in allowed_kinds(c.old_ids, c.new_ids)
-    ]
+def _check_kinds(todo: list[Chosen], kind: Kind) -> None:
+    """A correction never invents identifiers (see :func:`allowed_kinds`): refuse the whole batch.
+    Confirmations and corrections that keep each change's kind are not checked: they restate
+    a kind the engine (or a reviewer) already gave."""
+    wrong = [c.label for c in todo if kind not in allowed_kinds(c.old_ids, c.new_ids)]
     if wrong:
         shown = ", ".join(wrong[:5]) + (f" and {len(wrong) - 5} more" if len(wrong) > 5 else "")
         raise InvalidInputError(
-            f"{len(wrong)} chosen change(s) cannot be {afters[0]['kind']}: {shown}",
+            f"{len(wrong)} chosen change(s) cannot be {kind.value}: {shown}",
             "narrow the filter by kind, or leave kind out to keep each change's own",
         )
 
