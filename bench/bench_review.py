@@ -230,11 +230,13 @@ def _bulk(engine: Engine, diff_id: int, signed: TestClient, path: str) -> None:
     print("bulk review (every changed requirement, one organisation; wall time, one run)")
     print(f"  {'dry run':<52} {previewed * 1000:8.1f} ms  [{len(seen.change_ids)} changes]")
     print(
-        f"  {'confirm all in one batch, impact recomputed':<52} {applied * 1000:8.1f} ms  [{len(done.decided)} decided]"
+        f"  {'confirm all in one batch, impact recomputed':<52} {applied * 1000:8.1f} ms"
+        f"  [{len(done.decided)} decided]"
     )
     print(f"  {'default page after it (server time)':<52} {ms:8.1f} ms {size:>11,} bytes  [{head}]")
     print(
-        f"  {'undo the batch, impact recomputed':<52} {took * 1000:8.1f} ms  [{len(undone.restored)} restored]"
+        f"  {'undo the batch, impact recomputed':<52} {took * 1000:8.1f} ms"
+        f"  [{len(undone.restored)} restored]"
     )
 
 

@@ -110,6 +110,8 @@ def review(request: Request, slug: str, old: str, new: str, who: ViewerDep) -> H
     try:
         source = Archive(engine).source(slug)
         org_id = who.key.org_id if who is not None else None
+        # read before the changes, so the bulk form never vouches for a decision the page missed
+        as_of = newest_seen(engine, org_id) if org_id is not None else None
         model = review_data.load(engine, slug, old, new, filters, org_id=org_id)
     except TrackerError as err:
         return error_page(request, who, err)
@@ -121,7 +123,7 @@ def review(request: Request, slug: str, old: str, new: str, who: ViewerDep) -> H
         attach_decisions(engine, model, who.key.org_id)
         if who.org is not None:
             attach_org(engine, model, who.org)
-            bulk = _bulk_context(engine, who.key.org_id, model.diff.id)
+            bulk = _bulk_context(engine, who.key.org_id, model.diff.id, as_of)
     query = request.url.query
     return_to = request.url.path + (f"?{query}" if query else "")
     notice = take_flash(request)
@@ -143,7 +145,7 @@ def review(request: Request, slug: str, old: str, new: str, who: ViewerDep) -> H
     return response
 
 
-def _bulk_context(engine: Engine, org_id: int | None, diff_id: int) -> dict[str, Any]:
+def _bulk_context(engine: Engine, org_id: int | None, diff_id: int, as_of: int | None) -> dict[str, Any]:
     """What the bulk form needs: the newest decision the page shows (``as_of``: changes decided
     after it are skipped, see tracker.review.bulk) and the organisation's last bulk action on
     the diff while it can still be undone, with its filter in words."""
@@ -153,7 +155,7 @@ def _bulk_context(engine: Engine, org_id: int | None, diff_id: int) -> dict[str,
     if last is not None and last.undone_at is not None:
         last = None
     described = ChangeFilter.of(last.filter).describe() if last is not None else ""
-    return {"as_of": newest_seen(engine, org_id, diff_id), "last_batch": last, "last_filter": described}
+    return {"as_of": as_of, "last_batch": last, "last_filter": described}
 
 
 @router.get("/sign-in", response_class=HTMLResponse)

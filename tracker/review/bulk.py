@@ -368,7 +368,12 @@ def undo_bulk(engine: Engine, batch_id: int, reviewer: Reviewer) -> UndoOutcome:
     return UndoOutcome(batch_id, diff_id, tuple(restored), kept, tuple(updated))
 
 
-def newest_seen(engine: Engine, org_id: int, diff_id: int) -> int:
-    """The ``as_of`` of a page rendered now (see :func:`preview`)."""
+def newest_seen(engine: Engine, org_id: int) -> int:
+    """The ``as_of`` of a page rendered now (see :func:`preview`), read before its changes:
+    the newest verdict decision the organisation can see on any diff (decision ids only grow,
+    so a decision on this diff made after the page was read has a larger one)."""
+    query = select(func.max(ReviewDecisionRow.id)).where(
+        ReviewDecisionRow.subject == VERDICT, _visible(org_id)
+    )
     with Session(engine) as session:
-        return _newest(session, org_id, diff_id)
+        return int(session.scalar(query) or 0)
