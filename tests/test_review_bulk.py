@@ -351,3 +351,20 @@ def _form(html: str, css_class: str) -> dict[str, str]:
     start = html.index(f'class="{css_class}"')
     body = html[start : html.index("</form>", start)]
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body))
+
+
+def test_the_page_filters_by_house_style_rule_and_family(world: World, big: int) -> None:
+    """The page's rule and identifier filters are the bulk filter's: the bulk form carries them."""
+    client = client_for(world.engine)
+    page_url = f"/ui/sources/{SOURCE.slug}/review/v2/v3-draft"
+    sign_in(client, world.keys["acme:write"], nxt=page_url)
+    by_rule = client.get(page_url + "?rule=actor+dropped").text
+    assert "2 matching changes" in by_rule and "Confirm all 2 shown" in by_rule
+    assert _form(by_rule, "bulk-form")["rule"] == "actor dropped"
+    family = client.get(page_url + "?prefix=si-&substantive=no").text
+    assert "Confirm all 1 shown" in family  # SI-6 (SI-4 is substantive, SI-5 n/a)
+    form = _form(family, "bulk-form")
+    client.post(f"/ui/diffs/{big}/bulk", data=form, follow_redirects=True)
+    (batch,) = BatchStore(world.engine).for_diff(world.orgs["acme"], big)
+    assert batch.filter == {"substantive": "no", "prefixes": ["si-"]}
+    assert "Confirm all 7 shown" in client.get(page_url + "?rule=nonsense").text  # unknown: ignored

@@ -22,7 +22,7 @@ from api.pages.models import ChangeView, FieldView, ReqView, SuggestionView
 from tracker.diff.types import Kind, Tag
 from tracker.domain.redline import parse_text
 from tracker.review.readings import own_review, seen_revision
-from tracker.review.selection import Candidate, ChangeFilter
+from tracker.review.selection import RULE_NAMES, Candidate, ChangeFilter
 from tracker.storage.catalog import Catalog, RequirementText
 from tracker.storage.changes import ChangeBrief, ChangeStore
 from tracker.storage.db import Engine
@@ -50,6 +50,8 @@ class Filters:
     tag: str = ""
     q: str = ""
     status: str = ""
+    rule: str = ""  # a house-style rule the engine named in its reasons
+    prefix: str = ""  # identifiers starting with it (a family: "AC-")
     page: int = 1
     per: int = PER_PAGE
 
@@ -63,6 +65,8 @@ class Filters:
             tag=tag if tag in {t.value for t in Tag} else "",
             q=params.get("q", "").strip()[:200],
             status=params.get("status", "") if params.get("status") in STATUSES else "",
+            rule=params.get("rule", "") if params.get("rule") in RULE_NAMES else "",
+            prefix=params.get("prefix", "").strip()[:40],
             page=_int(params.get("page"), 1, 1, 100_000),
             per=_int(params.get("per"), PER_PAGE, 1, MAX_PER_PAGE),
         )
@@ -83,6 +87,8 @@ class Filters:
             tags=(Tag(self.tag),) if self.tag else (),
             status=self.status,
             text=self.q,
+            rules=(self.rule,) if self.rule else (),
+            prefixes=(self.prefix,) if self.prefix else (),
         )
 
     def matches(self, change: ChangeView) -> bool:
