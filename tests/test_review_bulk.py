@@ -273,6 +273,7 @@ def test_the_api_previews_applies_and_undoes(world: World, big: int) -> None:
     assert made.json()["count"] == 2 and made.json()["filter"] == body["filter"]
     listed = client.get(f"/v1/orgs/acme/review/decisions?diff_id={big}", headers=read).json()["items"]
     assert {d["batch_id"] for d in listed} == {batch_id}
+    assert all(d["batch_filter"] == body["filter"] for d in listed)  # why each change was chosen
     got = client.get(f"{url}/{batch_id}", headers=read).json()
     assert (got["decided"], got["filter"], got["undone_at"]) == (2, body["filter"], None)
     assert [b["id"] for b in client.get(url, headers=read).json()] == [batch_id]
