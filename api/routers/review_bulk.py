@@ -63,7 +63,7 @@ class VerdictSet(BaseModel):
 
 class BulkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    filter: FilterIn = FilterIn()
+    filter: FilterIn = Field(default_factory=FilterIn)
     action: Literal["confirm", "correct"] = "confirm"
     verdict: VerdictSet | None = Field(default=None, description="for `correct` only")
     reason: str = Field(default="", max_length=2000, description="required for `correct`")
