@@ -266,6 +266,7 @@ def test_the_api_previews_applies_and_undoes(world: World, big: int) -> None:
     assert dry.status_code == 200, dry.text
     ids = _ids(world.engine, big)
     assert dry.json()["count"] == 2 and set(dry.json()["change_ids"]) == {ids["AC-1"], ids["SI-6"]}
+    assert dry.json()["labels"] == ["AC-1", "SI-6"]
     assert DecisionStore(world.engine).find(world.orgs["acme"]) == []  # a dry run records nothing
     made = client.post(url, json={**body, "as_of": dry.json()["as_of"]}, headers=write)
     assert made.status_code == 201, made.text

@@ -86,6 +86,7 @@ class BulkOut(BaseModel):
     filter: dict[str, Any]
     count: int = Field(description="changes decided (or, in a dry run, that would be)")
     change_ids: list[int]
+    labels: list[str] = Field(default=[], description="dry run: the identifiers of those changes, in order")
     skipped: list[int] = Field(default=[], description="decided by someone after `as_of`: left as they are")
     as_of: int | None = None
     impacts_updated: list[str] = []
@@ -141,6 +142,7 @@ def post_bulk(
             filter=flt.to_dict(),
             count=len(seen.chosen),
             change_ids=list(seen.change_ids),
+            labels=[c.label for c in seen.chosen],
             as_of=seen.as_of,
         )
     verdict = None

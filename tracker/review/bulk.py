@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from tracker.diff.types import Kind, Tag
 from tracker.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from tracker.review.decisions import allowed_kinds, refresh_in
-from tracker.review.readings import seen_revision, shared_verdict
+from tracker.review.readings import shared_verdict
 from tracker.review.selection import Candidate, ChangeFilter
 from tracker.storage.batches import BatchStore
 from tracker.storage.catalog import Catalog
@@ -77,7 +77,6 @@ class Chosen:
     old_ids: tuple[str, ...]
     new_ids: tuple[str, ...]
     reading: dict[str, Any]
-    revision: int
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,6 @@ def _select(session: Session, engine: Engine, org_id: int, diff: DiffRow, flt: C
         titles = Catalog(engine).requirement_titles([diff.old_version_id, diff.new_version_id])
     chosen = []
     for brief in briefs_in(session, diff.id):
-        data = {"review": brief.review}
         reading = own.get(brief.id)
         if reading is not None and reading.verdict is not None:
             verdict = {**shared_verdict(_shared(brief)), **reading.verdict}
@@ -155,8 +153,7 @@ def _select(session: Session, engine: Engine, org_id: int, diff: DiffRow, flt: C
             text=text,
         )
         if flt.matches(candidate):
-            revision = seen_revision(data, reading)
-            chosen.append(Chosen(brief.id, _label(brief), brief.old_ids, brief.new_ids, verdict, revision))
+            chosen.append(Chosen(brief.id, _label(brief), brief.old_ids, brief.new_ids, verdict))
     return chosen
 
 
