@@ -370,3 +370,29 @@ def test_the_page_filters_by_house_style_rule_and_family(world: World, big: int)
     (batch,) = BatchStore(world.engine).for_diff(world.orgs["acme"], big)
     assert batch.filter == {"substantive": "no", "prefixes": ["si-"]}
     assert "Confirm all 7 shown" in client.get(page_url + "?rule=nonsense").text  # unknown: ignored
+
+
+def test_overlapping_batches_undo_in_any_order(world: World, big: int) -> None:
+    """Batch A (family AC-) then batch B (guidance only) overlap on AC-1: undoing A keeps B's
+    decision on AC-1; undoing B then leaves AC-1 unreviewed (A is undone already)."""
+    engine, acme = world.engine, world.orgs["acme"]
+    ids = _ids(engine, big)
+    a = apply_bulk(engine, big, _rita(world), ChangeFilter(prefixes=("AC-",)), action="confirm")
+    b = apply_bulk(
+        engine,
+        big,
+        _rita(world),
+        ChangeFilter(tags=(Tag.GUIDANCE_ONLY,)),
+        action="correct",
+        verdict=BulkVerdict(None),
+        reason="guidance has no duty to weigh",
+    )
+    undone_a = undo_bulk(engine, a.batch_id, _rita(world))
+    assert ids["AC-1"] in undone_a.kept and ids["AC-2"] in undone_a.restored
+    assert reading_of(engine, ids["AC-1"], acme)["substantive"] is None  # B's correction stands
+    undone_b = undo_bulk(engine, b.batch_id, _rita(world))
+    assert set(undone_b.restored) == {ids["AC-1"], ids["SI-6"]} and undone_b.kept == ()
+    for ident in ("AC-1", "AC-2", "SI-6"):
+        reading = reading_of(engine, ids[ident], acme)
+        assert reading["review"]["status"] == "unreviewed", ident
+    assert reading_of(engine, ids["AC-1"], acme)["substantive"] is False  # the engine's verdict again
