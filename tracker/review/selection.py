@@ -2,9 +2,10 @@
 
 A reviewer facing hundreds of changes (SP 800-53 Rev 4 -> Rev 5 has 1,021 changed requirements)
 decides them by kind of evidence, not one by one: every change confined to guidance, every
-change the engine explained by one house-style rule ("actor dropped"), every withdrawn control of one family,
-everything not yet reviewed. :class:`ChangeFilter` names such a set; it is recorded with the
-bulk action (:mod:`tracker.review.bulk`) so the history says *why* each change was decided.
+change the engine explained by one house-style rule ("actor dropped"), every withdrawn control
+of one family, everything not yet reviewed. :class:`ChangeFilter` names such a set; it is
+recorded with the bulk action (:mod:`tracker.review.bulk`) so the history says *why* each
+change was decided.
 
 The review page's own filters (kind, verdict, tag, text, review status) are one
 :class:`ChangeFilter`, so "confirm all N shown" decides exactly the N changes the page lists.
