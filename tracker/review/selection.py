@@ -8,10 +8,10 @@ recorded with the bulk action (:mod:`tracker.review.bulk`) so the history says *
 change was decided.
 
 The review page's own filters (kind, verdict, tag, house-style rule, identifier prefix, text,
-review status) are one
-:class:`ChangeFilter`, so "confirm all N shown" decides exactly the N changes the page lists.
-Every criterion narrows (they are combined with AND); an empty filter selects every changed
-requirement (not the unchanged ones, which only an explicit kind selects).
+review status) are one :class:`ChangeFilter`, so "confirm all N shown" decides exactly the N
+changes the page lists. Every criterion narrows (they are combined with AND); an empty filter
+selects every changed requirement (not the unchanged ones, which only an explicit kind
+selects).
 """
 
 from __future__ import annotations
