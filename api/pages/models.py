@@ -97,6 +97,7 @@ class ChangeView:
     mappings: list[MappingView] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     suggestions: list[SuggestionView] = field(default_factory=list)
+    own_revision: int | None = None  # set where the shared verdict shows after an undone bulk action
 
     @property
     def reviewed(self) -> bool:
@@ -119,6 +120,8 @@ class ChangeView:
     def revision(self) -> int:
         """Decisions behind the verdict shown; the forms send it back (see tracker.review.decisions)."""
         review = self.review or {}
+        if self.own_revision is not None:
+            return self.own_revision
         if review.get("scope") == "organisation":
             return int(review.get("revision", 0))
         return revision_of({"review": self.review})

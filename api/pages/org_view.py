@@ -14,6 +14,8 @@ from api.pages.review_data import ReviewModel
 from tracker.domain.keys import normalise_key
 from tracker.impact.model import AffectedControl, ImpactItem
 from tracker.impact.rules import impact
+from tracker.review.selection import ChangeFilter
+from tracker.storage.batches import BatchStore
 from tracker.storage.controls import ControlStore
 from tracker.storage.db import Engine
 from tracker.storage.decisions import DecisionStore
@@ -22,9 +24,14 @@ from tracker.storage.mappings import MappingStore, StoredMapping
 
 
 def attach_decisions(engine: Engine, model: ReviewModel, org_id: int | None) -> None:
+    """Each change's history, with what the bulk actions in it were (filter, since undone)."""
     found = DecisionStore(engine).latest_by_change(org_id, [c.id for c in model.changes])
     for change in model.changes:
         change.decisions = found.get(change.id, [])
+    named = {d.batch_id for c in model.changes for d in c.decisions if d.batch_id is not None}
+    for batch_id, batch in BatchStore(engine).of_ids(named, org_id).items():
+        note = f"bulk action {batch_id}, filter: {ChangeFilter.of(batch.filter).describe()}"
+        model.batch_notes[batch_id] = note + (", since undone" if batch.undone_at else "")
 
 
 def attach_org(engine: Engine, model: ReviewModel, org: str) -> None:

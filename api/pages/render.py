@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from api.pages.session import Viewer
 from tracker.diff.types import Kind, Tag
+from tracker.review.selection import RULE_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -76,6 +77,7 @@ def environment() -> Environment:
         kind_labels=KIND_LABELS,
         kinds=[k.value for k in Kind],
         tags=[t.value for t in Tag],
+        rules=list(RULE_NAMES),  # house-style rules, for the review page's filter
     )
     return env
 

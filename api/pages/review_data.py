@@ -13,7 +13,7 @@ import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,7 +21,8 @@ from api.pages.data import CHANGED_KINDS, DiffView, stored_diff
 from api.pages.models import ChangeView, FieldView, ReqView, SuggestionView
 from tracker.diff.types import Kind, Tag
 from tracker.domain.redline import parse_text
-from tracker.review.readings import own_review
+from tracker.review.readings import own_review, seen_revision
+from tracker.review.selection import RULE_NAMES, Candidate, ChangeFilter
 from tracker.storage.catalog import Catalog, RequirementText
 from tracker.storage.changes import ChangeBrief, ChangeStore
 from tracker.storage.db import Engine
@@ -49,6 +50,8 @@ class Filters:
     tag: str = ""
     q: str = ""
     status: str = ""
+    rule: str = ""  # a house-style rule the engine named in its reasons
+    prefix: str = ""  # identifiers starting with it (a family: "AC-")
     page: int = 1
     per: int = PER_PAGE
 
@@ -62,6 +65,8 @@ class Filters:
             tag=tag if tag in {t.value for t in Tag} else "",
             q=params.get("q", "").strip()[:200],
             status=params.get("status", "") if params.get("status") in STATUSES else "",
+            rule=params.get("rule", "") if params.get("rule") in RULE_NAMES else "",
+            prefix=params.get("prefix", "").strip()[:40],
             page=_int(params.get("page"), 1, 1, 100_000),
             per=_int(params.get("per"), PER_PAGE, 1, MAX_PER_PAGE),
         )
@@ -72,20 +77,36 @@ class Filters:
         defaults = Filters().__dict__
         return urlencode({k: v for k, v in values.items() if v != defaults[k]})
 
+    def selection(self) -> ChangeFilter:
+        """These filters as the bulk actions take them: "confirm all N shown" decides exactly the
+        changes this page lists (one matching rule, :meth:`ChangeFilter.matches`, for both)."""
+        kinds = () if self.kind == "changed" else tuple(Kind) if self.kind == "all" else (Kind(self.kind),)
+        return ChangeFilter(
+            kinds=kinds,
+            substantive=self.substantive,
+            tags=(Tag(self.tag),) if self.tag else (),
+            status=self.status,
+            text=self.q,
+            rules=(self.rule,) if self.rule else (),
+            prefixes=(self.prefix,) if self.prefix else (),
+        )
+
     def matches(self, change: ChangeView) -> bool:
-        if self.kind == "changed" and change.kind not in CHANGED_KINDS:
-            return False
-        if self.kind not in ("changed", "all") and change.kind != self.kind:
-            return False
-        if self.substantive and change.substantive is not SUBSTANTIVE[self.substantive]:
-            return False
-        if self.tag and self.tag not in change.tags:
-            return False
-        if self.status == "reviewed" and not change.reviewed:
-            return False
-        if self.status == "unreviewed" and change.reviewed:
-            return False
-        return not self.q or self.q.lower() in change.haystack()
+        return _matches(self.selection(), change)
+
+
+def _matches(selection: ChangeFilter, change: ChangeView) -> bool:
+    candidate = Candidate(
+        kind=change.kind,
+        substantive=change.substantive,
+        tags=tuple(change.tags),
+        reasons=tuple(change.reasons),
+        old_ids=tuple(change.old_ids),
+        new_ids=tuple(change.new_ids),
+        reviewed=change.reviewed,
+        text=change.haystack() if selection.text else "",
+    )
+    return selection.matches(candidate)
 
 
 @dataclass
@@ -103,6 +124,7 @@ class ReviewModel:
     first_unreviewed: tuple[int, int] | None
     impact_origin: str = ""  # "stored", "live" or "" (nobody signed in for an organisation)
     guidance_only: int = 0  # changes confined to guidance: shown as a group of their own
+    batch_notes: dict[int, str] = field(default_factory=dict)  # bulk actions in the histories shown
 
 
 def _view(brief: ChangeBrief) -> ChangeView:
@@ -211,8 +233,11 @@ def load(
     counts = {k.value: 0 for k in Kind}
     for view in views:
         counts[view.kind] = counts.get(view.kind, 0) + 1
+    selection = filters.selection()
     matched = (
-        [v for v in views if v.id == only] if only is not None else [v for v in views if filters.matches(v)]
+        [v for v in views if v.id == only]
+        if only is not None
+        else [v for v in views if _matches(selection, v)]
     )
     pages = max(1, -(-len(matched) // filters.per))
     if filters.page > pages:
@@ -252,6 +277,9 @@ def _as_read_by(
         reading = own.get(view.id)
         if reading is None:
             out.append(view)
+            continue
+        if reading.verdict is None:  # its own decisions were all in bulk actions since undone
+            out.append(replace(view, own_revision=seen_revision({"review": view.review}, reading)))
             continue
         stored = {
             "kind": view.kind,

@@ -22,7 +22,10 @@ from api.pages.org_view import attach_decisions, attach_org, unreviewed_suggesti
 from api.pages.render import page, static_file
 from api.pages.session import FLASH, PRESESSION, Viewer, take_flash, viewer
 from tracker.domain.errors import NotFoundError, TrackerError
+from tracker.review.bulk import newest_seen
+from tracker.review.selection import ChangeFilter
 from tracker.storage.archive import Archive
+from tracker.storage.batches import BatchStore
 from tracker.storage.changes import ChangeStore
 from tracker.storage.db import Engine
 from tracker.storage.decisions import Decision, DecisionStore
@@ -107,16 +110,20 @@ def review(request: Request, slug: str, old: str, new: str, who: ViewerDep) -> H
     try:
         source = Archive(engine).source(slug)
         org_id = who.key.org_id if who is not None else None
+        # read before the changes, so the bulk form never vouches for a decision the page missed
+        as_of = newest_seen(engine, org_id) if org_id is not None else None
         model = review_data.load(engine, slug, old, new, filters, org_id=org_id)
     except TrackerError as err:
         return error_page(request, who, err)
     consult = request.query_params.get("view") == "consultation"
     if model is None:
         return _page(request, "not_diffed.html", who, source=source, old=old, new=new, consultation=consult)
+    bulk: dict[str, Any] = {}
     if who is not None:
         attach_decisions(engine, model, who.key.org_id)
         if who.org is not None:
             attach_org(engine, model, who.org)
+            bulk = _bulk_context(engine, who.key.org_id, model.diff.id, as_of)
     query = request.url.query
     return_to = request.url.path + (f"?{query}" if query else "")
     notice = take_flash(request)
@@ -131,10 +138,24 @@ def review(request: Request, slug: str, old: str, new: str, who: ViewerDep) -> H
         consultation=consult,
         return_to=return_to,
         suggestions=unreviewed_suggestions,
+        **bulk,
     )
     if notice:
         response.delete_cookie(FLASH, path="/ui")
     return response
+
+
+def _bulk_context(engine: Engine, org_id: int | None, diff_id: int, as_of: int | None) -> dict[str, Any]:
+    """What the bulk form needs: the newest decision the page shows (``as_of``: changes decided
+    after it are skipped, see tracker.review.bulk) and the organisation's last bulk action on
+    the diff while it can still be undone, with its filter in words."""
+    if org_id is None:
+        return {}
+    last = next(iter(BatchStore(engine).for_diff(org_id, diff_id, limit=1)), None)
+    if last is not None and last.undone_at is not None:
+        last = None
+    described = ChangeFilter.of(last.filter).describe() if last is not None else ""
+    return {"as_of": as_of, "last_batch": last, "last_filter": described}
 
 
 @router.get("/sign-in", response_class=HTMLResponse)

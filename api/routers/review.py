@@ -25,6 +25,7 @@ from tracker.diff.types import Kind, Tag
 from tracker.mapping.types import ReviewState
 from tracker.review.decisions import Verdict, review_mapping, review_verdict
 from tracker.review.readings import reading_of
+from tracker.storage.batches import Batch, BatchStore
 from tracker.storage.decisions import Decision, DecisionStore, Reviewer
 
 router = APIRouter(prefix="/v1/orgs/{org}/review", tags=["review"], responses=responses(401, 403, 404, 422))
@@ -46,10 +47,25 @@ class DecisionOut(BaseModel):
     reviewer: str
     reason: str
     created_at: Utc
+    batch_id: int | None = Field(
+        default=None,
+        description="the bulk action that recorded it (GET .../review/diffs/{diff_id}/bulk/{batch_id})",
+    )
+
+    batch_filter: dict[str, Any] | None = Field(
+        default=None, description="the filter of that bulk action: why this change was chosen"
+    )
 
     @classmethod
-    def of(cls, decision: Decision) -> DecisionOut:
-        return cls.model_validate(decision.to_dict())
+    def of(cls, decision: Decision, batches: dict[int, Batch] | None = None) -> DecisionOut:
+        batch = (batches or {}).get(decision.batch_id or 0)
+        return cls.model_validate({**decision.to_dict(), "batch_filter": batch.filter if batch else None})
+
+    @classmethod
+    def many(cls, engine: EngineDep, decisions: list[Decision], org_id: int | None) -> list[DecisionOut]:
+        """Decisions with the filters of the bulk actions that recorded them."""
+        batches = BatchStore(engine).of_ids({d.batch_id for d in decisions if d.batch_id}, org_id)
+        return [cls.of(d, batches) for d in decisions]
 
 
 class VerdictIn(BaseModel):
@@ -106,7 +122,7 @@ def _one(engine: EngineDep, tenant: Tenant, decision_id: int) -> DecisionOut:
     found = DecisionStore(engine).get(decision_id, tenant.org_id)
     if found is None:
         raise ApiProblem(404, f"{tenant.org} has no decision {decision_id}", slug="not-found")
-    return DecisionOut.of(found)
+    return DecisionOut.many(engine, [found], tenant.org_id)[0]
 
 
 @router.get("/decisions", operation_id="listDecisions", summary="The organisation's review decisions")
@@ -126,7 +142,7 @@ def list_decisions(
         after_id=paging.after,
         limit=paging.limit + 1,
     )
-    return paging.page([DecisionOut.of(d) for d in found], [d.id for d in found])
+    return paging.page(DecisionOut.many(engine, found, tenant.org_id), [d.id for d in found])
 
 
 @router.get("/decisions/{decision_id}", operation_id="getDecision", summary="One review decision")

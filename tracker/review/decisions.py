@@ -135,7 +135,7 @@ def review_verdict(
         assert diff is not None
         data = copy.deepcopy(dict(row.data or {}))
         own = org_verdicts(session, reviewer.org_id, change_ids=[change_id]).get(change_id)
-        before = dict(own.verdict) if own is not None else shared_verdict(data)
+        before = dict(own.verdict) if own is not None and own.verdict is not None else shared_verdict(data)
         revision = seen_revision(data, own)
         if expected_revision is not None and expected_revision != revision:
             raise ConflictError(
@@ -356,3 +356,6 @@ def _refresh(
         if refresh_impact(session, engine, org, diff_id, reviewed=reviewed):
             updated.append(org)
     return updated
+
+
+refresh_in = _refresh  # for the bulk actions of :mod:`tracker.review.bulk`, in their transaction

@@ -44,7 +44,7 @@ def read_own(session: Session, org_id: int | None, diff_id: int, result: DiffRes
     changes = list(result.changes)
     for change_id, reading in own.items():
         seq = seqs.get(change_id)
-        if seq is None or not 0 <= seq < len(changes):
+        if reading.verdict is None or seq is None or not 0 <= seq < len(changes):
             continue
         verdict = reading.verdict
         changes[seq] = replace(
@@ -68,11 +68,11 @@ def reading_of(engine: Engine, change_id: int, org_id: int | None) -> dict[str, 
         data = dict(row.data or {})
         own = org_verdicts(session, org_id, change_ids=[change_id]).get(change_id)
     shared = dict(data.get("review") or {})
-    if own is None:
+    if own is None or own.verdict is None:  # never decided, or only in bulk actions since undone
         verdict = shared_verdict(data)
         review = {
             "status": shared.get("status") or "unreviewed",
-            "revision": revision_of(data),
+            "revision": seen_revision(data, own),
             "decided_at": shared.get("decided_at"),
             "original": shared.get("original"),
             "scope": "shared",
@@ -87,7 +87,8 @@ def own_review(data: dict[str, Any], own: OrgVerdict) -> dict[str, Any]:
     """Where an organisation's own decision leaves a change (``data`` is the stored change:
     its shared verdict and ``review``): confirmed or corrected against the engine's verdict."""
     original = (data.get("review") or {}).get("original") or shared_verdict(data)
-    same = all(original.get(k) == own.verdict.get(k) for k in ("kind", "substantive", "tags"))
+    verdict = own.verdict or {}
+    same = all(original.get(k) == verdict.get(k) for k in ("kind", "substantive", "tags"))
     return {
         "status": "confirmed" if same else "corrected",
         "revision": seen_revision(data, own),
@@ -98,7 +99,8 @@ def own_review(data: dict[str, Any], own: OrgVerdict) -> dict[str, Any]:
 
 
 def seen_revision(data: dict[str, Any], own: OrgVerdict | None) -> int:
-    """The revision a reviewer sees: the shared one plus their organisation's own decisions."""
+    """The revision a reviewer sees: the shared one plus their organisation's own decisions
+    (undo records included, so a revision once seen never comes back after an undo)."""
     return revision_of(data) + (own.decisions if own is not None else 0)
 
 

@@ -213,10 +213,7 @@ class ChangeStore:
     def briefs(self, diff_id: int) -> list[ChangeBrief]:
         """Every change of the diff in the engine's order."""
         with Session(self.engine) as session:
-            rows = session.execute(
-                select(*_BRIEF).where(ChangeRow.diff_id == diff_id).order_by(ChangeRow.seq)
-            )
-            return [_brief(row) for row in rows]
+            return briefs_in(session, diff_id)
 
     def diff_of(self, change_id: int) -> DiffHeader | None:
         """The header of the diff the change belongs to."""
@@ -236,3 +233,9 @@ class ChangeStore:
                 )
             )
             return {cid: ChangeIds(tuple(o or ()), tuple(n or ())) for cid, o, n in rows}
+
+
+def briefs_in(session: Session, diff_id: int) -> list[ChangeBrief]:
+    """:meth:`ChangeStore.briefs` as the caller's transaction sees them (a bulk decision)."""
+    rows = session.execute(select(*_BRIEF).where(ChangeRow.diff_id == diff_id).order_by(ChangeRow.seq))
+    return [_brief(row) for row in rows]

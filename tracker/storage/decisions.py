@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from tracker.storage.tables.review import ReviewDecisionRow
+from tracker.storage.tables.review import ReviewBatchRow, ReviewDecisionRow
 
 VERDICT = "verdict"
 MAPPING = "mapping"
-VERDICT_ACTIONS = ("confirm", "correct")
+VERDICT_ACTIONS = ("confirm", "correct", "undo")  # undo: a bulk action taken back
 MAPPING_ACTIONS = ("accepted", "rejected", "proposed")
 
 
@@ -49,6 +49,7 @@ class Decision:
     key_id: str
     reason: str
     created_at: datetime
+    batch_id: int | None = None  # the bulk action that wrote it (or, for ``undo``, undid it)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,7 @@ class Decision:
             "reviewer": self.reviewer,
             "reason": self.reason,
             "created_at": self.created_at,
+            "batch_id": self.batch_id,
         }
 
 
@@ -82,6 +84,7 @@ def _decision(row: ReviewDecisionRow) -> Decision:
         key_id=row.key_id,
         reason=row.reason,
         created_at=created,
+        batch_id=row.batch_id,
     )
 
 
@@ -103,8 +106,11 @@ class DecisionStore:
         change_id: int | None = None,
         mapping_id: int | None = None,
         at: datetime | None = None,
+        batch_id: int | None = None,
+        flush: bool = True,
     ) -> ReviewDecisionRow:
-        """Append one decision inside the caller's transaction."""
+        """Append one decision inside the caller's transaction (a bulk action flushes its
+        decisions once, not one by one: ``flush=False``)."""
         allowed = VERDICT_ACTIONS if subject == VERDICT else MAPPING_ACTIONS
         if subject not in (VERDICT, MAPPING) or action not in allowed:
             raise ValueError(f"no {subject!r} decision {action!r}")
@@ -121,9 +127,11 @@ class DecisionStore:
             key_id=reviewer.key_id[:32],
             reason=reason,
             created_at=at or datetime.now(UTC),
+            batch_id=batch_id,
         )
         session.add(row)
-        session.flush()
+        if flush:
+            session.flush()
         return row
 
     def get(self, decision_id: int, org_id: int | None) -> Decision | None:
@@ -186,13 +194,16 @@ class DecisionStore:
 
 @dataclass(frozen=True)
 class OrgVerdict:
-    """An organisation's own reading of one change: its latest verdict decision (kind,
-    substantive, tags, confidence), how many verdict decisions it has taken on the change,
-    and when the latest was taken."""
+    """An organisation's own reading of one change: its latest verdict decision still in force
+    (kind, substantive, tags, confidence; ``None`` when every one it took was in a bulk action
+    since undone, so the shared verdict shows again), how many verdict decisions it has
+    recorded on the change (undo records included, so the count only grows), and when the
+    latest was recorded."""
 
-    verdict: dict[str, Any]
+    verdict: dict[str, Any] | None
     decisions: int
     decided_at: datetime
+    decision_id: int | None = None  # the decision in force (None with ``verdict``)
 
 
 def org_verdicts(
@@ -202,12 +213,16 @@ def org_verdicts(
 
     Verdict decisions taken with an organisation's key apply to that organisation only (see
     :mod:`tracker.review.decisions`); the operator's (``org_id`` None) are written onto the shared
-    change instead, so this returns nothing for the operator.
+    change instead, so this returns nothing for the operator. A decision written by a bulk
+    action that was undone no longer counts as a reading (see :mod:`tracker.review.bulk`): the
+    latest decision still in force does, whether taken before the bulk action or after it.
     """
     if org_id is None:
         return {}
-    query = select(ReviewDecisionRow).where(
-        ReviewDecisionRow.org_id == org_id, ReviewDecisionRow.subject == VERDICT
+    query = (
+        select(ReviewDecisionRow, ReviewBatchRow.undone_at)
+        .outerjoin(ReviewBatchRow, ReviewBatchRow.id == ReviewDecisionRow.batch_id)
+        .where(ReviewDecisionRow.org_id == org_id, ReviewDecisionRow.subject == VERDICT)
     )
     if diff_id is not None:
         query = query.where(ReviewDecisionRow.diff_id == diff_id)
@@ -217,13 +232,19 @@ def org_verdicts(
     elif diff_id is None:
         return {}
     counts: dict[int, int] = {}
+    last: dict[int, ReviewDecisionRow] = {}
     latest: dict[int, ReviewDecisionRow] = {}
-    for row in session.scalars(query.order_by(ReviewDecisionRow.id)):
+    for row, undone_at in session.execute(query.order_by(ReviewDecisionRow.id)):
         if row.change_id is None:
             continue
         counts[row.change_id] = counts.get(row.change_id, 0) + 1
-        latest[row.change_id] = row
-    return {
-        cid: OrgVerdict(dict(row.after or {}), counts[cid], _decision(row).created_at)
-        for cid, row in latest.items()
-    }
+        last[row.change_id] = row
+        if row.action != "undo" and undone_at is None:
+            latest[row.change_id] = row
+    out = {}
+    for cid, row in last.items():
+        held = latest.get(cid)
+        verdict = dict(held.after or {}) if held is not None else None
+        at = _decision(held or row).created_at
+        out[cid] = OrgVerdict(verdict, counts[cid], at, held.id if held is not None else None)
+    return out
