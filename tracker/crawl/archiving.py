@@ -17,9 +17,10 @@ from datetime import date
 from tracker import pipeline
 from tracker.domain.errors import NotFoundError, ParseError, TrackerError
 from tracker.domain.inputs import check_label
-from tracker.domain.model import Lifecycle, ParsedVersion, Version
+from tracker.domain.model import Lifecycle, ParsedVersion, Version, VersionRole
 from tracker.sources.ingest import guess_status, parse_files
 from tracker.sources.registry import SourceSpec
+from tracker.sources.renditions import archive_version
 from tracker.storage.archive import Archive, content_hash, sha256
 from tracker.storage.crawls import Validator
 
@@ -36,6 +37,7 @@ class FetchedVersion:
     status: Lifecycle | None = None
     fallback_label: str = ""  # used when ``label`` is taken by different bytes
     numbered: bool = False  # labels we made up (dates) get "-2", "-3" on collision
+    revision: str = ""  # the file's own revision (OSCAL metadata.version, a commit date)
 
 
 @dataclass(frozen=True)
@@ -171,10 +173,18 @@ def archive_fetched(archive: Archive, spec: SourceSpec, item: FetchedVersion, ma
     existing = already_archived(archive, spec.slug, item.files)
     if existing is not None:
         return Archived(existing, created=False)
-    label = check_label(choose_label(archive, spec.slug, item))
-    parsed = parse_as(item.files, item.format, f"{spec.slug} {label} ({item.url})", max_bytes, spec.title)
+    parsed = parse_as(
+        item.files, item.format, f"{spec.slug} {item.label} ({item.url})", max_bytes, spec.title
+    )
+    taken = next((v for v in archived_versions(archive, spec.slug) if v.label == item.label), None)
+    if taken is not None and taken.role is VersionRole.EDITION and taken.parser != parsed.parser:
+        label = item.label  # the same edition in another format: archived as its rendition
+    else:
+        label = choose_label(archive, spec.slug, item)
+    label = check_label(label)
     source = spec.to_source()
-    version, created = archive.add_version(
+    version, created = archive_version(
+        archive,
         source,
         label,
         list(item.files),
@@ -182,9 +192,10 @@ def archive_fetched(archive: Archive, spec: SourceSpec, item: FetchedVersion, ma
         status=item.status or guess_status(label),
         published=item.published,
         jobs=[pipeline.diff_job(spec.slug, label)],
+        revision=item.revision,
     )
     hook_error = ""
-    if created:
+    if created and version.role is VersionRole.EDITION:
         _fault_pause()
         try:
             pipeline.announce(archive, source, version)

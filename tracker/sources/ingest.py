@@ -15,6 +15,7 @@ from tracker.domain.inputs import check_label, check_slug
 from tracker.domain.model import Lifecycle, ParsedDocument, ParsedVersion, Source, Version
 from tracker.sources.formats import assemble, parse_document, parser_named
 from tracker.sources.parsing.base import Parser
+from tracker.sources.renditions import archive_version
 from tracker.storage.archive import Archive, content_hash
 
 _SKIP = re.compile(r"^(\.|README|LICEN[CS]E|MANIFEST\.json$)", re.IGNORECASE)
@@ -36,6 +37,9 @@ class IngestResult:
             "parser": v.parser,
             "content_hash": v.content_hash,
             "files": [a.filename for a in v.artefacts],
+            "role": str(v.role),
+            "rendition_of": v.rendition_of or None,
+            "partial": v.partial or None,
         }
 
 
@@ -118,10 +122,15 @@ def ingest_files(
         raise NoDocumentsError(where)
     digest = content_hash(files)
     known = archive.existing(source.slug, label)
+    if known is None or known.content_hash != digest:
+        # the same bytes under another label (a crawl's date label) are the same version: an
+        # import and a crawl of one text meet instead of archiving it twice
+        known = archive.find_by_hash(source.slug, digest) or known
     if known is not None and known.content_hash == digest:
         return IngestResult(known, False)  # same bytes already archived: nothing to parse or store
     parsed = parse_files(files, where, max_bytes, chosen)
-    version, created = archive.add_version(
+    version, created = archive_version(
+        archive,
         source,
         label,
         files,
