@@ -59,7 +59,7 @@ def test_csf_is_one_version_2_0_with_two_renditions(db_env: Engine, corpus_dir: 
         ("2.0", "framework-library"),
         ("2.0-oscal", "oscal"),
     ]
-    _, text_out, text = run("versions", "nist-csf")
+    _, _, text = run("versions", "nist-csf")
     assert "framework-library, oscal (2.0-oscal)" in text
     # the AI RMF Playbook accompanies 1.0: it neither supersedes it nor is it a step after it
     _, rmf, _ = run("versions", "nist-ai-rmf", "--format", "json")
