@@ -198,3 +198,38 @@ def test_consultation_view_names_stages_as_the_publisher_did() -> None:
     assert stage_name("v0.5-draft", "draft") == "draft"
     assert stage_name("2024-12-01", "draft") == "pre-release"  # status set by hand, no word for it
     assert stage_name("v1.0", "final") == "final"
+
+
+def test_registry_companions_are_slugs_and_link_both_pages(engine: Engine) -> None:
+    from tracker.domain.errors import InvalidInputError
+    from tracker.sources.ingest import registry_companions
+    from tracker.sources.registry import parse
+
+    entry = {
+        "slug": "eu-ai-act-eurlex",
+        "title": "AI Act",
+        "publisher": "EU",
+        "homepage": "https://eur-lex.europa.eu/",
+        "kind": "eurlex",
+        "url": "https://eur-lex.europa.eu/x",
+        "format": "eurlex-html",
+        "schedule": "every 6h",
+    }
+    spec = parse({"source": [{**entry, "companions": ["eu-ai-act"]}]}, "test").get("eu-ai-act-eurlex")
+    assert spec.to_source().companions == ("eu-ai-act",)
+    for bad in (["Not A Slug"], "eu-ai-act", ["eu-ai-act-eurlex"]):
+        with pytest.raises(InvalidInputError, match="companion"):
+            parse({"source": [{**entry, "companions": bad}]}, "test")
+    # the project's registry names the corpus's EU AI Act packaging, and the link goes both ways
+    assert "eu-ai-act-eurlex" in registry_companions()["eu-ai-act"]
+
+    archive = Archive(engine)
+    archive.ensure_source(Source(slug="eu-ai-act-eurlex", companions=("eu-ai-act",)))
+    archive.ensure_source(Source(slug="eu-ai-act", companions=("eu-ai-act-eurlex", "eu-ai-act-other")))
+    assert archive.source("eu-ai-act-eurlex").companions == ("eu-ai-act",)
+    client = client_for(engine)
+    page = client.get("/ui/sources/eu-ai-act").text
+    assert '<a href="/ui/sources/eu-ai-act-eurlex">eu-ai-act-eurlex</a>' in page
+    assert "eu-ai-act-other <span" in page and "not archived yet" in page
+    back = client.get("/ui/sources/eu-ai-act-eurlex").text
+    assert '<a href="/ui/sources/eu-ai-act">eu-ai-act</a>' in back

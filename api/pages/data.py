@@ -94,6 +94,7 @@ class SourceView:
     diffs: list[DiffView] = field(default_factory=list)  # every stored diff, newest pair first
     consultations: list[Step] = field(default_factory=list)
     companions: list[VersionView] = field(default_factory=list)
+    related: list[tuple[str, bool]] = field(default_factory=list)  # companion sources, archived?
 
     def step_to(self, label: str) -> Step | None:
         return next((s for s in self.steps if s.new.label == label), None)
@@ -147,7 +148,14 @@ def source_view(engine: Engine, slug: str) -> SourceView:
             if final is not None:
                 consultations.append(Step(draft, final, stored.get((draft.id, final.id))))
     diffs = sorted(stored.values(), key=lambda d: -d.id)
-    return SourceView(source, versions, steps, diffs, consultations, companions)
+    return SourceView(source, versions, steps, diffs, consultations, companions, _related(engine, source))
+
+
+def _related(engine: Engine, source: Source) -> list[tuple[str, bool]]:
+    """The source's companion sources, named by it or naming it, each with whether it is archived."""
+    known = {s.slug: s for s, _ in Archive(engine).sources()}
+    slugs = list(source.companions) + [s.slug for s in known.values() if source.slug in s.companions]
+    return [(slug, slug in known) for slug in dict.fromkeys(slugs) if slug != source.slug]
 
 
 def stored_diff(engine: Engine, slug: str, old: str, new: str) -> DiffView | None:

@@ -146,6 +146,9 @@ class Source:
     homepage: str = ""
     kind: str = ""
     licence: str = ""
+    # Sources that track the same publication in another packaging (the EU AI Act from EUR-Lex
+    # and as a framework YAML, with different identifiers), or documents published with it.
+    companions: tuple[str, ...] = ()
 
 
 class VersionRole(enum.StrEnum):

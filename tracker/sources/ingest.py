@@ -163,6 +163,7 @@ def corpus_entries(root: Path) -> list[CorpusEntry]:
             f"{root}: not a folder", "point ingest-corpus at a folder of <source>/<version>/ folders"
         )
     manifest = _manifest(root)
+    related = registry_companions()
     entries: list[CorpusEntry] = []
     for source_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         meta = manifest.get(source_dir.name, {})
@@ -172,6 +173,7 @@ def corpus_entries(root: Path) -> list[CorpusEntry]:
             title=str(meta.get("title", "")),
             publisher=str(meta.get("publisher", "")),
             licence=str(meta.get("licence", "")),
+            companions=related.get(source_dir.name, ()),
         )
         folders = [p for p in source_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
 
@@ -193,6 +195,24 @@ def corpus_entries(root: Path) -> list[CorpusEntry]:
     if not entries:
         raise NoDocumentsError(str(root))
     return entries
+
+
+def registry_companions() -> dict[str, tuple[str, ...]]:
+    """Companion slugs by source, both ways, as the source registry declares them (a corpus
+    folder ``eu-ai-act`` learns that ``eu-ai-act-eurlex`` tracks the same Act). An unreadable
+    registry gives none: importing a corpus does not depend on the crawl configuration."""
+    from tracker.sources.registry import load
+
+    try:
+        specs = load().sources
+    except TrackerError:
+        return {}
+    found: dict[str, list[str]] = {}
+    for spec in specs:
+        for other in spec.companions:
+            found.setdefault(spec.slug, []).append(other)
+            found.setdefault(other, []).append(spec.slug)
+    return {slug: tuple(dict.fromkeys(others)) for slug, others in found.items()}
 
 
 def _loose_date(value: object) -> date | None:

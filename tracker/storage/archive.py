@@ -121,6 +121,8 @@ class Archive:
                 setattr(row, field, value)
             elif getattr(row, field) is None:
                 setattr(row, field, "")
+        if source.companions:
+            row.companions = list(source.companions)
         session.flush()
         return row
 

@@ -99,6 +99,7 @@ def source_of(row: SourceRow) -> Source:
         homepage=row.homepage,
         kind=row.kind,
         licence=row.licence,
+        companions=tuple(row.companions or ()),
     )
 
 

@@ -35,6 +35,7 @@ class SourceRow(Base):
     kind: Mapped[str] = mapped_column(String(64), default="")
     licence: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    companions: Mapped[Any] = mapped_column(JSON, nullable=True)  # migration 0010: related slugs
 
 
 class ArtefactRow(Base):

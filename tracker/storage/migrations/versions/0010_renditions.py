@@ -1,5 +1,6 @@
 """What a version is to its publication: an edition, a rendition of one, or a companion; whether
-it holds only part of the publication; and the file's own revision beside the publisher's label
+it holds only part of the publication; the file's own revision beside the publisher's label; and
+a source's companion sources
 
 Revision ID: 0010_renditions
 Revises: 0001
@@ -17,6 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("sources", sa.Column("companions", sa.JSON(), nullable=True))
     # batch mode: SQLite cannot add columns with server defaults to a table in place otherwise
     with op.batch_alter_table("versions") as batch:
         batch.add_column(sa.Column("role", sa.String(length=16), nullable=False, server_default="edition"))
@@ -31,3 +33,5 @@ def downgrade() -> None:
         batch.drop_column("partial")
         batch.drop_column("rendition_of")
         batch.drop_column("role")
+    with op.batch_alter_table("sources") as batch:
+        batch.drop_column("companions")
