@@ -233,3 +233,32 @@ def test_registry_companions_are_slugs_and_link_both_pages(engine: Engine) -> No
     assert "eu-ai-act-other <span" in page and "not archived yet" in page
     back = client.get("/ui/sources/eu-ai-act-eurlex").text
     assert '<a href="/ui/sources/eu-ai-act">eu-ai-act</a>' in back
+
+
+def test_a_crawl_labels_by_the_edition_the_documents_name() -> None:
+    from tracker.crawl.archiving import FetchedVersion, publisher_labelled
+
+    item = FetchedVersion("2024-11-17", (("a.md", b"x"),), "https://x", "owasp-top10-md", document_label=True)
+    named = ParsedVersion("owasp-top10-md", "1", "t", (), version_hint="2025")
+    labelled = publisher_labelled(item, named)
+    assert (labelled.label, labelled.revision, labelled.fallback_label) == (
+        "2025",
+        "2024-11-17",
+        "2025-2024-11-17",
+    )
+    # no edition in the files (the 2023 lists print "LLM01:"), or a label the publisher gave: kept
+    assert publisher_labelled(item, ParsedVersion("owasp-top10-md", "1", "t", ())).label == "2024-11-17"
+    tagged = FetchedVersion("v5.0.0", (("a", b"x"),), "https://x", "mitre-atlas")
+    assert publisher_labelled(tagged, named).label == "v5.0.0"
+
+
+def test_the_sweep_adds_diff_jobs_for_editions_only(engine: Engine, corpus_dir: Path) -> None:
+    from tracker.jobs.runner import missing_diffs
+
+    archive = Archive(engine)
+    csf = Source(slug="nist-csf")
+    for label in ("1.1", "2.0", "2.0-oscal"):
+        ingest_files(archive, csf, label, [corpus_dir / "nist-csf" / label], max_bytes=MAX)
+    assert [j.key for j in missing_diffs(engine)] == ["diff:nist-csf:2.0"]
+    diff_archived(archive, DiffStore(engine), "nist-csf", "1.1", "2.0", None)
+    assert missing_diffs(engine) == []  # the rendition after 2.0 is no step left undiffed
