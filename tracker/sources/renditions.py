@@ -44,8 +44,8 @@ class Placement:
 
 
 def format_word(parser: str) -> str:
-    """The short word a rendition's label gets: ``oscal`` for ``oscal``, ``yaml`` for
-    ``framework-yaml``, ``pdf`` for ``nist-ai-pdf``."""
+    """The short word a rendition's label gets: ``oscal`` for ``oscal``, ``pdf`` for
+    ``nist-ai-pdf``, ``html`` for ``eurlex-html``; else the parser's name."""
     first = parser.split("+", 1)[0]
     for word in _FORMAT_WORDS:
         if first == word or first.endswith(f"-{word}") or first.startswith(f"{word}-"):
@@ -131,7 +131,10 @@ def archive_version(
     partial = ""
     if where.role is VersionRole.EDITION:
         previous = _previous_edition(existing, ordinal)
-        keys = {r.key for r in archive.requirements(source.slug, previous.label)} if previous else set()
+        keys: set[str] = set()
+        if previous is not None and len(parsed.requirements) < PARTIAL_SHARE * previous.requirement_count:
+            # only a version much smaller than the edition before can be a part of it
+            keys = {r.key for r in archive.requirements(source.slug, previous.label)}
         partial = partial_reason(parsed, previous, keys)
     else:
         partial = parsed.partial
