@@ -262,3 +262,25 @@ def test_the_sweep_adds_diff_jobs_for_editions_only(engine: Engine, corpus_dir: 
     assert [j.key for j in missing_diffs(engine)] == ["diff:nist-csf:2.0"]
     diff_archived(archive, DiffStore(engine), "nist-csf", "1.1", "2.0", None)
     assert missing_diffs(engine) == []  # the rendition after 2.0 is no step left undiffed
+
+
+def test_a_crawl_first_then_the_corpus_import_meet_as_one_version(engine: Engine, corpus_dir: Path) -> None:
+    from tracker.crawl.archiving import FetchedVersion, archive_fetched
+    from tracker.sources.registry import load
+
+    spec = load().get("nist-csf")
+    xml = (corpus_dir / "nist-csf" / "2.0-oscal" / "NIST_CSF_v2.0_catalog.xml").read_bytes()
+    archive = Archive(engine)
+    crawled = archive_fetched(
+        archive,
+        spec,
+        FetchedVersion("2.0", (("NIST_CSF_v2.0_catalog.xml", xml),), "https://x", "oscal", revision="1.0.0"),
+        MAX,
+    )
+    assert crawled.created and crawled.version.label == "2.0" and crawled.version.revision == "1.0.0"
+    src = Source(slug="nist-csf")
+    yaml = ingest_files(archive, src, "2.0", [corpus_dir / "nist-csf" / "2.0"], max_bytes=MAX)
+    assert yaml.version.label == "2.0-framework-library" and yaml.version.rendition_of == "2.0"
+    again = ingest_files(archive, src, "2.0-oscal", [corpus_dir / "nist-csf" / "2.0-oscal"], max_bytes=MAX)
+    assert not again.created and again.version.label == "2.0"  # the crawled bytes: one version
+    assert [v.label for v in archive.versions("nist-csf") if v.role is VersionRole.EDITION] == ["2.0"]
