@@ -146,5 +146,7 @@ class GithubSpider(TrackerSpider):
                 format=self.spec.format,
                 published=day,
                 fallback_label=f"{day.isoformat()}-{meta['sha'][:7]}",
+                revision=day.isoformat(),
+                document_label=True,
             )
         )

@@ -1,7 +1,9 @@
 """NIST: OSCAL catalogs in usnistgov/oscal-content, and publication PDFs on nvlpubs.
 
 *OSCAL.* The raw catalog (JSON or XML) on its branch is fetched conditionally. A new body is a
-new version labelled with the catalog's ``metadata.version`` (``5.2.0``), or
+new version labelled as NIST names the publication: the CPRT ``framework-version-identifier``
+where the catalog has one (CSF ``2.0``; its ``metadata.version`` ``1.0.0`` is the file's
+revision, kept as such), else ``metadata.version`` (800-53 release ``5.2.0``), or
 ``VERSION-LAST-MODIFIED`` when NIST re-issues the same version number with other bytes.
 
 *PDF.* The publication is fetched conditionally; new bytes are a new version labelled with
@@ -23,6 +25,32 @@ from spiders.pipelines import VersionItem
 from tracker.crawl.archiving import FetchedVersion, describe_bytes
 
 _XML_FIELD = r"<metadata\b.*?<{name}>\s*([^<]+?)\s*</{name}>"
+# NIST's CPRT-generated catalogs (CSF 2.0) name the publication's own version in a property,
+# "CSF_2_0_0", while metadata.version is the file's revision ("1.0.0").
+_CPRT_VERSION = "framework-version-identifier"
+_XML_PROP = r'<prop\b[^>]*\bname="{name}"[^>]*\bvalue="([^"]+)"'
+
+
+def publisher_version(data: bytes) -> str:
+    """The version the publisher gives the publication ("2.0" for CSF_2_0_0), '' when the
+    catalog does not say (then metadata.version is the publisher's release number, as for
+    800-53's "5.2.0")."""
+    head = data[:200_000]
+    value = ""
+    if head.lstrip()[:1] == b"{":
+        try:
+            props = json.loads(data).get("catalog", {}).get("metadata", {}).get("props", [])
+        except (ValueError, AttributeError):
+            return ""
+        found = [p for p in props if isinstance(p, dict) and p.get("name") == _CPRT_VERSION]
+        value = str(found[0].get("value", "")) if found else ""
+    else:
+        match = re.search(_XML_PROP.format(name=_CPRT_VERSION), head.decode("utf-8", "replace"))
+        value = match.group(1) if match else ""
+    numbers = re.findall(r"\d+", value)
+    while len(numbers) > 2 and numbers[-1] == "0":
+        numbers.pop()  # CSF_2_0_0 is "2.0", as NIST prints it
+    return ".".join(numbers)
 
 
 def oscal_metadata(data: bytes) -> tuple[str, str, str]:
@@ -67,7 +95,8 @@ class NistSpider(TrackerSpider):
             return
         version, modified, published = oscal_metadata(response.body)
         stamp = _day(modified) or header_date(response) or today()
-        label = re.sub(r"\s+", "-", version.strip()) or stamp.isoformat()
+        revision = re.sub(r"\s+", "-", version.strip())
+        label = publisher_version(response.body) or revision or stamp.isoformat()
         yield VersionItem(
             FetchedVersion(
                 label=label,
@@ -77,6 +106,7 @@ class NistSpider(TrackerSpider):
                 published=_day(published) or _day(modified),
                 fallback_label=f"{label}-{stamp.isoformat()}",
                 numbered=True,
+                revision=revision,
             )
         )
 

@@ -225,7 +225,9 @@ def test_reviewer_walks_through_owasp_llm_2023_to_2025(page: Any, world: CorpusW
     page.goto(f"/ui/sources/{OWASP}/consultation")
     shot(page, "10-consultations")
     page.get_by_role("button", name=f"Diff {RC} → {NEW} now").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Consultation: draft {RC} → final {NEW}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Consultation: release candidate {RC} → final {NEW}"
+    )
     expect(page.locator("#live")).to_contain_text("with the lexical engine")
     shot(page, "11-consultation-review", full=False)
     page.goto(f"/ui/sources/{OWASP}/timeline")

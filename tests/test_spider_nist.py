@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from spiders.nist import oscal_metadata
+from spiders.nist import oscal_metadata, publisher_version
 from tests.support.loopback import World, make_world
 
 pytestmark = pytest.mark.slow  # crawl processes against a loopback publisher
@@ -110,3 +110,54 @@ def test_user_agent_names_the_operators_contact(world: World, monkeypatch: pytes
         and a.endswith("(standards change monitor; +mailto:standards-ops@example.org)")
         for a in world.publisher.agents
     )
+
+
+CSF_XML = (
+    "https://raw.githubusercontent.com/usnistgov/oscal-content/develop/"
+    "src/nist.gov/CSF/v2.0/xml/NIST_CSF_v2.0_catalog.xml"
+)
+CSF = {
+    "slug": "nist-csf",
+    "title": "NIST CSF",
+    "kind": "nist-oscal",
+    "repo": "usnistgov/oscal-content",
+    "ref": "develop",
+    "path": "src/nist.gov/CSF/v2.0/xml/NIST_CSF_v2.0_catalog.xml",
+    "format": "oscal",
+}
+
+
+def test_publisher_version_of_a_cprt_catalog(corpus_dir: Path, fixtures_dir: Path) -> None:
+    xml = (corpus_dir / "nist-csf" / "2.0-oscal" / "NIST_CSF_v2.0_catalog.xml").read_bytes()
+    assert publisher_version(xml) == "2.0"  # CSF_2_0_0, where metadata.version says 1.0.0
+    assert oscal_metadata(xml)[0] == "1.0.0"
+    assert publisher_version((fixtures_dir / "oscal" / "catalog.json").read_bytes()) == ""
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_crawled_csf_catalog_meets_the_imported_2_0_as_its_rendition(
+    db_env: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus_dir: Path
+) -> None:
+    from tracker.domain.model import Source, VersionRole
+    from tracker.sources.ingest import ingest_files
+
+    with make_world(db_env, tmp_path, monkeypatch) as world:
+        world.sources(CSF)
+        ingest_files(
+            world.archive,
+            Source(slug="nist-csf"),
+            "2.0",
+            [corpus_dir / "nist-csf" / "2.0"],
+            max_bytes=1 << 26,
+        )
+        world.publisher.put(
+            CSF_XML, (corpus_dir / "nist-csf" / "2.0-oscal" / "NIST_CSF_v2.0_catalog.xml").read_bytes()
+        )
+        crawled = world.crawl("nist-csf")
+        assert (crawled.outcome, crawled.new_version) == ("ok", "2.0-oscal"), crawled.message
+        rendition = world.archive.version("nist-csf", "2.0-oscal")
+        assert rendition.role is VersionRole.RENDITION and rendition.rendition_of == "2.0"
+        assert rendition.revision == "1.0.0"
+        assert str(world.archive.version("nist-csf", "2.0").status) == "final"
+        again = world.crawl("nist-csf")
+        assert again.outcome == "unchanged", again.message

@@ -12,10 +12,14 @@ so rerunning it recovers.
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from tracker.diff.service import diff_archived, previous_version
+from embeddings.protocol import Embedder
+from tracker.diff.service import diff_archived, editions, previous_version
+from tracker.diff.types import ENGINE_VERSION
 from tracker.domain.model import Source, Version
 from tracker.impact.service import compute_impact, org_mappings
 from tracker.mapping.types import Control, Mapping
@@ -106,3 +110,53 @@ def on_new_version(
         report.queued,
     )
     return report
+
+
+@dataclass(frozen=True)
+class Step:
+    """Two consecutive editions of a source: one timeline step."""
+
+    source: str
+    old: str
+    new: str
+
+
+def undiffed_steps(archive: Archive, slugs: Iterable[str], model_id: str | None) -> list[Step]:
+    """The consecutive edition pairs of ``slugs`` that have no diff stored by the running
+    engine with this model (renditions and companions are not steps)."""
+    store = DiffStore(archive.engine)
+    steps = []
+    for slug in slugs:
+        done = {
+            (h.old_version, h.new_version)
+            for h in store.headers_of_source(slug)
+            if h.engine == ENGINE_VERSION and (h.model_id or None) == model_id
+        }
+        labels = [v.label for v in editions(archive, slug)]
+        steps += [Step(slug, a, b) for a, b in itertools.pairwise(labels) if (a, b) not in done]
+    return steps
+
+
+def diff_steps(
+    archive: Archive,
+    steps: Iterable[Step],
+    embedder: Embedder | None,
+    on_step: Callable[[Step], None] | None = None,
+) -> int:
+    """Diff and store every step in this process; returns how many were diffed.
+
+    ``tracker ingest-corpus`` fills a whole timeline this way rather than through the job
+    queue: the diffs are CPU-bound, and on a small machine one process that keeps the model
+    and its vector cache warm finishes sooner than workers competing for the same cores, each
+    loading the model, while the command can show its progress and return with every
+    timeline complete. A crawl, which archives one version now and then, queues a durable
+    ``diff`` job instead (:func:`diff_job`).
+    """
+    store = DiffStore(archive.engine)
+    count = 0
+    for step in steps:
+        if on_step is not None:
+            on_step(step)
+        diff_archived(archive, store, step.source, step.old, step.new, embedder)
+        count += 1
+    return count

@@ -106,16 +106,18 @@ def review(request: Request, slug: str, old: str, new: str, who: ViewerDep) -> H
     draft against final. ``Server-Timing`` reports the server's time for the page."""
     started = time.perf_counter()
     engine = engine_of(request)
+    consult = request.query_params.get("view") == "consultation"
     filters = review_data.Filters.parse(request.query_params)
     try:
-        source = Archive(engine).source(slug)
+        archive = Archive(engine)
+        source = archive.source(slug)
+        old_stage = data.stage_name(old, str(archive.version(slug, old).status)) if consult else ""
         org_id = who.key.org_id if who is not None else None
         # read before the changes, so the bulk form never vouches for a decision the page missed
         as_of = newest_seen(engine, org_id) if org_id is not None else None
         model = review_data.load(engine, slug, old, new, filters, org_id=org_id)
     except TrackerError as err:
         return error_page(request, who, err)
-    consult = request.query_params.get("view") == "consultation"
     if model is None:
         return _page(request, "not_diffed.html", who, source=source, old=old, new=new, consultation=consult)
     bulk: dict[str, Any] = {}
@@ -136,6 +138,7 @@ def review(request: Request, slug: str, old: str, new: str, who: ViewerDep) -> H
         source=source,
         model=model,
         consultation=consult,
+        old_stage=old_stage,
         return_to=return_to,
         suggestions=unreviewed_suggestions,
         **bulk,

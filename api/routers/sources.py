@@ -20,9 +20,10 @@ from api.schemas.archive import (
     VersionOut,
     VersionRef,
 )
+from tracker.domain.errors import NotFoundError
 from tracker.domain.inputs import SLUG_PATTERN
 from tracker.domain.keys import normalise_key
-from tracker.domain.model import Lifecycle, Source
+from tracker.domain.model import Lifecycle, Requirement, Source, Version, VersionRole
 from tracker.storage.archive import Archive
 from tracker.storage.catalog import Catalog, SourceEntry
 
@@ -136,7 +137,10 @@ def get_requirement(
     description=(
         "The requirement as written in the newest version of the source whose effective date "
         "(published, else first observed) is on or before `at` (default: today). Only versions in "
-        "force (final or superseded) count unless `drafts=true`. The answer names the version."
+        "force (final or superseded) count unless `drafts=true`. The answer names the version. "
+        "A version that holds only part of the publication (800-53 release 5.1.1: the baselines) "
+        "answers for what it holds; for anything else the answer falls back to the newest earlier "
+        "version that holds the requirement, and `fallback` says so."
     ),
 )
 def requirement_at(
@@ -152,7 +156,9 @@ def requirement_at(
     candidates = [
         v
         for v in archive.versions(slug)
-        if (drafts or v.status in IN_FORCE) and _effective(v.published, v.observed_at) <= day
+        if v.role is VersionRole.EDITION
+        and (drafts or v.status in IN_FORCE)
+        and _effective(v.published, v.observed_at) <= day
     ]
     if not candidates:
         raise ApiProblem(
@@ -160,8 +166,24 @@ def requirement_at(
             f"{slug} had no version {'in force ' if not drafts else ''}on {day.isoformat()}",
             slug="not-found",
         )
-    version = max(candidates, key=lambda v: (_effective(v.published, v.observed_at), v.ordinal))
-    req = archive.requirement(slug, version.label, normalise_key(ident))
+    candidates.sort(key=lambda v: (_effective(v.published, v.observed_at), v.ordinal), reverse=True)
+    newest = version = candidates[0]
+    key = normalise_key(ident)
+    fallback = ""
+    try:
+        req = archive.requirement(slug, version.label, key)
+    except NotFoundError:
+        if not newest.partial:
+            raise
+        held = _last_holding(archive, slug, key, candidates[1:])
+        if held is None:
+            raise
+        version, req = held
+        fallback = (
+            f"{newest.label}, the newest version on {day.isoformat()}, holds only part of the "
+            f"publication ({newest.partial}) and not {ident}; read from {version.label}, the last "
+            "version that holds it"
+        )
     return RequirementAt(
         source=slug,
         at=at,
@@ -173,7 +195,20 @@ def requirement_at(
             effective=_effective(version.published, version.observed_at),
         ),
         requirement=RequirementOut.of(req),
+        fallback=fallback,
     )
+
+
+def _last_holding(
+    archive: Archive, slug: str, key: str, older: list[Version]
+) -> tuple[Version, Requirement] | None:
+    """The newest of ``older`` holding ``key``, with the requirement as it reads there."""
+    for version in older:
+        try:
+            return version, archive.requirement(slug, version.label, key)
+        except NotFoundError:
+            continue
+    return None
 
 
 def _effective(published: date | None, observed: object) -> date:

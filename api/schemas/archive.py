@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.timeutil import Utc
 from tracker.domain.inputs import SLUG_PATTERN
-from tracker.domain.model import Lifecycle, Requirement, Source, Version
+from tracker.domain.model import Lifecycle, Requirement, Source, Version, VersionRole
 from tracker.review.readings import revision_of
 
 SLUG = SLUG_PATTERN
@@ -71,6 +71,13 @@ class VersionOut(BaseModel):
     ordinal: int
     requirement_count: int
     artefacts: list[ArtefactOut] = []
+    role: VersionRole = Field(
+        default=VersionRole.EDITION,
+        description="edition; rendition (the same text as `rendition_of` in another format); companion",
+    )
+    rendition_of: str = Field(default="", examples=["2.0"])
+    partial: str = Field(default="", description="why the version holds only part of the publication")
+    revision: str = Field(default="", description="the file's own revision", examples=["1.0.0"])
 
     @classmethod
     def of(cls, id_: int, v: Version) -> VersionOut:
@@ -86,6 +93,10 @@ class VersionOut(BaseModel):
             parser_version=v.parser_version,
             ordinal=v.ordinal,
             requirement_count=v.requirement_count,
+            role=v.role,
+            rendition_of=v.rendition_of,
+            partial=v.partial,
+            revision=v.revision,
             artefacts=[
                 ArtefactOut(filename=a.filename, sha256=a.sha256, size=a.size, media_type=a.media_type)
                 for a in v.artefacts
@@ -150,6 +161,11 @@ class RequirementAt(BaseModel):
     at: date | None = Field(default=None, examples=["2021-01-01"])
     version: VersionRef
     requirement: RequirementOut
+    fallback: str = Field(
+        default="",
+        description="set when the newest version on that date is partial and does not hold the "
+        "requirement: says which version the answer was read from instead, and why",
+    )
 
 
 class DiffOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import click
 
 from tracker.cli.context import Context
 from tracker.cli.output import FORMAT_OPTION, emit, progress, table
-from tracker.domain.model import Lifecycle, Requirement, Source
+from tracker.domain.model import Lifecycle, Requirement, Source, Version, VersionRole
 from tracker.sources.ingest import CorpusEntry, corpus_entries, ingest_files
 
 
@@ -101,10 +102,14 @@ def ingest(
 
 @click.command("ingest-corpus")
 @click.argument("root", required=False, type=click.Path(path_type=Path))
+@click.option("--no-diff", is_flag=True, help="archive only; leave the timelines' diffs for later")
+@click.option("--lexical-only", is_flag=True, help="diff without the embedding model (faster)")
 @FORMAT_OPTION
 @click.pass_obj
-def ingest_corpus(ctx: Context, root: Path | None, fmt: str) -> None:
-    """Archive every <source>/<version>/ folder under ROOT (default: TRACKER_CORPUS_DIR)."""
+def ingest_corpus(ctx: Context, root: Path | None, no_diff: bool, lexical_only: bool, fmt: str) -> None:
+    """Archive every <source>/<version>/ folder under ROOT (default: TRACKER_CORPUS_DIR), then
+    diff each source's consecutive editions not diffed yet, so every timeline is filled in."""
+    started = time.perf_counter()
     root = root or ctx.settings.corpus_dir
     entries = corpus_entries(root)
     results = []
@@ -126,21 +131,60 @@ def ingest_corpus(ctx: Context, root: Path | None, fmt: str) -> None:
                 ).to_dict()
             )
     created = sum(1 for r in results if r["created"])
-    data = {"root": str(root), "versions": len(results), "created": created, "results": results}
+    diffed = 0 if no_diff else _fill_timelines(ctx, [r["source"] for r in results], lexical_only)
+    seconds = round(time.perf_counter() - started, 1)
+    data = {
+        "root": str(root),
+        "versions": len(results),
+        "created": created,
+        "diffed": diffed,
+        "seconds": seconds,
+        "results": results,
+    }
     emit(
         fmt,
         data,
         lambda: (
             table(
                 [
-                    (r["source"], r["version"], r["requirements"], "new" if r["created"] else "unchanged")
+                    (
+                        r["source"],
+                        r["version"],
+                        _place(r),
+                        r["requirements"],
+                        "new" if r["created"] else "unchanged",
+                    )
                     for r in results
                 ],
-                ["source", "version", "requirements", "result"],
+                ["source", "version", "role", "requirements", "result"],
             )
-            + f"\n{created} new version(s), {len(results) - created} already archived"
+            + f"\n{created} new version(s), {len(results) - created} already archived, "
+            f"{diffed} timeline step(s) diffed, in {seconds} s"
         ),
     )
+
+
+def _place(r: dict[str, Any]) -> str:
+    if r["role"] == "rendition":
+        return f"rendition of {r['rendition_of']}"
+    return str(r["role"]) + (" (partial)" if r["partial"] else "")
+
+
+def _fill_timelines(ctx: Context, slugs: list[str], lexical_only: bool) -> int:
+    """Diff the consecutive editions of ``slugs`` that have no stored diff, one progress line
+    (on stderr) per step."""
+    from tracker.pipeline import diff_steps, undiffed_steps
+    from tracker.wiring import make_embedder
+
+    use_model = ctx.settings.use_model and not lexical_only
+    embedder = make_embedder(ctx.engine, ctx.settings) if use_model else None
+    steps = undiffed_steps(ctx.archive, dict.fromkeys(slugs), embedder.model_id if embedder else None)
+    counter = iter(range(1, len(steps) + 1))
+
+    def line(step: Any) -> None:
+        click.echo(f"diffing {step.source} {step.old} -> {step.new} ({next(counter)}/{len(steps)})", err=True)
+
+    return diff_steps(ctx.archive, steps, embedder, line)
 
 
 @click.command()
@@ -159,35 +203,61 @@ def sources(ctx: Context, fmt: str) -> None:
     )
 
 
+def _version_dict(v: Version) -> dict[str, Any]:
+    return {
+        "version": v.label,
+        "role": str(v.role),
+        "status": str(v.status),
+        "published": v.published,
+        "observed_at": v.observed_at,
+        "requirements": v.requirement_count,
+        "content_hash": v.content_hash,
+        "parser": v.parser,
+        "parser_version": v.parser_version,
+        "revision": v.revision or None,
+        "partial": v.partial or None,
+        "artefacts": [{"filename": a.filename, "sha256": a.sha256, "size": a.size} for a in v.artefacts],
+    }
+
+
 @click.command()
 @click.argument("slug")
 @FORMAT_OPTION
 @click.pass_obj
 def versions(ctx: Context, slug: str, fmt: str) -> None:
-    """List the archived versions of a source, oldest first."""
+    """List the versions of a source, oldest first, each with its renditions (the same text in
+    other formats); companion documents are listed with their role."""
     found = ctx.archive.versions(slug)
-    data = [
-        {
-            "version": v.label,
-            "status": str(v.status),
-            "published": v.published,
-            "observed_at": v.observed_at,
-            "requirements": v.requirement_count,
-            "content_hash": v.content_hash,
-            "parser": v.parser,
-            "parser_version": v.parser_version,
-            "artefacts": [{"filename": a.filename, "sha256": a.sha256, "size": a.size} for a in v.artefacts],
-        }
-        for v in found
-    ]
-    emit(
-        fmt,
-        data,
-        lambda: table(
-            [(d["version"], d["status"], d["published"] or "", d["requirements"], d["parser"]) for d in data],
-            ["version", "status", "published", "requirements", "parser"],
-        ),
-    )
+    renditions: dict[str, list[Version]] = {}
+    for v in found:
+        if v.role is VersionRole.RENDITION:
+            renditions.setdefault(v.rendition_of, []).append(v)
+    data = []
+    for v in found:
+        if v.role is VersionRole.RENDITION:
+            continue
+        entry = _version_dict(v)
+        entry["renditions"] = [
+            {"label": r.label, "format": r.parser, "requirements": r.requirement_count}
+            for r in (v, *renditions.get(v.label, ()))
+        ]
+        data.append(entry)
+
+    def text() -> str:
+        rows = []
+        for d in data:
+            forms = ", ".join(
+                f"{r['format']}" if r["label"] == d["version"] else f"{r['format']} ({r['label']})"
+                for r in d["renditions"]
+            )
+            role = "" if d["role"] == "edition" else d["role"]
+            rows.append((d["version"], role, d["status"], d["published"] or "", d["requirements"], forms))
+        notes = [f"{d['version']} is partial: {d['partial']}" for d in data if d["partial"]]
+        return "\n".join(
+            [table(rows, ["version", "role", "status", "published", "requirements", "renditions"]), *notes]
+        )
+
+    emit(fmt, data, text)
 
 
 @click.command()

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from tracker import pipeline
 from tracker.domain.errors import NotFoundError, ParseError, TrackerError
 from tracker.domain.inputs import check_label
-from tracker.domain.model import Lifecycle, ParsedVersion, Version
+from tracker.domain.model import Lifecycle, ParsedVersion, Version, VersionRole
 from tracker.sources.ingest import guess_status, parse_files
 from tracker.sources.registry import SourceSpec
+from tracker.sources.renditions import archive_version
 from tracker.storage.archive import Archive, content_hash, sha256
 from tracker.storage.crawls import Validator
 
@@ -36,6 +37,10 @@ class FetchedVersion:
     status: Lifecycle | None = None
     fallback_label: str = ""  # used when ``label`` is taken by different bytes
     numbered: bool = False  # labels we made up (dates) get "-2", "-3" on collision
+    revision: str = ""  # the file's own revision (OSCAL metadata.version, a commit date)
+    # the label is ours (a commit date): prefer the edition the documents name ("2025" from
+    # "LLM01:2025"), keeping ours as the revision and, on collision, as the label's suffix
+    document_label: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,15 +171,41 @@ def parse_as(
     return parsed
 
 
+def publisher_labelled(item: FetchedVersion, parsed: ParsedVersion) -> FetchedVersion:
+    """``item`` labelled with the edition its documents name, when its own label is made up."""
+    hint = re.sub(r"\s+", "-", parsed.version_hint.strip())
+    if not item.document_label or not hint or not _EDITION.match(hint):
+        return item
+    return replace(
+        item,
+        label=hint,
+        fallback_label=f"{hint}-{item.label}",
+        revision=item.revision or item.label,
+        numbered=True,
+    )
+
+
+_EDITION = re.compile(r"^v?\d{1,4}(\.\d+){0,3}$")
+
+
 def archive_fetched(archive: Archive, spec: SourceSpec, item: FetchedVersion, max_bytes: int) -> Archived:
     """Archive ``item`` unless its bytes are already there; run the new-version hook."""
     existing = already_archived(archive, spec.slug, item.files)
     if existing is not None:
         return Archived(existing, created=False)
-    label = check_label(choose_label(archive, spec.slug, item))
-    parsed = parse_as(item.files, item.format, f"{spec.slug} {label} ({item.url})", max_bytes, spec.title)
+    parsed = parse_as(
+        item.files, item.format, f"{spec.slug} {item.label} ({item.url})", max_bytes, spec.title
+    )
+    item = publisher_labelled(item, parsed)
+    taken = next((v for v in archived_versions(archive, spec.slug) if v.label == item.label), None)
+    if taken is not None and taken.role is VersionRole.EDITION and taken.parser != parsed.parser:
+        label = item.label  # the same edition in another format: archived as its rendition
+    else:
+        label = choose_label(archive, spec.slug, item)
+    label = check_label(label)
     source = spec.to_source()
-    version, created = archive.add_version(
+    version, created = archive_version(
+        archive,
         source,
         label,
         list(item.files),
@@ -182,9 +213,10 @@ def archive_fetched(archive: Archive, spec: SourceSpec, item: FetchedVersion, ma
         status=item.status or guess_status(label),
         published=item.published,
         jobs=[pipeline.diff_job(spec.slug, label)],
+        revision=item.revision,
     )
     hook_error = ""
-    if created:
+    if created and version.role is VersionRole.EDITION:
         _fault_pause()
         try:
             pipeline.announce(archive, source, version)

@@ -32,6 +32,7 @@ def render_text(result: DiffResult, *, include_unchanged: bool = False) -> str:
         f"{result.source or '(source)'}: {versions}",
         f"engine {result.engine_version}, model {result.model_id or 'none (lexical only)'}",
         "summary: " + ", ".join(f"{k} {v}" for k, v in result.summary.items()),
+        *([f"scope: {result.scope}"] if result.scope else []),
         "",
     ]
     for change in result.changes:
@@ -74,6 +75,7 @@ def render_html(result: DiffResult, *, include_unchanged: bool = False) -> str:
         f"<p>engine {e(result.engine_version)}, model {e(result.model_id or 'none (lexical only)')}</p>",
         "<table><tr>" + "".join(f"<th>{e(k.value)}</th>" for k in KIND_ORDER) + "</tr><tr>",
         "".join(f"<td>{result.summary[k.value]}</td>" for k in KIND_ORDER) + "</tr></table>",
+        *([f'<p class="scope">{e(result.scope)}</p>'] if result.scope else []),
     ]
     for change in result.changes:
         if change.kind is Kind.UNCHANGED and not include_unchanged:

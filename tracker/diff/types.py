@@ -18,7 +18,7 @@ from tracker.domain.redline import Redline, parse_text, render_text
 ENGINE_NAME = "tracker.diff"
 # Bump when alignment or classification rules change: stored diffs record it, a stored diff
 # is reused only by the engine version that made it, and older ones are shown as such.
-ENGINE_VERSION = "1.5.0"
+ENGINE_VERSION = "1.6.0"
 
 
 class Kind(enum.StrEnum):
@@ -150,6 +150,9 @@ class DiffResult:
     engine_version: str
     model_id: str | None
     changes: tuple[Change, ...]
+    # Set when one side holds only part of the publication: what the diff was restricted to
+    # (a requirement the partial side does not hold is neither removed nor added).
+    scope: str = ""
 
     @property
     def summary(self) -> dict[str, int]:
@@ -168,6 +171,7 @@ class DiffResult:
             "new_version": self.new_version,
             "engine": {"name": ENGINE_NAME, "version": self.engine_version, "model": self.model_id},
             "summary": self.summary,
+            **({"scope": self.scope} if self.scope else {}),
             "changes": [c.to_json_dict() for c in self.changes],
         }
 
@@ -181,4 +185,5 @@ class DiffResult:
             engine_version=str(engine.get("version", "")),
             model_id=engine.get("model"),
             changes=tuple(Change.from_json_dict(c) for c in data.get("changes", ())),
+            scope=str(data.get("scope") or ""),
         )

@@ -155,6 +155,24 @@ class Source:
     homepage: str = ""
     kind: str = ""
     licence: str = ""
+    # Sources that track the same publication in another packaging (the EU AI Act from EUR-Lex
+    # and as a framework YAML, with different identifiers), or documents published with it.
+    companions: tuple[str, ...] = ()
+
+
+class VersionRole(enum.StrEnum):
+    """What an archived version is to its publication.
+
+    An *edition* is a version in the publisher's succession (``2.0`` after ``1.1``); a
+    *rendition* is the same edition's text in another format (CSF 2.0 as OSCAL beside the
+    YAML packaging) and never supersedes or is diffed against its own edition; a *companion*
+    is another document published alongside (the AI RMF Playbook beside AI RMF 1.0), kept with
+    the source but outside its succession.
+    """
+
+    EDITION = "edition"
+    RENDITION = "rendition"
+    COMPANION = "companion"
 
 
 @dataclass(frozen=True)
@@ -170,6 +188,10 @@ class Version:
     ordinal: int = 0
     requirement_count: int = 0
     artefacts: tuple[Artefact, ...] = ()
+    role: VersionRole = VersionRole.EDITION
+    rendition_of: str = ""  # a rendition's edition label
+    partial: str = ""  # why the version holds only part of the publication; "" when whole
+    revision: str = ""  # the file's own revision (OSCAL metadata.version, a commit date)
 
 
 @dataclass(frozen=True)
@@ -184,6 +206,8 @@ class ParsedVersion:
     published: date | None = None
     version_hint: str = ""
     formats: tuple[str, ...] = field(default_factory=tuple)
+    partial: str = ""  # why these documents hold only part of the publication ("" when whole)
+    companion: bool = False  # documents that accompany a publication rather than edit it
 
     def by_key(self) -> dict[str, Requirement]:
         return {req.key: req for req in self.requirements}

@@ -107,6 +107,7 @@ def missing_diffs(engine: Engine) -> list[JobSpec]:
         versions = session.execute(
             select(SourceRow.slug, VersionRow.id, VersionRow.label)
             .join(VersionRow, VersionRow.source_id == SourceRow.id)
+            .where(VersionRow.role == "edition")  # renditions and companions are no timeline step
             .order_by(SourceRow.slug, VersionRow.ordinal, VersionRow.id)
         ).all()
     by_source: dict[str, list[tuple[int, str]]] = {}

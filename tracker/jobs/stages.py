@@ -60,7 +60,7 @@ def diff(engine: Engine, settings: Settings, args: dict[str, Any]) -> Outcome:
     archive, source, label = Archive(engine), job.source, job.label
     previous = previous_version(archive, source, label)
     if previous is None:
-        return Outcome(note="the first version of its source: nothing to compare with")
+        return Outcome(note="no edition before it (a first version, a rendition or a companion)")
     stored = diff_archived(
         archive, DiffStore(engine), source, previous, label, embedder_for(engine, settings)
     )

@@ -50,6 +50,18 @@ def parsers() -> tuple[Parser, ...]:
     return tuple(found)
 
 
+@cache
+def companion_formats() -> frozenset[str]:
+    """Formats of documents that accompany a publication (a playbook) rather than edit it: the
+    parser modules that say ``COMPANION = True``."""
+    found = set()
+    for name in _MODULES:
+        module = importlib.import_module(f"tracker.sources.parsers.{name}")
+        if getattr(module, "COMPANION", False):
+            found.add(module.PARSER.name)
+    return frozenset(found)
+
+
 def detect(filename: str, data: bytes) -> Parser:
     """The parser most confident it can read this file."""
     best: Parser | None = None
@@ -99,7 +111,8 @@ def assemble(named: Sequence[tuple[str, ParsedDocument]], where: str = "version"
 
     A catalog plus profiles is one version whose requirements are the catalog's and whose
     profiles are the selections. Where only resolved baselines exist (800-53 5.1.1, 5.2.0)
-    the requirements are their union, in the order of the largest, and each is a profile.
+    the requirements are their union, in the order of the largest, and each is a profile;
+    such a version is *partial* (``ParsedVersion.partial`` says why).
     Parts (one file per Top 10 entry, one chapter per file) are concatenated in file order.
     """
     if not named:
@@ -150,6 +163,15 @@ def assemble(named: Sequence[tuple[str, ParsedDocument]], where: str = "version"
             )
     first = base[0][1]
     formats = tuple(dict.fromkeys(doc.format for _, doc in named))
+    partial = ""
+    if resolved and not catalogs:
+        # Resolved baselines are selections of a catalog that is not among the files: the
+        # version holds the selected requirements only, and must be diffed as such.
+        names = ", ".join(sorted({p.name for p in profiles}))
+        partial = (
+            f"holds only {len(resolved)} resolved profile(s) ({names}), not the full catalog: "
+            f"{len(requirements)} requirement(s) the profiles select"
+        )
     return ParsedVersion(
         parser="+".join(formats),
         parser_version=";".join(dict.fromkeys(f"{d.format}={d.parser_version}" for _, d in named)),
@@ -159,6 +181,8 @@ def assemble(named: Sequence[tuple[str, ParsedDocument]], where: str = "version"
         published=next((d.published for _, d in named if d.published), None),
         version_hint=next((d.version_hint for _, d in named if d.version_hint), ""),
         formats=formats,
+        partial=partial,
+        companion=all(f in companion_formats() for f in formats),
     )
 
 

@@ -15,6 +15,7 @@ from tracker.domain.inputs import check_label, check_slug
 from tracker.domain.model import Lifecycle, ParsedDocument, ParsedVersion, Source, Version
 from tracker.sources.formats import assemble, parse_document, parser_named
 from tracker.sources.parsing.base import Parser
+from tracker.sources.renditions import archive_version
 from tracker.storage.archive import Archive, content_hash
 
 _SKIP = re.compile(r"^(\.|README|LICEN[CS]E|MANIFEST\.json$)", re.IGNORECASE)
@@ -36,6 +37,9 @@ class IngestResult:
             "parser": v.parser,
             "content_hash": v.content_hash,
             "files": [a.filename for a in v.artefacts],
+            "role": str(v.role),
+            "rendition_of": v.rendition_of or None,
+            "partial": v.partial or None,
         }
 
 
@@ -118,10 +122,15 @@ def ingest_files(
         raise NoDocumentsError(where)
     digest = content_hash(files)
     known = archive.existing(source.slug, label)
+    if known is None or known.content_hash != digest:
+        # the same bytes under another label (a crawl's date label) are the same version: an
+        # import and a crawl of one text meet instead of archiving it twice
+        known = archive.find_by_hash(source.slug, digest) or known
     if known is not None and known.content_hash == digest:
         return IngestResult(known, False)  # same bytes already archived: nothing to parse or store
     parsed = parse_files(files, where, max_bytes, chosen)
-    version, created = archive.add_version(
+    version, created = archive_version(
+        archive,
         source,
         label,
         files,
@@ -154,6 +163,7 @@ def corpus_entries(root: Path) -> list[CorpusEntry]:
             f"{root}: not a folder", "point ingest-corpus at a folder of <source>/<version>/ folders"
         )
     manifest = _manifest(root)
+    related = registry_companions()
     entries: list[CorpusEntry] = []
     for source_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         meta = manifest.get(source_dir.name, {})
@@ -163,6 +173,7 @@ def corpus_entries(root: Path) -> list[CorpusEntry]:
             title=str(meta.get("title", "")),
             publisher=str(meta.get("publisher", "")),
             licence=str(meta.get("licence", "")),
+            companions=related.get(source_dir.name, ()),
         )
         folders = [p for p in source_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
 
@@ -184,6 +195,24 @@ def corpus_entries(root: Path) -> list[CorpusEntry]:
     if not entries:
         raise NoDocumentsError(str(root))
     return entries
+
+
+def registry_companions() -> dict[str, tuple[str, ...]]:
+    """Companion slugs by source, both ways, as the source registry declares them (a corpus
+    folder ``eu-ai-act`` learns that ``eu-ai-act-eurlex`` tracks the same Act). An unreadable
+    registry gives none: importing a corpus does not depend on the crawl configuration."""
+    from tracker.sources.registry import load
+
+    try:
+        specs = load().sources
+    except TrackerError:
+        return {}
+    found: dict[str, list[str]] = {}
+    for spec in specs:
+        for other in spec.companions:
+            found.setdefault(spec.slug, []).append(other)
+            found.setdefault(other, []).append(spec.slug)
+    return {slug: tuple(dict.fromkeys(others)) for slug, others in found.items()}
 
 
 def _loose_date(value: object) -> date | None:

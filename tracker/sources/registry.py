@@ -99,6 +99,9 @@ class SourceSpec:
     backfill: int = 1  # github-release-file: how many newest tags a first crawl archives
     misfire_grace: int = 3600  # seconds a late scheduled run may still start
     enabled: bool = True
+    # slugs of sources tracking the same publication in another packaging, or documents
+    # published with it; shown on each other's pages, never diffed against each other
+    companions: tuple[str, ...] = ()
 
     def to_source(self) -> Source:
         return Source(
@@ -108,6 +111,7 @@ class SourceSpec:
             homepage=self.homepage,
             kind=self.kind,
             licence=self.licence,
+            companions=self.companions,
         )
 
     @property
@@ -241,7 +245,17 @@ def _spec(entry: dict[str, Any], where: str) -> SourceSpec:
             raise InvalidInputError(
                 f"{where}: {name} must be a positive {typ.__name__}", "see data/sources.toml"
             )
-    values = {k: v for k, v in entry.items() if k != "schedule"}
+    companions = entry.get("companions", [])
+    if not isinstance(companions, list) or not all(isinstance(c, str) and _SLUG.match(c) for c in companions):
+        raise InvalidInputError(
+            f"{where}: companions must be a list of source slugs", 'e.g. companions = ["eu-ai-act"]'
+        )
+    if slug in companions:
+        raise InvalidInputError(
+            f"{where}: a source is not its own companion", "remove its slug from companions"
+        )
+    values = {k: v for k, v in entry.items() if k not in ("schedule", "companions")}
+    values["companions"] = tuple(companions)
     return SourceSpec(**values, schedule=Schedule.parse(entry["schedule"], f"{where}: schedule"))
 
 

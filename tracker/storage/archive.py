@@ -27,6 +27,7 @@ from tracker.domain.model import (
     Source,
     Strength,
     Version,
+    VersionRole,
 )
 from tracker.storage.catalog import artefacts_of, source_of, version_of
 from tracker.storage.jobs import JobSpec, write_jobs
@@ -122,6 +123,8 @@ class Archive:
                 setattr(row, field, value)
             elif getattr(row, field) is None:
                 setattr(row, field, "")
+        if source.companions:
+            row.companions = list(source.companions)
         session.flush()
         return row
 
@@ -161,6 +164,10 @@ class Archive:
         observed_at: datetime | None = None,
         digest: str | None = None,
         jobs: Sequence[JobSpec] = (),
+        role: VersionRole = VersionRole.EDITION,
+        rendition_of: str = "",
+        partial: str | None = None,
+        revision: str = "",
     ) -> tuple[Version, bool]:
         """Store a parsed version with its raw files, atomically.
 
@@ -169,6 +176,10 @@ class Archive:
         never changes: a new publication is a new version. ``jobs`` (the pipeline's diff
         job) are added to the job ledger in the same transaction as a new version, so a
         crash right after the commit cannot lose the work that follows archiving.
+
+        A rendition (``role``, ``rendition_of``) takes its edition's place in the order and its
+        status; only editions supersede one another. ``partial`` (default: what the parsed
+        documents say) records why the version holds only part of its publication.
         """
         check_slug(source.slug)
         check_label(label)
@@ -185,6 +196,17 @@ class Archive:
                     f"{source.slug} {label} is already archived with different content",
                     "archived versions never change; ingest the new bytes under a new --version label",
                 )
+            edition = None
+            if role is VersionRole.RENDITION:
+                edition = session.scalar(
+                    select(VersionRow).where(VersionRow.source_id == src.id, VersionRow.label == rendition_of)
+                )
+                if edition is None:
+                    raise NotFoundError(
+                        f"{source.slug} has no edition {rendition_of!r} for rendition {label!r}",
+                        "archive the edition first, or ingest this version as an edition",
+                    )
+                ordinal, status = edition.ordinal, Lifecycle(edition.status)
             if ordinal is None:
                 highest = session.scalar(
                     select(func.max(VersionRow.ordinal)).where(VersionRow.source_id == src.id)
@@ -202,6 +224,10 @@ class Archive:
                 parser_version=parsed.parser_version,
                 ordinal=ordinal,
                 requirement_count=len(parsed.requirements),
+                role=str(role),
+                rendition_of=rendition_of if role is VersionRole.RENDITION else "",
+                partial=parsed.partial if partial is None else partial,
+                revision=revision,
             )
             session.add(row)
             session.flush()
@@ -218,7 +244,7 @@ class Archive:
                         version_id=row.id, name=profile.name, title=profile.title, keys=list(profile.keys)
                     )
                 )
-            if status is Lifecycle.FINAL:
+            if status is Lifecycle.FINAL and role is VersionRole.EDITION:
                 self._supersede_older_finals(session, src.id, row)
             write_declared(session, src.slug, label, parsed.requirements)
             write_jobs(session, jobs)
@@ -240,12 +266,17 @@ class Archive:
             session.flush()
 
     def _supersede_older_finals(self, session: Session, source_id: int, newest: VersionRow) -> None:
-        """A final version supersedes the finals published before it."""
+        """A final edition supersedes the finals published before it, with their renditions.
+
+        Companions stand outside the succession: they neither supersede nor are superseded.
+        """
+        in_line = (str(VersionRole.EDITION), str(VersionRole.RENDITION))
         rows = session.scalars(
             select(VersionRow).where(
                 VersionRow.source_id == source_id,
                 VersionRow.status == str(Lifecycle.FINAL),
                 VersionRow.ordinal < newest.ordinal,
+                VersionRow.role.in_(in_line),
             )
         )
         for older in rows:
@@ -255,10 +286,23 @@ class Archive:
                 VersionRow.source_id == source_id,
                 VersionRow.status.in_([str(Lifecycle.FINAL), str(Lifecycle.SUPERSEDED)]),
                 VersionRow.ordinal > newest.ordinal,
+                VersionRow.role == str(VersionRole.EDITION),
             )
         )
         if later_final is not None:
             newest.status = str(Lifecycle.SUPERSEDED)
+
+    def adopt_renditions(self, slug: str, edition: str, labels: Sequence[str]) -> None:
+        """Make the versions ``labels`` renditions of ``edition``: they take its place in the
+        order and its status (an edition archived after its renditions)."""
+        if not labels:
+            return
+        with Session(self.engine) as session, session.begin():
+            head = self._version_row(session, slug, edition)
+            for label in labels:
+                row = self._version_row(session, slug, label)
+                row.role, row.rendition_of = str(VersionRole.RENDITION), edition
+                row.ordinal, row.status = head.ordinal, head.status
 
     def _version(self, session: Session, row: VersionRow, slug: str) -> Version:
         return version_of(row, slug, artefacts_of(session, [row.id])[row.id])

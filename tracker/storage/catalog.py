@@ -17,7 +17,7 @@ from datetime import date
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from tracker.domain.model import Artefact, Lifecycle, Source, Version
+from tracker.domain.model import Artefact, Lifecycle, Source, Version, VersionRole
 from tracker.storage.tables.archive import (
     ArtefactRow,
     RequirementRow,
@@ -48,6 +48,10 @@ class VersionSummary:
     published: date | None
     ordinal: int
     requirements: int
+    role: str = "edition"
+    rendition_of: str = ""
+    partial: str = ""
+    parser: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ def source_of(row: SourceRow) -> Source:
         homepage=row.homepage,
         kind=row.kind,
         licence=row.licence,
+        companions=tuple(row.companions or ()),
     )
 
 
@@ -111,6 +116,10 @@ def version_of(row: VersionRow, slug: str, artefacts: Sequence[Artefact]) -> Ver
         ordinal=row.ordinal,
         requirement_count=row.requirement_count,
         artefacts=tuple(artefacts),
+        role=VersionRole(row.role or "edition"),
+        rendition_of=row.rendition_of or "",
+        partial=row.partial or "",
+        revision=row.revision or "",
     )
 
 
@@ -137,7 +146,18 @@ def artefacts_of(session: Session, version_ids: Sequence[int]) -> dict[int, list
 
 
 def _summary(row: VersionRow) -> VersionSummary:
-    return VersionSummary(row.id, row.label, row.status, row.published, row.ordinal, row.requirement_count)
+    return VersionSummary(
+        row.id,
+        row.label,
+        row.status,
+        row.published,
+        row.ordinal,
+        row.requirement_count,
+        row.role,
+        row.rendition_of,
+        row.partial,
+        row.parser,
+    )
 
 
 class Catalog:
@@ -177,14 +197,18 @@ class Catalog:
             return [SourceEntry(r.id, source_of(r), int(counts.get(r.id, 0))) for r in rows]
 
     def overview(self) -> list[SourceOverview]:
-        """Every source by slug, with its number of versions and its newest version."""
+        """Every source by slug, with its number of versions (renditions not counted) and its
+        newest edition."""
         with Session(self.engine) as session:
             sources = session.scalars(select(SourceRow).order_by(SourceRow.slug)).all()
             counts: dict[int, int] = {}
             newest: dict[int, VersionSummary] = {}
             for row in session.scalars(select(VersionRow).order_by(VersionRow.ordinal, VersionRow.id)):
+                if row.role == str(VersionRole.RENDITION):
+                    continue  # the same text as an edition, in another format: not a version of its own
                 counts[row.source_id] = counts.get(row.source_id, 0) + 1
-                newest[row.source_id] = _summary(row)
+                if row.role == str(VersionRole.EDITION):
+                    newest[row.source_id] = _summary(row)
             return [SourceOverview(source_of(r), counts.get(r.id, 0), newest.get(r.id)) for r in sources]
 
     # -- versions --------------------------------------------------------------------------

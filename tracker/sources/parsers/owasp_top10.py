@@ -175,6 +175,7 @@ class OwaspTop10Parser:
             role=DocumentRole.PART,
             title=fields.get("document") or _LISTS.get(ident[:2].upper(), requirement.title),
             requirements=(requirement,),
+            version_hint=year or "",  # the list's edition as the entries print it ("LLM01:2025")
         )
 
 

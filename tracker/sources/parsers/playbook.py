@@ -155,4 +155,7 @@ def _listed(value: object) -> str:
     return text(value)
 
 
+# The Playbook accompanies the AI RMF (suggested actions per subcategory); it is not an edition
+# of the framework, so a version read by this parser never supersedes the framework's text.
+COMPANION = True
 PARSER: Parser = PlaybookParser()

@@ -35,6 +35,7 @@ class SourceRow(Base):
     kind: Mapped[str] = mapped_column(String(64), default="")
     licence: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    companions: Mapped[Any] = mapped_column(JSON, nullable=True)  # migration 0010: related slugs
 
 
 class ArtefactRow(Base):
@@ -63,6 +64,13 @@ class VersionRow(Base):
     parser_version: Mapped[str] = mapped_column(Text)
     ordinal: Mapped[int] = mapped_column(Integer, default=0)
     requirement_count: Mapped[int] = mapped_column(Integer, default=0)
+    # migration 0010: an edition, a rendition of the edition labelled ``rendition_of`` (the same
+    # text in another format), or a companion document; ``partial`` says why the version holds
+    # only part of its publication (empty when whole); ``revision`` is the file's own revision
+    role: Mapped[str] = mapped_column(String(16), default="edition", server_default="edition")
+    rendition_of: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    partial: Mapped[str] = mapped_column(Text, default="", server_default="")
+    revision: Mapped[str] = mapped_column(String(128), default="", server_default="")
 
 
 class VersionArtefactRow(Base):
