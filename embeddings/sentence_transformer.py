@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
 MAX_TOKENS = 256  # the package's sentence_bert_config.json
+BUDGET_TOKENS = 128  # a batch of long texts holds what batch_size texts of this length would
 Precision = Literal["fp32", "bf16"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16")
 Progress = Callable[[int, int], None]
@@ -141,8 +142,8 @@ class SentenceTransformerEmbedder:
                 pass
             folder = Path(path)
             tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-            tokenizer.enable_truncation(MAX_TOKENS)
-            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            tokenizer.enable_truncation(MAX_TOKENS)  # the file says 128; the model's config 256
+            tokenizer.no_padding()  # the file pads every text to 128; batches pad themselves
             model = bert.load(folder, torch.bfloat16 if self.precision == "bf16" else torch.float32)
             self._model, self._tokenizer = model, tokenizer
             return model, tokenizer
@@ -159,22 +160,33 @@ class SentenceTransformerEmbedder:
         model, tokenizer = self._load()
         import torch
 
-        # longest first, as sentence-transformers does: a batch pads to about its own length
-        order = sorted(range(total), key=lambda i: -len(texts[i]))
+        # Tokenise everything once, then batch longest first so a batch pads to about its own
+        # length. Attention memory grows with batch x length^2, so a batch of long texts is
+        # cut down to the same budget as ``batch_size`` texts of ``BUDGET_TOKENS`` tokens.
+        encoded = tokenizer.encode_batch(list(texts))
+        lengths = [len(e.ids) for e in encoded]
+        order = sorted(range(total), key=lambda i: -lengths[i])
+        budget = self.batch_size * BUDGET_TOKENS * BUDGET_TOKENS
         out = np.zeros((total, self.dim), dtype=np.float32)
+        done = 0
         with torch.inference_mode():
-            for start in range(0, total, self.batch_size):
-                rows = order[start : start + self.batch_size]
-                encoded = tokenizer.encode_batch([texts[i] for i in rows])
-                ids = torch.tensor([e.ids for e in encoded], dtype=torch.long)
-                mask = torch.tensor([e.attention_mask for e in encoded], dtype=torch.long)
+            while done < total:
+                width = lengths[order[done]]
+                size = max(1, min(self.batch_size, budget // max(width * width, 1)))
+                rows = order[done : done + size]
+                ids = torch.zeros((len(rows), width), dtype=torch.long)  # 0 is [PAD]
+                mask = torch.zeros((len(rows), width), dtype=torch.long)
+                for r, i in enumerate(rows):
+                    ids[r, : lengths[i]] = torch.tensor(encoded[i].ids, dtype=torch.long)
+                    mask[r, : lengths[i]] = 1
                 hidden = model(ids, mask).float()
                 weights = mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
                 out[rows] = pooled.numpy()
-                del encoded, ids, mask, hidden, weights, pooled
+                del ids, mask, hidden, weights, pooled
+                done += len(rows)
                 if self.progress is not None:
-                    self.progress(min(start + self.batch_size, total), total)
+                    self.progress(done, total)
         return _l2_normalise(out)
 
 
