@@ -56,6 +56,7 @@ class BertEncoder(nn.Module):
         padding = mask == 0  # True where a token is padding, as nn.MultiheadAttention wants
         for layer in self.layers:
             x = layer(x, src_key_padding_mask=padding)
+        assert isinstance(x, torch.Tensor)
         # the fused inference path returns zeros at padded positions; pooling masks them anyway
         return x
 

@@ -29,6 +29,7 @@ sampling), on the CPU.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -124,6 +125,10 @@ class SentenceTransformerEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            # oneDNN caches a compiled kernel per tensor shape, and every batch has its own
+            # width: on a cold mapping run the cache grew by 120 MB. Compiling afresh costs
+            # little next to the model itself (only read if torch is not loaded yet).
+            os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0")
             import torch
 
             path = self._model_path
@@ -136,10 +141,9 @@ class SentenceTransformerEmbedder:
             from embeddings import bert
 
             torch.set_num_threads(self.threads)
-            try:
+            # raises when already set, or once inter-op work has started in this process
+            with contextlib.suppress(RuntimeError):
                 torch.set_num_interop_threads(1)
-            except RuntimeError:  # already set, or inter-op work has started in this process
-                pass
             folder = Path(path)
             tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
             tokenizer.enable_truncation(MAX_TOKENS)  # the file says 128; the model's config 256

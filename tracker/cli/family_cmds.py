@@ -65,7 +65,9 @@ def family(ctx: Context, source_version: str, requirement: str, lexical_only: bo
     query = queries[0]
     ancestors: dict[str, set[str]] = {}
     for spec in members:  # ancestors first, so each member's are known when it is reached
-        ancestors[spec.slug] = set(spec.derived_from).union(*(ancestors.get(p, set()) for p in spec.derived_from))
+        ancestors[spec.slug] = set(spec.derived_from).union(
+            *(ancestors.get(p, set()) for p in spec.derived_from)
+        )
     progress = EmbeddingProgress()
     embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings, progress)
     results: list[MemberMatches] = []

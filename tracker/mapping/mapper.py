@@ -296,7 +296,7 @@ class Mapper:
                         control_id=unit.id,
                         key=unit.key,
                         score=score,
-                        relationship=suggest_relationship(score, cos or 0.0, cover_q, cover_c),
+                        relationship=suggest_relationship(score, cos, cover_q, cover_c),
                         rank=rank,
                         signals=tuple((name, round(float(m[qi, ui]), 3)) for name, _, m in signals),
                         via=self._via(qi, int(ui)),
@@ -327,7 +327,7 @@ class Mapper:
             qv = self.embedder.encode(texts).astype(np.float32)
             cosine, rolled = self._dense(qv)
             signals.append(("dense", cfg.dense, _zscore(rolled)))
-            pool = sum(w * m for _, w, m in signals)
+            pool: Matrix = sum((w * m for _, w, m in signals), np.zeros(cosine.shape))
             signals.append(("parts", cfg.parts, _zscore(self._parts(qv, cosine, pool))))
             partial = sum(w * m for _, w, m in signals) + cfg.prior * self.prior
             signals.append(("feedback", cfg.feedback, _zscore(self._feedback(qv, partial))))

@@ -51,6 +51,7 @@ SLOPE = 1.3
 NO_RELATION_BELOW = 0.05
 EQUAL_COSINE = 0.9
 EQUAL_COVER = 0.8
+EQUAL_COVER_LEXICAL = 0.95
 CONTAINED_COVER = 0.7
 PARTIAL_COVER = 0.5
 AGREE_CENTRE = 0.6
@@ -86,11 +87,18 @@ def weighted_coverage(terms: Iterable[str], other: set[str], idf: dict[str, floa
     return sum(idf.get(t, 1.0) for t in unique if t in other) / total
 
 
-def suggest_relationship(score: float, cosine: float, cover_q: float, cover_c: float) -> Relationship:
-    """IR 8477 relationship suggested for a requirement (source) and a control (target)."""
+def suggest_relationship(score: float, cosine: float | None, cover_q: float, cover_c: float) -> Relationship:
+    """IR 8477 relationship suggested for a requirement (source) and a control (target).
+
+    ``cosine`` is None when no model ran (lexical only): then only near-identical word sets
+    (:data:`EQUAL_COVER_LEXICAL` both ways) are suggested as ``equal``.
+    """
     if score < NO_RELATION_BELOW:
         return Relationship.NO_RELATIONSHIP
-    if cosine >= EQUAL_COSINE and cover_q >= EQUAL_COVER and cover_c >= EQUAL_COVER:
+    if cosine is None:
+        if cover_q >= EQUAL_COVER_LEXICAL and cover_c >= EQUAL_COVER_LEXICAL:
+            return Relationship.EQUAL
+    elif cosine >= EQUAL_COSINE and cover_q >= EQUAL_COVER and cover_c >= EQUAL_COVER:
         return Relationship.EQUAL
     if cover_q >= CONTAINED_COVER and cover_c < PARTIAL_COVER:
         return Relationship.SUBSET
