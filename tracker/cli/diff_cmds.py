@@ -7,9 +7,6 @@ import click
 from tracker.cli.context import Context
 from tracker.cli.output import emit_json
 from tracker.cli.progress import EmbeddingProgress
-from tracker.diff import render_html, render_text
-from tracker.diff.service import diff_archived
-from tracker.storage.diffs import DiffStore
 
 
 @click.command()
@@ -32,6 +29,11 @@ def diff(
     include_unchanged: bool,
 ) -> None:
     """Diff two archived versions: OLD and NEW are version labels (or SOURCE@LABEL)."""
+    # imported here, not at the top: the diff engine (scipy.optimize among others) costs
+    # every other command a quarter of a second of start-up
+    from tracker.diff import render_html, render_text
+    from tracker.diff.service import diff_archived
+    from tracker.storage.diffs import DiffStore
     from tracker.wiring import make_embedder
 
     progress = EmbeddingProgress()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,7 +11,9 @@ from tracker.cli.context import Context
 from tracker.cli.output import FORMAT_OPTION, emit_json
 from tracker.cli.progress import EmbeddingProgress
 from tracker.domain.errors import InvalidInputError, NotFoundError
-from tracker.mapping.family import Counterpart, MemberMatches
+
+if TYPE_CHECKING:  # the mapper (scipy) loads when the command runs, not when the CLI starts
+    from tracker.mapping.family import Counterpart, MemberMatches
 
 
 def _relation(member: str, asked: str, ancestors: dict[str, set[str]]) -> str:
@@ -40,7 +43,7 @@ def family(ctx: Context, source_version: str, requirement: str, lexical_only: bo
     guidelines the Code builds on. Counterparts are the calibrated equal/subset/superset matches.
     """
     from tracker.mapping.documents import queries_from_requirements
-    from tracker.mapping.family import counterparts
+    from tracker.mapping.family import MemberMatches, counterparts
     from tracker.sources import registry as registry_mod
     from tracker.wiring import make_embedder
 
