@@ -21,7 +21,7 @@ from tracker.cli.progress import EmbeddingProgress
 from tracker.domain.errors import InvalidInputError, NotFoundError
 from tracker.mapping.documents import MapQuery
 from tracker.mapping.mapper import Mapper
-from tracker.mapping.scoring import agreement, calibrate, pair_score
+from tracker.mapping.scoring import agreement, calibrate, pair_score, suggest_relationship
 from tracker.mapping.types import Control
 from tracker.mapping.types import Relationship as R
 from tracker.sources import registry as registry_mod
@@ -64,6 +64,10 @@ def test_agreement_orders_verbatim_reworded_contained_unrelated() -> None:
     assert agreement(None, 1.0, 0.4) == pytest.approx(0.4**0.5)  # lexical only: overlap both ways
     for t in (-2.0, 0.0, 4.0, 8.0):  # never below the calibrated evidence
         assert pair_score(t, 0.1, 0.0, 0.0) >= calibrate(t)
+    # a provision wholly inside its slightly longer rewrite, read in both directions
+    assert suggest_relationship(0.99, 0.95, 1.0, 0.7) is R.SUBSET
+    assert suggest_relationship(0.99, 0.95, 0.7, 1.0) is R.SUPERSET
+    assert suggest_relationship(0.99, 0.95, 0.85, 0.9) is R.EQUAL
 
 
 def test_lexical_only_mapper_scores_a_verbatim_copy_as_equal() -> None:

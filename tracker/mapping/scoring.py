@@ -52,6 +52,7 @@ NO_RELATION_BELOW = 0.05
 EQUAL_COSINE = 0.9
 EQUAL_COVER = 0.8
 EQUAL_COVER_LEXICAL = 0.95
+WHOLLY_COVERED = 0.95
 CONTAINED_COVER = 0.7
 PARTIAL_COVER = 0.5
 AGREE_CENTRE = 0.6
@@ -103,5 +104,11 @@ def suggest_relationship(score: float, cosine: float | None, cover_q: float, cov
     if cover_q >= CONTAINED_COVER and cover_c < PARTIAL_COVER:
         return Relationship.SUBSET
     if cover_c >= CONTAINED_COVER and cover_q < PARTIAL_COVER:
+        return Relationship.SUPERSET
+    # one statement wholly inside the other, which says a little more ("models and datasets"
+    # against "models, datasets and prompts"): a provision and its extended rewrite
+    if cover_q >= WHOLLY_COVERED and cover_c < EQUAL_COVER:
+        return Relationship.SUBSET
+    if cover_c >= WHOLLY_COVERED and cover_q < EQUAL_COVER:
         return Relationship.SUPERSET
     return Relationship.INTERSECTS
