@@ -33,8 +33,9 @@ calibrated evidence, so those scores keep their fitted calibration.
 read it off the *asymmetry of term coverage*: the IDF-weighted share of the requirement's
 terms found in the control (``cover_q``) versus the share of the control's terms found in
 the requirement (``cover_c``), together with dense similarity for ``equal``. A short
-high-level requirement fully echoed by a long control reads as ``subset``; the reverse as
-``superset``; anything else that scores as relevant as ``intersects``; a candidate whose
+high-level requirement fully echoed by a long control reads as ``subset``, and so does a
+provision wholly inside a rewrite that adds a little (:data:`WHOLLY_COVERED`); the reverse
+as ``superset``; anything else that scores as relevant as ``intersects``; a candidate whose
 calibrated score is below :data:`NO_RELATION_BELOW` as ``no-relationship``. These are
 suggestions for a reviewer and are marked as machine-made wherever they are stored.
 """
