@@ -98,7 +98,9 @@ class MapperConfig:
     roll_up: bool = True
     min_part_chars: int = 20
     # the parts signal is computed for each query's ``parts_pool`` best units by the other
-    # text signals (0: every unit); part sentences are embedded only when a pool needs them
+    # text signals (0: every unit); part sentences are embedded only when a pool needs them.
+    # 100 (of 298 rolled-up 800-53 units) after trying 30, 60, 100 and every unit on the CSF
+    # 1.1 crosswalk: each pool lost at most 0.01 recall@10 and moved MRR by under 0.005.
     parts_pool: int = 100
 
 
