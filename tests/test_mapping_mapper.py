@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
+from embeddings.protocol import Vectors
 from tests.support.mapping import CONTROLS, BagOfWordsEmbedder
 from tracker.domain.model import Link, Requirement
 from tracker.mapping.documents import MapQuery, controls_from_requirements, queries_from_requirements
@@ -70,12 +73,41 @@ def test_lexical_only_mapper_works_without_a_model() -> None:
     assert {name for name, _ in ranking.candidates[0].signals} == {"lexical", "prior", "policy"}
 
 
+class RecordingEmbedder(BagOfWordsEmbedder):
+    """Keeps every text it is asked to encode, call by call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        self.batches.append(list(texts))
+        return super().encode(texts)
+
+
 def test_target_texts_are_embedded_once_per_mapper() -> None:
-    embedder = BagOfWordsEmbedder()
+    embedder = RecordingEmbedder()
     mapper = Mapper(CONTROLS, embedder)
-    built = embedder.calls
-    mapper.rank([MapQuery("A", "backup"), MapQuery("B", "inventory")])
-    assert embedder.calls == built + 1  # one batch for all queries
+    assert len(embedder.batches) == 1 and len(embedder.batches[0]) == len(CONTROLS)  # no parts yet
+    queries = [MapQuery("A", "backup"), MapQuery("B", "inventory")]
+    mapper.rank(queries)
+    mapper.rank(queries)
+    texts = [t for batch in embedder.batches[1:] for t in batch if t not in ("backup", "inventory")]
+    assert len(texts) == len(set(texts))  # each part sentence embedded at most once
+    assert embedder.batches[-1] == ["backup", "inventory"]  # the second ranking embeds only the queries
+
+
+def test_part_sentences_are_embedded_only_for_the_pool_and_rankings_do_not_depend_on_the_batch() -> None:
+    embedder = RecordingEmbedder()
+    mapper = Mapper(CONTROLS, embedder, MapperConfig(parts_pool=1))
+    alone = mapper.rank([MapQuery("A", "backup of system data")])[0]
+    parts = [t for batch in embedder.batches[1:] for t in batch if t != "backup of system data"]
+    owner = {u.key: u for u in mapper.units}[alone.candidates[0].key]
+    assert parts and all(p in f"{owner.description} {owner.guidance}" for p in parts)
+    together = mapper.rank([MapQuery("B", "account management"), MapQuery("A", "backup of system data")])[1]
+    # float32 products round differently by batch shape, so compare to a tolerance
+    assert [c.control_id for c in together.candidates] == [c.control_id for c in alone.candidates]
+    assert [c.score for c in together.candidates] == pytest.approx([c.score for c in alone.candidates])
 
 
 def test_edge_cases() -> None:

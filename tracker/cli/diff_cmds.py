@@ -6,9 +6,7 @@ import click
 
 from tracker.cli.context import Context
 from tracker.cli.output import emit_json
-from tracker.diff import render_html, render_text
-from tracker.diff.service import diff_archived
-from tracker.storage.diffs import DiffStore
+from tracker.cli.progress import EmbeddingProgress
 
 
 @click.command()
@@ -31,10 +29,17 @@ def diff(
     include_unchanged: bool,
 ) -> None:
     """Diff two archived versions: OLD and NEW are version labels (or SOURCE@LABEL)."""
+    # imported here, not at the top: the diff engine (scipy.optimize among others) costs
+    # every other command a quarter of a second of start-up
+    from tracker.diff import render_html, render_text
+    from tracker.diff.service import diff_archived
+    from tracker.storage.diffs import DiffStore
     from tracker.wiring import make_embedder
 
-    embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings)
+    progress = EmbeddingProgress()
+    embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings, progress)
     stored = diff_archived(ctx.archive, DiffStore(ctx.engine), source, old, new, embedder, refresh=refresh)
+    progress.close()
     if fmt == "json":
         data = stored.result.to_json_dict()
         data["diff_id"] = stored.id

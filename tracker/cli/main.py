@@ -18,6 +18,7 @@ from tracker.cli import (
     crawl_cmds,
     demo_cmds,
     diff_cmds,
+    family_cmds,
     job_cmds,
     map_cmds,
     org_cmds,
@@ -64,6 +65,7 @@ crawl_cmds.register(cli)
 diff_cmds.register(cli)
 org_cmds.register(cli)
 map_cmds.register(cli)
+family_cmds.register(cli)
 demo_cmds.register(cli)
 api_cmds.register(cli)
 job_cmds.register(cli)

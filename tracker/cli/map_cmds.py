@@ -9,6 +9,7 @@ import click
 
 from tracker.cli.context import Context
 from tracker.cli.output import FORMAT_OPTION, emit, emit_json, table
+from tracker.cli.progress import EmbeddingProgress
 from tracker.domain.errors import InvalidInputError, NotFoundError
 from tracker.mapping.types import Control, Mapping, Provenance
 from tracker.storage.controls import ControlStore
@@ -130,8 +131,10 @@ def map_command(
     slug, label = source.split("@", 1)
     queries = queries_from_requirements(ctx.archive.requirements(slug, label), only=only or None)
     controls, target_set = _targets(ctx, target)
-    embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings)
+    progress = EmbeddingProgress()
+    embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings, progress)
     rankings = Mapper(controls, embedder).rank(queries, top_k=top_k)
+    progress.close()
     if "@" in target:  # what the publisher itself names in the target publication comes first
         from tracker.mapping.crosswalks.declared import lead_with_declared
 
@@ -195,8 +198,10 @@ def impact_command(
     from tracker.impact.service import compute_impact
     from tracker.wiring import make_embedder
 
-    embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings)
+    progress = EmbeddingProgress()
+    embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings, progress)
     report = compute_impact(ctx.engine, org_name, source, old, new, embedder)
+    progress.close()
     if fmt == "oscal":
         from tracker.impact.oscal_poam import write_poam
 

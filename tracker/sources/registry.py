@@ -102,6 +102,9 @@ class SourceSpec:
     # slugs of sources tracking the same publication in another packaging, or documents
     # published with it; shown on each other's pages, never diffed against each other
     companions: tuple[str, ...] = ()
+    # slugs of the documents this one was written from, provision by provision (the ETSI TS
+    # from the UK Code, the EN from the TS): a change in one is looked for in the others
+    derived_from: tuple[str, ...] = ()
 
     def to_source(self) -> Source:
         return Source(
@@ -157,6 +160,32 @@ class Registry:
     def slugs(self) -> tuple[str, ...]:
         return tuple(s.slug for s in self.sources)
 
+    def family(self, slug: str) -> tuple[SourceSpec, ...]:
+        """``slug`` and every source linked to it by ``derived_from``, either way, transitively;
+        ancestors before the documents written from them (registry order among equals)."""
+        self.get(slug)
+        linked: dict[str, set[str]] = {s.slug: set() for s in self.sources}
+        for spec in self.sources:
+            for parent in spec.derived_from:
+                linked[spec.slug].add(parent)
+                linked[parent].add(spec.slug)
+        members, todo = {slug}, [slug]
+        while todo:
+            for other in linked[todo.pop()] - members:
+                members.add(other)
+                todo.append(other)
+        depth: dict[str, int] = {}
+
+        def generation(name: str) -> int:
+            if name not in depth:
+                depth[name] = 0  # the registry refuses cycles; this only guards the recursion
+                parents = self.get(name).derived_from
+                depth[name] = 1 + max(map(generation, parents)) if parents else 0
+            return depth[name]
+
+        ordered = sorted((s for s in self.sources if s.slug in members), key=lambda s: generation(s.slug))
+        return tuple(ordered)
+
 
 def default_path(settings: Settings | None = None) -> Path:
     """The configured registry (``TRACKER_REGISTRY``), else ``data/sources.toml`` of the checkout."""
@@ -203,7 +232,32 @@ def parse(raw: dict[str, Any], where: str, path: Path | None = None) -> Registry
             )
         seen.add(spec.slug)
         specs.append(spec)
+    _check_derivations(specs, where)
     return Registry(path=path or Path(where), sources=tuple(specs))
+
+
+def _check_derivations(specs: list[SourceSpec], where: str) -> None:
+    """Every ``derived_from`` names another registered source, and no document descends from itself."""
+    parents = {s.slug: s.derived_from for s in specs}
+    for spec in specs:
+        for parent in spec.derived_from:
+            if parent not in parents or parent == spec.slug:
+                raise InvalidInputError(
+                    f"{where}: {spec.slug}: derived_from names {parent!r}, not another registered source",
+                    f"registered sources: {', '.join(parents)}",
+                )
+    for spec in specs:
+        seen, todo = set(), list(spec.derived_from)
+        while todo:
+            name = todo.pop()
+            if name == spec.slug:
+                raise InvalidInputError(
+                    f"{where}: {spec.slug} is derived from itself through derived_from",
+                    "derived_from points from a document to the ones it was written from",
+                )
+            if name not in seen:
+                seen.add(name)
+                todo.extend(parents[name])
 
 
 _FIELDS = {f.name for f in fields(SourceSpec)}
@@ -254,8 +308,14 @@ def _spec(entry: dict[str, Any], where: str) -> SourceSpec:
         raise InvalidInputError(
             f"{where}: a source is not its own companion", "remove its slug from companions"
         )
-    values = {k: v for k, v in entry.items() if k not in ("schedule", "companions")}
+    derived = entry.get("derived_from", [])
+    if not isinstance(derived, list) or not all(isinstance(d, str) and d.strip() for d in derived):
+        raise InvalidInputError(
+            f"{where}: derived_from must be a list of source slugs", 'e.g. derived_from = ["etsi-ts-104-223"]'
+        )
+    values = {k: v for k, v in entry.items() if k not in ("schedule", "companions", "derived_from")}
     values["companions"] = tuple(companions)
+    values["derived_from"] = tuple(derived)
     return SourceSpec(**values, schedule=Schedule.parse(entry["schedule"], f"{where}: schedule"))
 
 
