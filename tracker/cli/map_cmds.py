@@ -116,7 +116,7 @@ def map_command(
 ) -> None:
     """Rank controls for each requirement (hybrid BM25 + MiniLM + structure, calibrated scores)."""
     from tracker.mapping.documents import queries_from_requirements
-    from tracker.mapping.mapper import Mapper
+    from tracker.review.learning import learned_mapper
     from tracker.wiring import make_embedder
 
     if "@" not in source:
@@ -125,10 +125,11 @@ def map_command(
     queries = queries_from_requirements(ctx.archive.requirements(slug, label), only=only or None)
     controls, target_set = _targets(ctx, target)
     embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings)
-    rankings = Mapper(controls, embedder).rank(queries, top_k=top_k)
+    org_name = None if "@" in target else target
+    mapper = learned_mapper(ctx.engine, org_name, controls, embedder, target_set=target_set, query_set=source)
+    rankings = mapper.rank(queries, top_k=top_k)
     saved = 0
     if save_min is not None:
-        org_name = None if "@" in target else target
         proposals = [
             m
             for r in rankings
