@@ -75,7 +75,11 @@ def replayed_decisions(
             continue
         top = [keys[j] for j in np.argsort(-scores[row], kind="stable")[:3]]
         for key in top:
-            out.append(LabelledPair(CSF, queries[i].key, key, key in wanted, "reviewer", 1.0 if key in wanted else 3.0))
+            out.append(
+                LabelledPair(
+                    CSF, queries[i].key, key, key in wanted, "reviewer", 1.0 if key in wanted else 3.0
+                )
+            )
         if not wanted & set(top):
             first = next((k for k in sorted(wanted) if k in mapper.unit_index), None)
             if first is not None:
@@ -133,9 +137,7 @@ def _per_fold_mean(
     return {k: float(np.mean([f[k] for f in folds])) for k in folds[0]}
 
 
-def variants(
-    mapper: Mapper, queries: Sequence[MapQuery], gold: Gold, evaluate: Evaluate, row: Row
-) -> None:
+def variants(mapper: Mapper, queries: Sequence[MapQuery], gold: Gold, evaluate: Evaluate, row: Row) -> None:
     """Methods and feature groups tried, each held out by function (pooled over the five)."""
     keys = [u.key for u in mapper.units]
     units = set(keys)
@@ -159,7 +161,9 @@ def variants(
         feats = features_of(mapper, training.queries, memory, groups)
         test_feats = features_of(mapper, [queries[i] for i in test], memory)
         for name, subset in subsets.items():
-            weights = fit_weights({k: feats[k] for k in subset}, memory.positive, memory.rejected, names=subset)
+            weights = fit_weights(
+                {k: feats[k] for k in subset}, memory.positive, memory.rejected, names=subset
+            )
             tried[name][test] = weights.logits(test_feats)
         x = np.stack([feats[n].ravel() for n in FEATURES], axis=1)
         y = memory.positive.ravel()
@@ -206,7 +210,9 @@ def report(
         runs = []
         for seed in range(3):
             curve, _ = _held_out(
-                mapper, queries, lambda train, n=n, seed=seed: replayed_decisions(mapper, train, gold, n, seed)
+                mapper,
+                queries,
+                lambda train, n=n, seed=seed: replayed_decisions(mapper, train, gold, n, seed),
             )
             runs.append(evaluate(curve, queries, keys, gold))
         print(row(f"  {n:3d} decisions", {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}))

@@ -151,7 +151,11 @@ def _world(engine: Engine) -> dict[str, str]:
 
 def _ranking(engine: Engine, org: str, ident: str = "T-01") -> list[tuple[str, float, str]]:
     mapper = learned_mapper(
-        engine, org, ControlStore(engine).controls(org), BagOfWordsEmbedder(), target_set=f"org:{org}",
+        engine,
+        org,
+        ControlStore(engine).controls(org),
+        BagOfWordsEmbedder(),
+        target_set=f"org:{org}",
         query_set=SET,
     )
     text = next(t for i, t, _ in LABELLED if i == ident)

@@ -82,7 +82,9 @@ class LabelMemory:
             return out
         lex = self.lexical.transform(list(texts)).toarray()
         sims_lex = lex @ self.lexical_rows.T
-        sims_dense = vectors @ self.vectors.T if vectors is not None and self.vectors is not None else None
+        sims_dense: Matrix | None = None
+        if vectors is not None and self.vectors is not None:
+            sims_dense = (vectors @ self.vectors.T).astype(np.float64)
         wanted = list(groups) if groups is not None else [None] * n
         mine = np.array(self.groups)
         for group in sorted(set(wanted), key=lambda g: (g is not None, g or "")):

@@ -107,9 +107,7 @@ class TrainingSet:
     dropped: int = 0  # pairs whose requirement text could not be read
 
     @classmethod
-    def build(
-        cls, pairs: Sequence[LabelledPair], texts: dict[tuple[str, str], MapQuery]
-    ) -> TrainingSet:
+    def build(cls, pairs: Sequence[LabelledPair], texts: dict[tuple[str, str], MapQuery]) -> TrainingSet:
         """Keep the pairs whose ``(source_set, source_key)`` has a query in ``texts``."""
         kept = [p for p in pairs if (p.source_set, p.source_key) in texts]
         seen: dict[tuple[str, str], MapQuery] = {}
@@ -137,7 +135,9 @@ class TrainingSet:
         """What a stored model is keyed on: the pairs, the ranked units and the ranker version."""
         digest = hashlib.sha256(RANKER_VERSION.encode())
         for p in self.pairs:
-            digest.update(f"\n{p.source_set}|{p.source_key}|{p.target_key}|{int(p.positive)}|{p.origin}".encode())
+            digest.update(
+                f"\n{p.source_set}|{p.source_key}|{p.target_key}|{int(p.positive)}|{p.origin}".encode()
+            )
         digest.update(b"\nunits")
         for key in unit_keys:
             digest.update(f"\n{key}".encode())

@@ -52,4 +52,7 @@ class RankerModelStore:
                 RankerModelRow.org_id.is_(None) if org_id is None else RankerModelRow.org_id == org_id,
                 RankerModelRow.target_set == target_set,
             )
-            return [Provenance.from_json(dict(r.provenance)) for r in session.scalars(query.order_by(RankerModelRow.id))]
+            return [
+                Provenance.from_json(dict(r.provenance))
+                for r in session.scalars(query.order_by(RankerModelRow.id))
+            ]
