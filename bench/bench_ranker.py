@@ -150,7 +150,8 @@ def variants(mapper: Mapper, queries: Sequence[MapQuery], gold: Gold, evaluate: 
         "LR, without prototype": tuple(f for f in FEATURES if f != "prototype"),
         "LR, without popularity": tuple(f for f in FEATURES if f != "popularity"),
     }
-    for name in [*subsets, "gradient-boosted trees, all"]:
+    extra = ["gradient-boosted trees, all", "pairwise LR (top-50 negatives)", "fusion + inner-CV blend of LR"]
+    for name in [*subsets, *extra]:
         tried[name] = np.zeros((len(queries), len(keys)))
     for fn in FUNCTIONS:
         train, test = _fold(queries, fn)
@@ -171,9 +172,68 @@ def variants(mapper: Mapper, queries: Sequence[MapQuery], gold: Gold, evaluate: 
         trees.fit(x, y)
         xt = np.stack([test_feats[n].ravel() for n in FEATURES], axis=1)
         tried["gradient-boosted trees, all"][test] = trees.predict_proba(xt)[:, 1].reshape(len(test), -1)
+        tried["pairwise LR (top-50 negatives)"][test] = _pairwise(feats, memory.positive, test_feats)
+        tried["fusion + inner-CV blend of LR"][test] = _blend(
+            feats, memory.positive, memory.rejected, groups, test_feats, training, keys, evaluate
+        )
     print("\nLearned ranker, methods and feature groups tried (held out by function, pooled):")
     for name, held in tried.items():
         print(row(f"  {name}", evaluate(held, queries, keys, gold)))
+
+
+def _z(matrix: np.ndarray) -> np.ndarray:
+    std = matrix.std(axis=1, keepdims=True)
+    return np.asarray((matrix - matrix.mean(axis=1, keepdims=True)) / np.where(std > 1e-12, std, 1.0))
+
+
+def _pairwise(feats: dict[str, np.ndarray], positive: np.ndarray, test: dict[str, np.ndarray]) -> np.ndarray:
+    """RankNet-style linear model: logistic regression on (positive - negative) differences,
+    negatives the 50 best-fused unlisted units of the same requirement."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.stack([feats[n] for n in FEATURES], axis=-1)
+    flat = x.reshape(-1, x.shape[-1])
+    mean, scale = flat.mean(axis=0), flat.std(axis=0) + 1e-9
+    x = (x - mean) / scale
+    diffs = []
+    for t in range(positive.shape[0]):
+        negatives = [j for j in np.argsort(-feats["fused"][t])[:50] if not positive[t, j]]
+        diffs += [x[t, p] - x[t, n] for p in np.flatnonzero(positive[t]) for n in negatives]
+    d = np.array(diffs)
+    model = LogisticRegression(fit_intercept=False, max_iter=2000)
+    model.fit(np.vstack([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))])
+    xt = (np.stack([test[n] for n in FEATURES], axis=-1) - mean) / scale
+    return np.asarray(xt @ model.coef_[0])
+
+
+def _blend(
+    feats: dict[str, np.ndarray],
+    positive: np.ndarray,
+    rejected: np.ndarray,
+    groups: Sequence[str],
+    test: dict[str, np.ndarray],
+    training: TrainingSet,
+    keys: Sequence[str],
+    evaluate: Evaluate,
+) -> np.ndarray:
+    """z(fusion) + a * z(LR), ``a`` chosen on the training pairs by leaving one group out."""
+    group = np.array(groups)
+    inner = np.zeros_like(positive)
+    for g in sorted(set(groups)):
+        out = group == g
+        if out.all():
+            continue
+        weights = fit_weights({n: feats[n][~out] for n in FEATURES}, positive[~out], rejected[~out])
+        inner[out] = weights.logits({n: feats[n][out] for n in FEATURES})
+    gold = {q.key: set(np.array(keys)[positive[t] > 0]) for t, q in enumerate(training.queries)}
+
+    def merit(a: float) -> float:
+        m = evaluate(_z(feats["fused"]) + a * _z(inner), training.queries, keys, gold)
+        return m["MRR"] + m["R@10"]
+
+    best = max((0.0, 0.25, 0.5, 1.0, 2.0, 4.0), key=merit)
+    full = fit_weights(feats, positive, rejected).logits(test)
+    return _z(test["fused"]) + best * _z(full)
 
 
 def report(
