@@ -306,10 +306,10 @@ def csf2_by_lineage(
 
     training = training_set(csf1_queries, gold_pairs(csf1_queries, gold, set(keys)))
     mapper.ranker = LearnedRanker.fit(mapper, training)
+    print(f"  learned ranker trained on the CSF 1.1 crosswalk ({len(training.pairs)} pairs):")
     for name, chars in variants:
         queries = [q for q in queries_from_requirements(csf2, guidance_chars=chars) if inherited.get(q.key)]
-        label = f"{name.strip()}, ranker on the 1.1 crosswalk ({len(training.pairs)} pairs)"
-        print(row("  " + label[:60], evaluate(mapper.scores(queries), queries, keys, inherited)))
+        print(row("  " + name, evaluate(mapper.scores(queries), queries, keys, inherited)))
     mapper.ranker = None
 
 
