@@ -29,6 +29,7 @@ from tracker.mapping.ranker import (
     FEATURES,
     LearnedRanker,
     features_of,
+    fit_blend,
     fit_weights,
     groups_of,
     memory_of,
@@ -143,14 +144,19 @@ def variants(mapper: Mapper, queries: Sequence[MapQuery], gold: Gold, evaluate: 
     units = set(keys)
     tried: dict[str, np.ndarray] = {}
     subsets = {
-        "LR, all features (shipped)": FEATURES,
+        "LR alone, all features": FEATURES,
         "LR, mapper signals only": BASE_FEATURES,
         "LR, label features + fused": (*LABEL_FEATURES, "fused"),
         "LR, without kNN": tuple(f for f in FEATURES if not f.startswith("knn")),
         "LR, without prototype": tuple(f for f in FEATURES if f != "prototype"),
         "LR, without popularity": tuple(f for f in FEATURES if f != "popularity"),
     }
-    extra = ["gradient-boosted trees, all", "pairwise LR (top-50 negatives)", "fusion + inner-CV blend of LR"]
+    extra = [
+        "gradient-boosted trees, all",
+        "pairwise LR (top-50 negatives)",
+        "fusion + LR, share chosen on held-out groups (shipped)",
+    ]
+    chosen: list[str] = []
     for name in [*subsets, *extra]:
         tried[name] = np.zeros((len(queries), len(keys)))
     for fn in FUNCTIONS:
@@ -173,17 +179,13 @@ def variants(mapper: Mapper, queries: Sequence[MapQuery], gold: Gold, evaluate: 
         xt = np.stack([test_feats[n].ravel() for n in FEATURES], axis=1)
         tried["gradient-boosted trees, all"][test] = trees.predict_proba(xt)[:, 1].reshape(len(test), -1)
         tried["pairwise LR (top-50 negatives)"][test] = _pairwise(feats, memory.positive, test_feats)
-        tried["fusion + inner-CV blend of LR"][test] = _blend(
-            feats, memory.positive, memory.rejected, groups, test_feats, training, keys, evaluate
-        )
+        shipped = fit_blend(feats, memory.positive, memory.rejected, groups)
+        tried["fusion + LR, share chosen on held-out groups (shipped)"][test] = shipped.score(test_feats)[0]
+        chosen.append(f"{fn}: {shipped.blend:g}")
     print("\nLearned ranker, methods and feature groups tried (held out by function, pooled):")
     for name, held in tried.items():
         print(row(f"  {name}", evaluate(held, queries, keys, gold)))
-
-
-def _z(matrix: np.ndarray) -> np.ndarray:
-    std = matrix.std(axis=1, keepdims=True)
-    return np.asarray((matrix - matrix.mean(axis=1, keepdims=True)) / np.where(std > 1e-12, std, 1.0))
+    print("  shipped: the model's share chosen per fold: " + "; ".join(chosen))
 
 
 def _pairwise(feats: dict[str, np.ndarray], positive: np.ndarray, test: dict[str, np.ndarray]) -> np.ndarray:
@@ -204,36 +206,6 @@ def _pairwise(feats: dict[str, np.ndarray], positive: np.ndarray, test: dict[str
     model.fit(np.vstack([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))])
     xt = (np.stack([test[n] for n in FEATURES], axis=-1) - mean) / scale
     return np.asarray(xt @ model.coef_[0])
-
-
-def _blend(
-    feats: dict[str, np.ndarray],
-    positive: np.ndarray,
-    rejected: np.ndarray,
-    groups: Sequence[str],
-    test: dict[str, np.ndarray],
-    training: TrainingSet,
-    keys: Sequence[str],
-    evaluate: Evaluate,
-) -> np.ndarray:
-    """z(fusion) + a * z(LR), ``a`` chosen on the training pairs by leaving one group out."""
-    group = np.array(groups)
-    inner = np.zeros_like(positive)
-    for g in sorted(set(groups)):
-        out = group == g
-        if out.all():
-            continue
-        weights = fit_weights({n: feats[n][~out] for n in FEATURES}, positive[~out], rejected[~out])
-        inner[out] = weights.logits({n: feats[n][out] for n in FEATURES})
-    gold = {q.key: set(np.array(keys)[positive[t] > 0]) for t, q in enumerate(training.queries)}
-
-    def merit(a: float) -> float:
-        m = evaluate(_z(feats["fused"]) + a * _z(inner), training.queries, keys, gold)
-        return m["MRR"] + m["R@10"]
-
-    best = max((0.0, 0.25, 0.5, 1.0, 2.0, 4.0), key=merit)
-    full = fit_weights(feats, positive, rejected).logits(test)
-    return _z(test["fused"]) + best * _z(full)
 
 
 def report(

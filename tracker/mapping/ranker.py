@@ -97,6 +97,8 @@ class Weights:
     scale: tuple[float, ...]
     coef: tuple[float, ...]
     intercept: float
+    blend: float | None = None  # a in z(fusion) + a * z(model); None: the model alone
+    calibration: tuple[float, float] = (1.0, 0.0)  # slope, intercept of the blended score
 
     def logits(self, features: dict[str, Matrix]) -> Matrix:
         out: Matrix | None = None
@@ -106,6 +108,14 @@ class Weights:
         assert out is not None
         return out + self.intercept
 
+    def score(self, features: dict[str, Matrix]) -> tuple[Matrix, Matrix]:
+        """Ranking score and calibrated probability of every (query, unit)."""
+        model = self.logits(features)
+        blended = model if self.blend is None else _z(features["fused"]) + self.blend * _z(model)
+        slope, intercept = self.calibration
+        probability: Matrix = 1.0 / (1.0 + np.exp(-(slope * blended + intercept)))
+        return blended, probability
+
     def to_json(self) -> dict[str, Any]:
         return {
             "names": list(self.names),
@@ -113,17 +123,28 @@ class Weights:
             "scale": list(self.scale),
             "coef": list(self.coef),
             "intercept": self.intercept,
+            "blend": self.blend,
+            "calibration": list(self.calibration),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Weights:
+        slope, intercept = data.get("calibration", (1.0, 0.0))
         return cls(
             tuple(str(n) for n in data["names"]),
             tuple(float(x) for x in data["mean"]),
             tuple(float(x) for x in data["scale"]),
             tuple(float(x) for x in data["coef"]),
             float(data["intercept"]),
+            None if data.get("blend") is None else float(data["blend"]),
+            (float(slope), float(intercept)),
         )
+
+
+def _z(matrix: Matrix) -> Matrix:
+    std = matrix.std(axis=1, keepdims=True)
+    out: Matrix = (matrix - matrix.mean(axis=1, keepdims=True)) / np.where(std > 1e-12, std, 1.0)
+    return out
 
 
 def groups_of(queries: Sequence[MapQuery], level: int = GROUP_LEVEL) -> list[str]:
@@ -191,7 +212,7 @@ class LearnedRanker:
             return None
         if weights is None:
             features = features_of(mapper, training.queries, memory, groups)
-            weights = fit_weights(features, memory.positive, memory.rejected)
+            weights = fit_blend(features, memory.positive, memory.rejected, groups)
         provenance = Provenance(
             fingerprint=training.fingerprint([u.key for u in mapper.units]),
             pairs=len(training.pairs),
@@ -208,15 +229,23 @@ class LearnedRanker:
                 )
         return cls(weights, provenance, memory, decided)
 
+    @property
+    def reason(self) -> str:
+        if self.weights.blend == 0:
+            return (
+                f"unsupervised fusion: a model on {self.provenance.pairs} labelled pairs did not rank "
+                "its own held-out pairs better"
+            )
+        return self.provenance.reason
+
     def scoped(self, query_set: str, provenance: Provenance | None = None) -> LearnedRanker:
         """This ranker for requirements of ``query_set`` (and the stored provenance, if any)."""
         return replace(self, query_set=query_set, provenance=provenance or self.provenance)
 
     def rerank(self, mapper: Mapper, queries: Sequence[MapQuery]) -> tuple[Matrix, Matrix, list[list[str]]]:
         """Logits, probabilities and a reason per (query, unit)."""
-        logits = self.weights.logits(features_of(mapper, queries, self.memory))
-        probs: Matrix = 1.0 / (1.0 + np.exp(-logits))
-        reasons = [[self.provenance.reason] * len(mapper.units) for _ in queries]
+        logits, probs = self.weights.score(features_of(mapper, queries, self.memory))
+        reasons = [[self.reason] * len(mapper.units) for _ in queries]
         for qi, query in enumerate(queries):
             for key, verdict in self.decided.get(query_ident(self.query_set, query.key), {}).items():
                 unit = mapper.unit_index.get(key)
@@ -248,4 +277,56 @@ def fit_weights(
         tuple(float(v) for v in scale),
         tuple(float(v) for v in model.coef_[0]),
         float(model.intercept_[0]),
+    )
+
+
+BLENDS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+INNER_FOLDS = 5
+
+
+def _merit(scores: Matrix, positive: Matrix) -> float:
+    """MRR + recall@10 over the requirements with a positive label."""
+    rows = np.flatnonzero(positive.sum(axis=1) > 0)
+    if not len(rows):
+        return 0.0
+    ranks = np.argsort(np.argsort(-scores[rows], axis=1, kind="stable"), axis=1)
+    hits = positive[rows] > 0
+    first = np.where(hits, ranks, ranks.shape[1]).min(axis=1)
+    mrr = float(np.mean(1.0 / (first + 1)))
+    recall = float(((ranks < 10) & hits).sum() / hits.sum())
+    return mrr + recall
+
+
+def fit_blend(
+    features: dict[str, Matrix], positive: Matrix, rejected: Matrix, groups: Sequence[str]
+) -> Weights:
+    """The model, and how much to trust it beside the unsupervised fusion.
+
+    Labels may not transfer: on NIST's CSF -> 800-53 crosswalk, pairs of four CSF functions
+    do not rank the fifth better than the fusion does, and a few decisions can make it worse
+    (the benchmark prints both). So the model's share ``a`` in z(fusion) + a * z(model) is
+    chosen by how well it ranks the labels' own held-out groups (up to five folds of
+    categories, each scored by a model fitted on the others): ``a = 0`` keeps the fusion's
+    ranking wherever the labels have not shown they help. The blended score is then
+    calibrated to a probability on the labelled pairs (Platt scaling).
+    """
+    names = sorted(set(groups))
+    fold = np.array([names.index(g) % INNER_FOLDS for g in groups])
+    inner = np.zeros_like(positive)
+    for k in sorted(set(fold.tolist())):
+        out = fold == k
+        if out.all() or positive[~out].sum() == 0:
+            continue
+        part = fit_weights({n: features[n][~out] for n in FEATURES}, positive[~out], rejected[~out])
+        inner[out] = part.logits({n: features[n][out] for n in FEATURES})
+    fused = _z(features["fused"])
+    merits = [_merit(fused + a * _z(inner), positive) for a in BLENDS]
+    # a tie, or a gain within noise of one requirement's first hit, keeps the fusion
+    best = max(range(len(BLENDS)), key=lambda i: (merits[i] - (0.0 if i == 0 else 0.01), -i))
+    full = fit_weights(features, positive, rejected)
+    blended = fused + BLENDS[best] * _z(full.logits(features))
+    mask = np.where(positive.sum(axis=1, keepdims=True) > 0, True, rejected > 0)
+    platt = LogisticRegression(max_iter=1000).fit(blended[mask].reshape(-1, 1), positive[mask])
+    return replace(
+        full, blend=BLENDS[best], calibration=(float(platt.coef_[0][0]), float(platt.intercept_[0]))
     )
