@@ -306,7 +306,10 @@ def csf2_by_lineage(
 
     training = training_set(csf1_queries, gold_pairs(csf1_queries, gold, set(keys)))
     mapper.ranker = LearnedRanker.fit(mapper, training)
-    print(f"  learned ranker trained on the CSF 1.1 crosswalk ({len(training.pairs)} pairs):")
+    share = mapper.ranker.weights.blend if mapper.ranker is not None else None
+    print(
+        f"  learned ranker trained on the CSF 1.1 crosswalk ({len(training.pairs)} pairs, model share {share}):"
+    )
     for name, chars in variants:
         queries = [q for q in queries_from_requirements(csf2, guidance_chars=chars) if inherited.get(q.key)]
         print(row("  " + name, evaluate(mapper.scores(queries), queries, keys, inherited)))

@@ -44,7 +44,8 @@ BASE_FEATURES = ("lexical", "dense", "parts", "feedback", "prior", "policy", "fa
 FEATURES = BASE_FEATURES + LABEL_FEATURES
 MIN_POSITIVES = 5
 REGULARISATION = 1.0
-GROUP_LEVEL = 0  # scikit-learn's C, over standardised features
+GROUP_LEVEL: int | None = None
+MIN_BLEND_QUERIES = 10  # labelled requirements before the model may share the ranking  # scikit-learn's C, over standardised features
 
 
 @dataclass(frozen=True)
@@ -147,11 +148,13 @@ def _z(matrix: Matrix) -> Matrix:
     return out
 
 
-def groups_of(queries: Sequence[MapQuery], level: int = GROUP_LEVEL) -> list[str]:
-    """Cross-fitting groups: the ancestor ``level`` up (0: parent, -1: top), else five folds."""
-    tops = [q.context[level] if len(q.context) > max(level, -1 - level) else "" for q in queries]
-    if len(set(tops)) >= 2 and all(tops):
-        return tops
+def groups_of(queries: Sequence[MapQuery], level: int | None = GROUP_LEVEL) -> list[str]:
+    """Cross-fitting groups: five folds in key order (``None``: neighbours land in different
+    folds), or the ancestor ``level`` up (0: parent category, -1: top-level function)."""
+    if level is not None:
+        tops = [q.context[level] if len(q.context) > max(level, -1 - level) else "" for q in queries]
+        if len(set(tops)) >= 2 and all(tops):
+            return tops
     return [f"fold {i % 5}" for i in range(len(queries))]
 
 
@@ -323,6 +326,8 @@ def fit_blend(
     merits = [_merit(fused + a * _z(inner), positive) for a in BLENDS]
     # a tie, or a gain within noise of one requirement's first hit, keeps the fusion
     best = max(range(len(BLENDS)), key=lambda i: (merits[i] - (0.0 if i == 0 else 0.01), -i))
+    if int((positive.sum(axis=1) > 0).sum()) < MIN_BLEND_QUERIES:
+        best = 0
     full = fit_weights(features, positive, rejected)
     blended = fused + BLENDS[best] * _z(full.logits(features))
     mask = np.where(positive.sum(axis=1, keepdims=True) > 0, True, rejected > 0)
