@@ -308,7 +308,8 @@ def csf2_by_lineage(
     mapper.ranker = LearnedRanker.fit(mapper, training)
     share = mapper.ranker.weights.blend if mapper.ranker is not None else None
     print(
-        f"  learned ranker trained on the CSF 1.1 crosswalk ({len(training.pairs)} pairs, model share {share}):"
+        f"  learned ranker trained on the CSF 1.1 crosswalk ({len(training.pairs)} pairs, "
+        f"model share {share}):"
     )
     for name, chars in variants:
         queries = [q for q in queries_from_requirements(csf2, guidance_chars=chars) if inherited.get(q.key)]

@@ -43,9 +43,9 @@ Matrix = npt.NDArray[np.float64]
 BASE_FEATURES = ("lexical", "dense", "parts", "feedback", "prior", "policy", "family", "related", "fused")
 FEATURES = BASE_FEATURES + LABEL_FEATURES
 MIN_POSITIVES = 5
-REGULARISATION = 1.0
+REGULARISATION = 1.0  # scikit-learn's C, over standardised features
 GROUP_LEVEL: int | None = None
-MIN_BLEND_QUERIES = 10  # labelled requirements before the model may share the ranking  # scikit-learn's C, over standardised features
+MIN_BLEND_QUERIES = 10  # labelled requirements before the model may share the ranking
 
 
 @dataclass(frozen=True)
