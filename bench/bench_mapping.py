@@ -16,6 +16,10 @@ Enhancements are rolled up into their base control (the mapper's default), so th
 list holds base controls, each carrying its enhancements' evidence; NIST's gold names
 base controls.
 
+Then the learned ranker (:mod:`bench.bench_ranker`): trained on four CSF functions' pairs
+(or replayed reviewer decisions) and scored on the fifth, with the methods tried, a learning
+curve, and the CSF 2.0 proxy with the CSF 1.1 crosswalk as training data.
+
 Also printed: the figures per CSF function, CSF 2.0 scored through the diff's lineage (with
 and without the query's guidance), the leave-one-function-out choice of the
 informed weights, the calibration's reliability (shipped constants, and refits that leave
