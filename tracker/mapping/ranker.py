@@ -10,8 +10,11 @@ lists is a positive; every other unit of a labelled requirement a negative (cura
 what applies, so an unlisted control is taken as not applying), a reviewer's rejection a
 negative that weighs three times as much.
 
-The model's probability is the candidate's score: it is fitted on the pairs themselves, so it
-is calibrated to how often a curator lists a unit with such evidence. Logistic regression
+Labels do not always carry to the requirements being ranked, so the model does not replace
+the fusion outright: the ranking is z(fusion) + a * z(model), with the share ``a`` chosen by how
+well it ranks the labels' own held-out folds (:func:`fit_blend`; ``a = 0`` keeps the fusion,
+and below :data:`MIN_BLEND_QUERIES` labelled requirements ``a`` is 0). The blended score is
+calibrated on the labelled pairs into the candidate's probability. Logistic regression
 was kept over gradient-boosted trees (scikit-learn's ``HistGradientBoostingClassifier``)
 after both were tried on the CSF -> 800-53 benchmark held out by function; the benchmark
 prints both. With fewer than :data:`MIN_POSITIVES` positive pairs no model is trained and the
