@@ -214,3 +214,45 @@ def test_a_correction_through_the_api_changes_that_organisations_next_ranking_on
     acme_models = RankerModelStore(engine).models("acme", "org:acme")
     assert len(acme_models) == 2 and acme_models[1].positives == len(LABELLED) - 1
     assert len(RankerModelStore(engine).models("globex", "org:globex")) == 1
+
+
+def test_a_gap_lists_the_learned_rankers_suggestions_with_their_reason() -> None:
+    from tracker.diff.types import Change, Kind
+    from tracker.impact.rules import Action, impact
+
+    mapper = Mapper(CONTROLS, BagOfWordsEmbedder())
+    mapper.ranker = LearnedRanker.fit(mapper, TrainingSet.build(_pairs(), _queries()))
+    assert mapper.ranker is not None
+    (item,) = impact(
+        [Change(Kind.ADDED, (), ("NEW-1",))],
+        [],
+        mapper=mapper,
+        queries={normalise_key("NEW-1"): MapQuery("NEW-1", FIREWALL)},
+    )
+    assert item.action is Action.GAP and item.controls[0].control_id == "SC-7"
+    assert all(c.needs_review and mapper.ranker.reason in c.reason for c in item.controls)
+    # below the floor a candidate is no relationship, never listed as the gap's cover
+    assert all(c.score >= 0.05 for c in item.controls)
+
+
+def test_impact_chains_published_crosswalks_to_the_organisations_controls(engine: Engine) -> None:
+    from tracker.impact.service import mapping_sets
+    from tracker.mapping.types import Relationship as R
+
+    OrgStore(engine).create("acme", "Acme")
+    ControlStore(engine).import_controls("acme", CONTROLS, origin="test")
+    MappingStore(engine).add_mappings(
+        None,
+        [
+            Mapping("GV.OC-01", "ID.BE-2", R.SUBSET, source_set="csf@2.0", target_set="csf@1.1"),
+            Mapping("ID.BE-2", "CP-9", R.SUBSET, source_set="csf@1.1", target_set="sp800-53@5"),
+            Mapping("ID.BE-3", "CP-9", R.INTERSECTS, source_set="csf@1.1", target_set="sp800-53@5"),
+        ],
+        origin="test",
+    )
+    sets = mapping_sets(engine, "acme", CONTROLS, "csf", "1.1", "2.0")
+    (derived,) = [m for m in sets.new if m.source == "GV.OC-01"]
+    assert (derived.target, derived.relationship, derived.review) == ("CP-9", R.SUBSET, State.PROPOSED)
+    assert derived.via == ("csf@1.1:ID.BE-2",) and "2 crosswalk hops" in derived.note
+    # read forwards only: two requirements sharing CP-9 are not chained to each other
+    assert {m.source for m in sets.old} == {"ID.BE-2", "ID.BE-3"}
