@@ -256,3 +256,24 @@ def test_impact_chains_published_crosswalks_to_the_organisations_controls(engine
     assert derived.via == ("csf@1.1:ID.BE-2",) and "2 crosswalk hops" in derived.note
     # read forwards only: two requirements sharing CP-9 are not chained to each other
     assert {m.source for m in sets.old} == {"ID.BE-2", "ID.BE-3"}
+
+
+def test_organisations_without_labels_of_their_own_share_one_model(engine: Engine) -> None:
+    _world(engine)  # acme and globex: each with reviewer labels of its own
+    for org in ("initech", "hooli"):
+        OrgStore(engine).create(org, org.title())
+        ControlStore(engine).import_controls(org, CONTROLS, origin="test")
+    published = [
+        Mapping(ident, target, source_set=SET, target_set="catalog") for ident, _, target in LABELLED
+    ]
+    MappingStore(engine).add_mappings(None, published, origin="test")
+    first, second = _ranking(engine, "initech"), _ranking(engine, "hooli")
+    assert first == second and first[0][2].startswith("learned ranker trained on")
+    (shared,) = RankerModelStore(engine).models(None, "")
+    assert shared.origins == {f"published {SET}": len(LABELLED)}
+    # acme decided the same pairs itself: its reviewers' decisions stand in for the published
+    # ones, in a model of its own
+    _ranking(engine, "acme")
+    acme = RankerModelStore(engine).models("acme", "org:acme")[-1]
+    assert acme.origins == {f"reviewer {SET}": len(LABELLED)}
+    assert len(RankerModelStore(engine).models(None, "")) == 1

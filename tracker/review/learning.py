@@ -82,12 +82,17 @@ def learned_mapper(
     if training.positives == 0:
         return mapper
     fingerprint = training.fingerprint([u.key for u in mapper.units])
+    # Without labels of its own an organisation learns from shared ones only: the model is
+    # stored as shared (keyed by the pairs and the controls), so a fan-out to many
+    # organisations running the same catalog trains it once.
+    owner = org if any(p.origin == "reviewer" for p in training.pairs) else None
+    slot = target_set if owner else ""
     store = RankerModelStore(engine)
-    found = store.find(org, target_set, fingerprint)
+    found = store.find(owner, slot, fingerprint)
     ranker = LearnedRanker.fit(mapper, training, weights=found[0] if found else None)
     if ranker is None:
         return mapper
     if found is None:
-        store.save(org, target_set, ranker.weights, ranker.provenance)
+        store.save(owner, slot, ranker.weights, ranker.provenance)
     mapper.ranker = ranker.scoped(query_set, found[1] if found else None)
     return mapper
