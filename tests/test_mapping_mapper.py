@@ -10,7 +10,7 @@ from embeddings.protocol import Vectors
 from tests.support.mapping import CONTROLS, BagOfWordsEmbedder
 from tracker.domain.model import Link, Requirement
 from tracker.mapping.documents import MapQuery, controls_from_requirements, queries_from_requirements
-from tracker.mapping.mapper import Mapper, MapperConfig
+from tracker.mapping.mapper import UNSUPERVISED, Mapper, MapperConfig
 from tracker.mapping.scoring import calibrate, suggest_relationship
 from tracker.mapping.types import Control
 from tracker.mapping.types import Relationship as R
@@ -63,6 +63,7 @@ def test_scores_are_calibrated_into_unit_interval_and_ordered(mapper: Mapper) ->
         "control_id": "CP-9",
         "score": round(scores[0], 4),
         "relationship": ranking.candidates[0].relationship.value,
+        "reason": UNSUPERVISED,
     }
 
 

@@ -100,6 +100,15 @@ def _targets(ctx: Context, target: str) -> tuple[list[Control], str]:
     return found, f"org:{target}"
 
 
+def _basis(reason: str) -> str:
+    """The table's short word for what ranked a candidate (``--format json`` has the whole reason)."""
+    if reason.startswith("learned"):
+        return "learned ranker"
+    if "reviewer" in reason:
+        return "reviewer"
+    return "text"
+
+
 @click.command("map")
 @click.option("--from", "source", required=True, metavar="SOURCE@VERSION", help="requirements to map")
 @click.option("--to", "target", required=True, metavar="ORG|SOURCE@VERSION", help="controls to rank")
@@ -123,7 +132,7 @@ def map_command(
 ) -> None:
     """Rank controls for each requirement (hybrid BM25 + MiniLM + structure, calibrated scores)."""
     from tracker.mapping.documents import queries_from_requirements
-    from tracker.mapping.mapper import Mapper
+    from tracker.review.learning import learned_mapper
     from tracker.wiring import make_embedder
 
     if "@" not in source:
@@ -133,7 +142,9 @@ def map_command(
     controls, target_set = _targets(ctx, target)
     progress = EmbeddingProgress()
     embedder = None if lexical_only else make_embedder(ctx.engine, ctx.settings, progress)
-    rankings = Mapper(controls, embedder).rank(queries, top_k=top_k)
+    org_name = None if "@" in target else target
+    mapper = learned_mapper(ctx.engine, org_name, controls, embedder, target_set=target_set, query_set=source)
+    rankings = mapper.rank(queries, top_k=top_k)
     progress.close()
     if "@" in target:  # what the publisher itself names in the target publication comes first
         from tracker.mapping.crosswalks.declared import lead_with_declared
@@ -148,7 +159,6 @@ def map_command(
         rankings = lead_with_declared(rankings, named, controls)
     saved = 0
     if save_min is not None:
-        org_name = None if "@" in target else target
         proposals = [
             m
             for r in rankings
@@ -165,7 +175,7 @@ def map_command(
             c.control_id,
             f"{c.score:.2f}",
             c.relationship.value,
-            "named by the publisher" if dict(c.signals).get("publisher") else "text",
+            "named by the publisher" if dict(c.signals).get("publisher") else _basis(c.reason),
         )
         for r in rankings
         for c in r.candidates[: min(3, top_k)]

@@ -154,7 +154,7 @@ def impact(
                     action=Action.GAP,
                     score=round(c.score, SCORE_DIGITS),
                     reason=f"suggested to cover {ranking.requirement_id}: {c.relationship.value}, "
-                    f"score {c.score:.2f}",
+                    f"score {c.score:.2f}" + (f" ({c.reason})" if c.reason else ""),
                     relationship=c.relationship,
                     needs_review=True,
                 )

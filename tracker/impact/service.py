@@ -35,7 +35,9 @@ from tracker.impact.model import Action, ImpactItem, StoredImpact
 from tracker.impact.rules import impact
 from tracker.mapping.documents import assessable, queries_from_requirements
 from tracker.mapping.mapper import Mapper
-from tracker.mapping.types import Control, Mapping, ReviewState
+from tracker.mapping.propagate import propagate
+from tracker.mapping.types import Control, Mapping, Provenance, ReviewState
+from tracker.review.learning import learned_mapper
 from tracker.review.readings import own_reading, read_own
 from tracker.storage.archive import Archive
 from tracker.storage.controls import ControlStore
@@ -82,8 +84,16 @@ def mapping_sets(
     old_maps: list[Mapping] = []
     new_maps: list[Mapping] = []
     rejected: set[tuple[str, str]] = set()
-    for stored in MappingStore(engine).mappings(org, include_global=True):
-        m = (reviewed if reviewed is not None and stored.id == reviewed.id else stored).mapping
+    found = [
+        (reviewed if reviewed is not None and stored.id == reviewed.id else stored).mapping
+        for stored in MappingStore(engine).mappings(org, include_global=True)
+    ]
+    # After the direct ones, crosswalks chained as published (CSF 2.0 -> CSF 1.1 -> 800-53,
+    # read forwards only, so two requirements sharing a control are not chained to each
+    # other's controls): the weakest link decides, and each derived mapping names its hops.
+    asserted = [m for m in found if m.provenance is not Provenance.MACHINE]
+    derived = [m for m in propagate(asserted, bidirectional=False) if m.target_key in keys]
+    for m in [*found, *derived]:
         if m.review is ReviewState.REJECTED:
             rejected.add((m.source_key, m.target_key))
             continue
@@ -151,7 +161,11 @@ def compute_impact(
     maps = mapping_sets(engine, org, controls, source, old, new)
     if old_mappings is not None:
         maps = replace(maps, old=old_mappings)
-    mapper = Mapper(controls, embedder)
+    # gap suggestions come from the learned ranker when the organisation's (and the shared)
+    # decisions and crosswalks label pairs into its controls; else from the unsupervised fusion
+    mapper = learned_mapper(
+        engine, org, controls, embedder, target_set=f"org:{org}", query_set=f"{source}@{new}"
+    )
     result = _decide(org, stored.id, reading, maps, archive, mapper=mapper, suggestions=suggestions)
     return ImpactReport(stored.id, store_impact(engine, result), result)
 

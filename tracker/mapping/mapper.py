@@ -60,6 +60,7 @@ import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -72,9 +73,13 @@ from tracker.mapping.scoring import pair_score, suggest_relationship, weighted_c
 from tracker.mapping.tokens import tokens
 from tracker.mapping.types import Candidate, Control, Ranking
 
+if TYPE_CHECKING:
+    from tracker.mapping.ranker import LearnedRanker
+
 Matrix = npt.NDArray[np.float64]
 _SENTENCE = re.compile(r"(?<=[.;:])\s+|\n+")
 _POLICY_TITLE = re.compile(r"\bpolic(y|ies)\b.*\bprocedures?\b|\bprocedures?\b.*\bpolic(y|ies)\b", re.I)
+UNSUPERVISED = "unsupervised fusion of lexical, dense and structural signals"
 _POLICY_QUERY = re.compile(r"\b(polic(y|ies)|legal|regulatory|governance)\b", re.I)
 
 
@@ -138,6 +143,9 @@ class Mapper:
     ) -> None:
         self.config = config or MapperConfig()
         self.embedder = embedder
+        # With labelled pairs for these controls (tracker.mapping.ranker), the learned ranker
+        # weighs the signals below; without, their fixed-weight fusion ranks alone.
+        self.ranker: LearnedRanker | None = None
         self.controls = list(controls)
         keys = [c.key for c in self.controls]
         if len(set(keys)) != len(keys):
@@ -277,8 +285,11 @@ class Mapper:
             return []
         if not self.units:
             return [Ranking(requirement_id=q.id, key=q.key) for q in queries]
-        texts = [q.text or (q.context[0] if q.context else q.id) for q in queries]
+        texts = self.query_texts(queries)
         fused, signals, cosine = self._fuse(queries, texts)
+        learned = self.ranker.rerank(self, queries) if self.ranker is not None else None
+        if learned is not None:
+            fused = learned[0]
         evidence = _zscore(fused)  # standing of each control among all candidates, in sigmas
         k = min(top_k, len(self.units))
         order = np.argsort(-fused, axis=1, kind="stable")[:, :k]
@@ -292,7 +303,13 @@ class Mapper:
                 cover_q = weighted_coverage(q_terms, self.unit_terms[ui], self.idf)
                 cover_c = weighted_coverage(self.unit_terms[ui], q_set, self.idf)
                 cos = float(cosine[qi, ui]) if cosine is not None else None
-                score = pair_score(float(evidence[qi, ui]), cos, cover_q, cover_c)
+                score = pair_score(
+                    float(evidence[qi, ui]),
+                    cos,
+                    cover_q,
+                    cover_c,
+                    learned=None if learned is None else float(learned[1][qi, ui]),
+                )
                 candidates.append(
                     Candidate(
                         control_id=unit.id,
@@ -302,15 +319,27 @@ class Mapper:
                         rank=rank,
                         signals=tuple((name, round(float(m[qi, ui]), 3)) for name, _, m in signals),
                         via=self._via(qi, int(ui)),
+                        reason=UNSUPERVISED if learned is None else learned[2][qi][ui],
                     )
                 )
             rankings.append(Ranking(requirement_id=query.id, key=query.key, candidates=tuple(candidates)))
         return rankings
 
     def scores(self, queries: Sequence[MapQuery]) -> Matrix:
-        """Fused evidence for every (query, unit) pair; higher is better. For evaluation."""
-        texts = [q.text or (q.context[0] if q.context else q.id) for q in queries]
-        return self._fuse(queries, texts)[0]
+        """Fused evidence (or the learned ranker's logits) for every (query, unit) pair; higher
+        is better. For evaluation."""
+        if self.ranker is not None:
+            return self.ranker.rerank(self, queries)[0]
+        return self._fuse(queries, self.query_texts(queries))[0]
+
+    @staticmethod
+    def query_texts(queries: Sequence[MapQuery]) -> list[str]:
+        return [q.text or (q.context[0] if q.context else q.id) for q in queries]
+
+    def signal_matrices(self, queries: Sequence[MapQuery]) -> tuple[Matrix, dict[str, Matrix]]:
+        """The unsupervised fusion and each signal (query x unit): what the learned ranker reads."""
+        fused, signals, _ = self._fuse(queries, self.query_texts(queries))
+        return fused, {name: matrix for name, _, matrix in signals}
 
     def evidence(self, queries: Sequence[MapQuery]) -> Matrix:
         """What :func:`~tracker.mapping.scoring.calibrate` reads: fused scores standardised per query."""

@@ -73,11 +73,24 @@ def agreement(cosine: float | None, cover_q: float, cover_c: float) -> float:
     return min(cosine, (max(cover_q, cover_c) + both) / 2)
 
 
-def pair_score(evidence_sigma: float, cosine: float | None, cover_q: float, cover_c: float) -> float:
-    """The candidate's score: the calibrated evidence, or the pair's own agreement if higher."""
+def agreement_score(cosine: float | None, cover_q: float, cover_c: float) -> float:
+    """The pair's own textual agreement as a probability, whatever the other candidates are."""
     agree = agreement(cosine, cover_q, cover_c)
-    absolute = 1.0 / (1.0 + math.exp(-AGREE_SLOPE * (agree - AGREE_CENTRE)))
-    return max(calibrate(evidence_sigma), absolute)
+    return 1.0 / (1.0 + math.exp(-AGREE_SLOPE * (agree - AGREE_CENTRE)))
+
+
+def pair_score(
+    evidence_sigma: float,
+    cosine: float | None,
+    cover_q: float,
+    cover_c: float,
+    learned: float | None = None,
+) -> float:
+    """The candidate's score: the calibrated evidence (or the learned ranker's calibrated
+    score, when one ranked), or the pair's own agreement if higher: a near-verbatim pair is
+    near 1 however many good candidates compete with it."""
+    relative = calibrate(evidence_sigma) if learned is None else learned
+    return max(relative, agreement_score(cosine, cover_q, cover_c))
 
 
 def weighted_coverage(terms: Iterable[str], other: set[str], idf: dict[str, float]) -> float:

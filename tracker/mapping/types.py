@@ -157,7 +157,8 @@ class Candidate:
     would list this control for the requirement (see :mod:`tracker.mapping.mapper` for how
     it is derived). ``signals`` keeps the per-signal evidence (z-scores) so a reviewer can
     see why it ranked where it did; ``via`` names the enhancements whose text lifted a
-    rolled-up base control.
+    rolled-up base control; ``reason`` names what ranked it (for a learned ranking: how
+    many pairs from where, see :mod:`tracker.mapping.ranker`).
     """
 
     control_id: str
@@ -167,6 +168,7 @@ class Candidate:
     rank: int
     signals: tuple[tuple[str, float], ...] = ()
     via: tuple[str, ...] = ()
+    reason: str = ""  # what ranked it: the unsupervised fusion, or the learned ranker and its pairs
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,9 @@ class Ranking:
                 review=ReviewState.PROPOSED,
                 source_set=source_set,
                 target_set=target_set,
-                note=f"mapper rank {c.rank}" + (f" via {', '.join(c.via)}" if c.via else ""),
+                note=f"mapper rank {c.rank}"
+                + (f" via {', '.join(c.via)}" if c.via else "")
+                + (f"; {c.reason}" if c.reason else ""),
             )
             for c in self.candidates
             if c.score >= min_score and c.relationship is not Relationship.NO_RELATIONSHIP
@@ -201,7 +205,12 @@ class Ranking:
         return {
             "requirement_id": self.requirement_id,
             "candidates": [
-                {"control_id": c.control_id, "score": round(c.score, 4), "relationship": c.relationship.value}
+                {
+                    "control_id": c.control_id,
+                    "score": round(c.score, 4),
+                    "relationship": c.relationship.value,
+                    "reason": c.reason,
+                }
                 for c in self.candidates
             ],
         }

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from tracker.storage.tables import api, archive, base, crawl, jobs, orgs, review
+from tracker.storage.tables import api, archive, base, crawl, jobs, orgs, ranker, review
 
-TABLE_MODULES = (archive, crawl, orgs, api, review, jobs)
+TABLE_MODULES = (archive, crawl, orgs, api, review, jobs, ranker)
 
 
 def metadata() -> MetaData:

@@ -75,6 +75,7 @@ def lead_with_declared(
             out.append(ranking)
             continue
         keys = list(dict.fromkeys(m.target_key for m in first))
+        versions = {m.target_key: ", ".join(m.versions) for m in first}
         lead = [
             Candidate(
                 control_id=by_key[key].id,
@@ -83,6 +84,7 @@ def lead_with_declared(
                 relationship=Relationship.INTERSECTS,
                 rank=0,
                 signals=(("publisher", 1.0),),
+                reason=f"named by the publisher ({versions[key]})",
             )
             for key in keys
         ]
