@@ -71,7 +71,7 @@ from tracker.mapping.bm25 import BM25Index
 from tracker.mapping.documents import MapQuery
 from tracker.mapping.scoring import pair_score, suggest_relationship, weighted_coverage
 from tracker.mapping.tokens import tokens
-from tracker.mapping.types import Candidate, Control, Ranking
+from tracker.mapping.types import REVIEWER_CONFIRMED, REVIEWER_REJECTED, Candidate, Control, Ranking
 
 if TYPE_CHECKING:
     from tracker.mapping.ranker import LearnedRanker
@@ -303,13 +303,17 @@ class Mapper:
                 cover_q = weighted_coverage(q_terms, self.unit_terms[ui], self.idf)
                 cover_c = weighted_coverage(self.unit_terms[ui], q_set, self.idf)
                 cos = float(cosine[qi, ui]) if cosine is not None else None
-                score = pair_score(
-                    float(evidence[qi, ui]),
-                    cos,
-                    cover_q,
-                    cover_c,
-                    learned=None if learned is None else float(learned[1][qi, ui]),
-                )
+                reason = UNSUPERVISED if learned is None else learned[2][qi][ui]
+                if reason in (REVIEWER_CONFIRMED, REVIEWER_REJECTED):
+                    score = float(learned[1][qi, ui]) if learned is not None else 0.0
+                else:
+                    score = pair_score(
+                        float(evidence[qi, ui]),
+                        cos,
+                        cover_q,
+                        cover_c,
+                        learned=None if learned is None else float(learned[1][qi, ui]),
+                    )
                 candidates.append(
                     Candidate(
                         control_id=unit.id,
@@ -319,7 +323,7 @@ class Mapper:
                         rank=rank,
                         signals=tuple((name, round(float(m[qi, ui]), 3)) for name, _, m in signals),
                         via=self._via(qi, int(ui)),
-                        reason=UNSUPERVISED if learned is None else learned[2][qi][ui],
+                        reason=reason,
                     )
                 )
             rankings.append(Ranking(requirement_id=query.id, key=query.key, candidates=tuple(candidates)))

@@ -38,6 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from tracker.mapping.documents import MapQuery
 from tracker.mapping.label_features import LABEL_FEATURES, LabelMemory
 from tracker.mapping.training import RANKER_VERSION, REJECTION_WEIGHT, TrainingSet, query_ident
+from tracker.mapping.types import REVIEWER_CONFIRMED, REVIEWER_REJECTED
 
 if TYPE_CHECKING:
     from tracker.mapping.mapper import Mapper
@@ -259,7 +260,7 @@ class LearnedRanker:
                     continue
                 logits[qi, unit] = logits[qi].max() + 10 if verdict else logits[qi].min() - 10
                 probs[qi, unit] = 1.0 if verdict else 0.0
-                reasons[qi][unit] = "confirmed by a reviewer" if verdict else "rejected by a reviewer"
+                reasons[qi][unit] = REVIEWER_CONFIRMED if verdict else REVIEWER_REJECTED
         return logits, probs, reasons
 
 

@@ -149,6 +149,12 @@ class Mapping:
         )
 
 
+# What ranked a candidate when a reviewer decided the pair: the decision stands as decided
+# (score 1 or 0), never lifted or lowered by how alike the texts are.
+REVIEWER_CONFIRMED = "confirmed by a reviewer"
+REVIEWER_REJECTED = "rejected by a reviewer"
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One ranked control for a requirement.
