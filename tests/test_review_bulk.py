@@ -272,6 +272,8 @@ def test_the_api_previews_applies_and_undoes(world: World, big: int) -> None:
     assert made.status_code == 201, made.text
     batch_id = made.json()["batch_id"]
     assert made.json()["count"] == 2 and made.json()["filter"] == body["filter"]
+    located = client.get(made.headers["location"], headers=read)  # Location names the batch
+    assert located.status_code == 200 and located.json()["id"] == batch_id
     listed = client.get(f"/v1/orgs/acme/review/decisions?diff_id={big}", headers=read).json()["items"]
     assert {d["batch_id"] for d in listed} == {batch_id}
     assert all(d["batch_filter"] == body["filter"] for d in listed)  # why each change was chosen

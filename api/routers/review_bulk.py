@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import EngineDep, ReadTenant, WriteTenant
+from api.headers import created_responses, set_location
 from api.problems import ApiProblem, responses
 from api.timeutil import Utc
 from tracker.diff.types import Kind, Tag
@@ -126,7 +127,7 @@ class UndoOut(BaseModel):
     "and the `as_of` to send back. Applied, every chosen change gets its own decision naming the batch; "
     "with `as_of`, changes someone decided since are skipped and listed.",
     status_code=201,
-    responses=responses(409),
+    responses=created_responses(responses(409)),
 )
 def post_bulk(
     diff_id: Id, body: BulkIn, tenant: WriteTenant, engine: EngineDep, response: Response
@@ -163,6 +164,7 @@ def post_bulk(
         reason=body.reason,
         as_of=body.as_of,
     )
+    set_location(response, "v1", "orgs", tenant.org, "review", "diffs", diff_id, "bulk", outcome.batch_id)
     return BulkOut(
         dry_run=False,
         batch_id=outcome.batch_id,
