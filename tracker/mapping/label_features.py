@@ -26,10 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.feature_extraction.text import TfidfVectorizer
+
+if TYPE_CHECKING:  # imported where a vectoriser is built: scikit-learn takes 0.8 s to import
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 from tracker.mapping.tokens import tokens
 
@@ -65,6 +68,8 @@ class LabelMemory:
         groups: Sequence[str],
         family: Matrix | None,
     ) -> LabelMemory:
+        from sklearn.feature_extraction.text import TfidfVectorizer  # only when labels exist
+
         lexical = TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True)
         rows = lexical.fit_transform(list(texts) or [""]).toarray()[: len(texts)]
         return cls(vectors, lexical, rows, positive, rejected, tuple(groups), family)

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.linear_model import LogisticRegression
 
 from tracker.mapping.documents import MapQuery
 from tracker.mapping.label_features import LABEL_FEATURES, LabelMemory
@@ -276,6 +275,8 @@ def fit_weights(
     sample = np.where(rejected[mask] > 0, REJECTION_WEIGHT, 1.0)
     mean = x.mean(axis=0)
     scale = np.where(x.std(axis=0) > 1e-9, x.std(axis=0), 1.0)
+    from sklearn.linear_model import LogisticRegression  # only when training: 0.8 s to import
+
     model = LogisticRegression(C=REGULARISATION, max_iter=1000)
     model.fit((x - mean) / scale, y, sample_weight=sample)
     return Weights(
@@ -335,6 +336,8 @@ def fit_blend(
     full = fit_weights(features, positive, rejected)
     blended = fused + BLENDS[best] * _z(full.logits(features))
     mask = np.where(positive.sum(axis=1, keepdims=True) > 0, True, rejected > 0)
+    from sklearn.linear_model import LogisticRegression
+
     platt = LogisticRegression(max_iter=1000).fit(blended[mask].reshape(-1, 1), positive[mask])
     return replace(
         full, blend=BLENDS[best], calibration=(float(platt.coef_[0][0]), float(platt.intercept_[0]))
