@@ -216,6 +216,30 @@ def test_a_correction_through_the_api_changes_that_organisations_next_ranking_on
     assert len(RankerModelStore(engine).models("globex", "org:globex")) == 1
 
 
+def test_a_rejection_on_the_review_page_changes_that_organisations_next_ranking_only(
+    engine: Engine,
+) -> None:
+    """The same correction as above, taken the way a reviewer takes it: the page's form."""
+    from tests.support.pages_world import sign_in
+
+    keys = _world(engine)
+    before = {org: _ranking(engine, org) for org in ("acme", "globex")}
+    stored = MappingStore(engine).mappings("acme")
+    mapping_id = next(s.id for s in stored if s.mapping.source == "T-01" and s.mapping.target == "CP-9")
+    with client_for(engine, session_secret="s" * 32) as client:
+        csrf = sign_in(client, keys["acme"], name="Rita")
+        answer = client.post(
+            f"/ui/mappings/{mapping_id}/review",
+            data={"state": "rejected", "csrf": csrf, "reason": "not our backup control"},
+            follow_redirects=False,
+        )
+        assert answer.status_code in (200, 303), answer.text
+    after = {org: _ranking(engine, org) for org in ("acme", "globex")}
+    assert after["globex"] == before["globex"]
+    assert after["acme"][0][0] != "CP-9"
+    assert after["acme"][-1] == ("CP-9", 0.0, "rejected by a reviewer")
+
+
 def test_a_gap_lists_the_learned_rankers_suggestions_with_their_reason() -> None:
     from tracker.diff.types import Change, Kind
     from tracker.impact.rules import Action, impact
