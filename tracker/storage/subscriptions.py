@@ -10,7 +10,7 @@ import base64
 import secrets
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -21,6 +21,8 @@ from tracker.domain.inputs import refuse_control_characters
 from tracker.netguard import check_webhook_scheme, check_webhook_url
 from tracker.storage.api_keys import hash_token
 from tracker.storage.tables.api import DeliveryRow, FeedEntryRow, NoticeRow, OutboxRow, SubscriptionRow
+
+_PageRow = TypeVar("_PageRow", NoticeRow, OutboxRow, DeliveryRow)
 
 # how long a rotated-out webhook secret still signs, unless the rotation says otherwise
 DEFAULT_ROTATION_GRACE = timedelta(hours=24)
@@ -167,6 +169,21 @@ class SubscriptionStore:
             )
         return row
 
+    def _page(
+        self, model: type[_PageRow], org_id: int, sub_id: int, after: int, limit: int
+    ) -> list[_PageRow]:
+        """One page, by id cursor, of a subscription's notices, outbox rows or deliveries."""
+        with Session(self.engine) as session:
+            self._row(session, org_id, sub_id)  # another organisation's subscription is not found
+            rows = session.scalars(
+                select(model)
+                .where(model.subscription_id == sub_id, model.id > after)
+                .order_by(model.id)
+                .limit(limit)
+            ).all()
+            session.expunge_all()
+            return list(rows)
+
     def get(self, org_id: int, sub_id: int) -> Subscription:
         with Session(self.engine) as session:
             return to_subscription(self._row(session, org_id, sub_id))
@@ -245,16 +262,7 @@ class SubscriptionStore:
 
     def notices(self, org_id: int, sub_id: int, after: int = 0, limit: int = 100) -> list[NoticeRow]:
         """What the owner should know: dead deliveries, a disabled endpoint (oldest first)."""
-        with Session(self.engine) as session:
-            self._row(session, org_id, sub_id)
-            rows = session.scalars(
-                select(NoticeRow)
-                .where(NoticeRow.subscription_id == sub_id, NoticeRow.id > after)
-                .order_by(NoticeRow.id)
-                .limit(limit)
-            ).all()
-            session.expunge_all()
-            return list(rows)
+        return self._page(NoticeRow, org_id, sub_id, after, limit)
 
     def replay(self, org_id: int, sub_id: int, event_id: int) -> OutboxRow:
         """Queue a dead outbox row again with a fresh count of attempts, due now."""
@@ -328,25 +336,7 @@ class SubscriptionStore:
             return list(rows)
 
     def outbox(self, org_id: int, sub_id: int, after: int = 0, limit: int = 100) -> list[OutboxRow]:
-        with Session(self.engine) as session:
-            self._row(session, org_id, sub_id)
-            rows = session.scalars(
-                select(OutboxRow)
-                .where(OutboxRow.subscription_id == sub_id, OutboxRow.id > after)
-                .order_by(OutboxRow.id)
-                .limit(limit)
-            ).all()
-            session.expunge_all()
-            return list(rows)
+        return self._page(OutboxRow, org_id, sub_id, after, limit)
 
     def deliveries(self, org_id: int, sub_id: int, after: int = 0, limit: int = 100) -> list[DeliveryRow]:
-        with Session(self.engine) as session:
-            self._row(session, org_id, sub_id)
-            rows = session.scalars(
-                select(DeliveryRow)
-                .where(DeliveryRow.subscription_id == sub_id, DeliveryRow.id > after)
-                .order_by(DeliveryRow.id)
-                .limit(limit)
-            ).all()
-            session.expunge_all()
-            return list(rows)
+        return self._page(DeliveryRow, org_id, sub_id, after, limit)
