@@ -31,7 +31,7 @@ from email.utils import format_datetime
 
 from tracker.digests.briefing import ACTIONS, Briefing, Item, count_words, detail, heading, summary_text
 from tracker.digests.builders import header_text
-from tracker.domain.redline import DELETE, INSERT, parse_text
+from tracker.domain.redline import DELETE, parse_text, render_html
 
 MAX_EMAIL_BYTES = 64 * 1024
 CONTROLS_SHOWN = 6
@@ -88,21 +88,7 @@ def clip(text: str, limit: int) -> str:
 
 def redline_html(text: str, limit: int = TEXT_CHARS) -> str:
     """A ``[-old-]{+new+}`` redline as inline-styled HTML, cut after ``limit`` characters."""
-    parts, used = [], 0
-    for op, piece in parse_text(text).ops:
-        if used >= limit:
-            parts.append(" …")
-            break
-        piece = piece[: limit - used] + (" …" if len(piece) > limit - used else "")
-        used += len(piece)
-        escaped = html.escape(piece)
-        if op == DELETE:
-            parts.append(f'<del style="{DEL_STYLE}">{escaped}</del>')
-        elif op == INSERT:
-            parts.append(f'<ins style="{INS_STYLE}">{escaped}</ins>')
-        else:
-            parts.append(escaped)
-    return "".join(parts)
+    return render_html(parse_text(text), limit=limit, del_style=DEL_STYLE, ins_style=INS_STYLE)
 
 
 def _a(url: str, label: str, style: str = _LINK) -> str:

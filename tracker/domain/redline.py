@@ -260,15 +260,28 @@ def render_text(red: Redline) -> str:
     return "".join(parts)
 
 
-def render_html(red: Redline) -> str:
-    """``<del>``/``<ins>`` inline; every piece of text is HTML-escaped."""
+def render_html(red: Redline, *, limit: int | None = None, del_style: str = "", ins_style: str = "") -> str:
+    """``<del>``/``<ins>`` inline; every piece of text is HTML-escaped.
+
+    ``limit`` cuts the text (all pieces counted) after that many characters with " …";
+    the styles are inline ``style`` attributes, for email clients that drop style sheets.
+    """
     parts: list[str] = []
+    dels = f' style="{html.escape(del_style, quote=True)}"' if del_style else ""
+    inss = f' style="{html.escape(ins_style, quote=True)}"' if ins_style else ""
+    used = 0
     for op, text in red.ops:
+        if limit is not None:
+            if used >= limit:
+                parts.append(" …")
+                break
+            text = text[: limit - used] + (" …" if len(text) > limit - used else "")
+            used += len(text)
         escaped = html.escape(text, quote=True)
         if op == DELETE:
-            parts.append(f"<del>{escaped}</del>")
+            parts.append(f"<del{dels}>{escaped}</del>")
         elif op == INSERT:
-            parts.append(f"<ins>{escaped}</ins>")
+            parts.append(f"<ins{inss}>{escaped}</ins>")
         else:
             parts.append(escaped)
     return "".join(parts)
