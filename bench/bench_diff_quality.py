@@ -286,6 +286,13 @@ SECTIONS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lexical", action="store_true", help="no embedder: lexical similarity only")
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default="fp32",
+        help="the model's number format (fp32: the figures this benchmark has always printed; "
+        "bf16: the product's default)",
+    )
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     args = parser.parse_args()
     embedder: Embedder | None = None
@@ -293,7 +300,8 @@ def main() -> None:
         from embeddings.sentence_transformer import SentenceTransformerEmbedder
         from tracker.domain.text import normalise
 
-        embedder = CachedEmbedder(SentenceTransformerEmbedder(), MemoryVectorStore(), normalise=normalise)
+        model = SentenceTransformerEmbedder(precision=args.precision)
+        embedder = CachedEmbedder(model, MemoryVectorStore(), normalise=normalise)
     log(f"corpus: {corpus_dir()}; embedder: {embedder.model_id if embedder else 'none'}")
     for name in args.only.split(","):
         SECTIONS[name.strip()](embedder)

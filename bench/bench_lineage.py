@@ -117,6 +117,13 @@ def plain_minilm(embedder: Embedder, old: ParsedVersion, new: ParsedVersion, row
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lexical", action="store_true", help="no embedder: lexical similarity only")
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default="fp32",
+        help="the model's number format (fp32: the figures this benchmark has always printed; "
+        "bf16: the product's default)",
+    )
     parser.add_argument("--new", default="2.0,2.0-oscal", help="CSF 2.0 version folders to diff against")
     parser.add_argument("--verbose", action="store_true", help="one line per withdrawn subcategory")
     args = parser.parse_args()
@@ -128,7 +135,7 @@ def main() -> None:
         from embeddings.sentence_transformer import SentenceTransformerEmbedder
         from tracker.domain.text import normalise
 
-        model = SentenceTransformerEmbedder()
+        model = SentenceTransformerEmbedder(precision=args.precision)
         model.encode(["warm up"])  # load the model before any clock starts
     for label in args.new.split(","):
         new = load_version("nist-csf", label)
