@@ -81,3 +81,19 @@ def test_a_table_apscheduler_made_earlier_is_kept(tmp_path: Path) -> None:
         context = MigrationContext.configure(conn, opts={"compare_type": False})
         assert compare_metadata(context, metadata()) == []
     engine.dispose()
+
+
+def test_the_quick_check_reads_the_same_heads_as_alembic(tmp_path: Path) -> None:
+    """Commands skip Alembic when the database stands at every head; the heads read off the
+    files as text must be Alembic's own, or a new migration would never be applied."""
+    from tracker.storage.db import _at_heads, _heads, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'quick.sqlite3'}")
+    assert not _at_heads(engine)  # a new file: nothing stamped, so the upgrade runs
+    upgrade(engine)
+    assert _at_heads(engine)
+    assert _heads() == frozenset(_revision(engine))  # exactly what Alembic itself recorded
+    with engine.begin() as conn:  # one branch behind: the upgrade must run again
+        conn.execute(text("DELETE FROM alembic_version WHERE version_num = '0006'"))
+    assert not _at_heads(engine)
+    engine.dispose()
