@@ -59,7 +59,6 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -69,6 +68,7 @@ from scipy import sparse
 from embeddings.protocol import Embedder
 from tracker.mapping.bm25 import BM25Index
 from tracker.mapping.documents import MapQuery
+from tracker.mapping.fusion import MapperConfig, Matrix, sentences, softmax, zscore
 from tracker.mapping.scoring import pair_score, suggest_relationship, weighted_coverage
 from tracker.mapping.tokens import tokens
 from tracker.mapping.types import REVIEWER_CONFIRMED, REVIEWER_REJECTED, Candidate, Control, Ranking
@@ -76,56 +76,9 @@ from tracker.mapping.types import REVIEWER_CONFIRMED, REVIEWER_REJECTED, Candida
 if TYPE_CHECKING:
     from tracker.mapping.ranker import LearnedRanker
 
-Matrix = npt.NDArray[np.float64]
-_SENTENCE = re.compile(r"(?<=[.;:])\s+|\n+")
 _POLICY_TITLE = re.compile(r"\bpolic(y|ies)\b.*\bprocedures?\b|\bprocedures?\b.*\bpolic(y|ies)\b", re.I)
 UNSUPERVISED = "unsupervised fusion of lexical, dense and structural signals"
 _POLICY_QUERY = re.compile(r"\b(polic(y|ies)|legal|regulatory|governance)\b", re.I)
-
-
-@dataclass(frozen=True)
-class MapperConfig:
-    """Weights of the fused signals (z-score units) and structural options."""
-
-    lexical: float = 1.0
-    dense: float = 1.0
-    parts: float = 1.0
-    feedback: float = 1.0
-    prior: float = 1.5  # applied to a [0, 1] breadth, i.e. at most 1.5 sigma
-    policy: float = 1.0
-    family: float = 0.5
-    family_temperature: float = 1.0
-    related: float = 0.5
-    related_temperature: float = 1.0  # over the evidence in sigmas, not the raw fused sum
-    enhancement_share: float = 0.3
-    feedback_units: int = 3
-    feedback_mix: float = 0.5
-    roll_up: bool = True
-    min_part_chars: int = 20
-    # the parts signal is computed for each query's ``parts_pool`` best units by the other
-    # text signals (0: every unit); part sentences are embedded only when a pool needs them.
-    # 100 (of 298 rolled-up 800-53 units) after trying 30, 60, 100 and every unit on the CSF
-    # 1.1 crosswalk: each pool lost at most 0.01 recall@10 and moved MRR by under 0.005.
-    parts_pool: int = 100
-
-
-def _zscore(matrix: Matrix) -> Matrix:
-    if matrix.shape[1] == 0:
-        return matrix
-    mean = matrix.mean(axis=1, keepdims=True)
-    std = matrix.std(axis=1, keepdims=True)
-    out: Matrix = (matrix - mean) / np.where(std > 1e-12, std, 1.0)
-    return out
-
-
-def _softmax(matrix: Matrix, temperature: float) -> Matrix:
-    weights: Matrix = np.exp((matrix - matrix.max(axis=1, keepdims=True)) / temperature)
-    out: Matrix = weights / weights.sum(axis=1, keepdims=True)
-    return out
-
-
-def _sentences(text: str, min_chars: int) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if len(s.strip()) >= min_chars]
 
 
 class Mapper:
@@ -255,7 +208,7 @@ class Mapper:
         parts: list[str] = []
         owners: list[int] = []
         for i, unit in enumerate(self.units):
-            for sentence in _sentences(unit.description, self.config.min_part_chars) + _sentences(
+            for sentence in sentences(unit.description, self.config.min_part_chars) + sentences(
                 unit.guidance, self.config.min_part_chars
             ):
                 parts.append(sentence)
@@ -290,7 +243,7 @@ class Mapper:
         learned = self.ranker.rerank(self, queries) if self.ranker is not None else None
         if learned is not None:
             fused = learned[0]
-        evidence = _zscore(fused)  # standing of each control among all candidates, in sigmas
+        evidence = zscore(fused)  # standing of each control among all candidates, in sigmas
         k = min(top_k, len(self.units))
         order = np.argsort(-fused, axis=1, kind="stable")[:, :k]
         rankings = []
@@ -347,25 +300,25 @@ class Mapper:
 
     def evidence(self, queries: Sequence[MapQuery]) -> Matrix:
         """What :func:`~tracker.mapping.scoring.calibrate` reads: fused scores standardised per query."""
-        return _zscore(self.scores(queries))
+        return zscore(self.scores(queries))
 
     def _fuse(
         self, queries: Sequence[MapQuery], texts: list[str]
     ) -> tuple[Matrix, list[tuple[str, float, Matrix]], Matrix | None]:
         cfg = self.config
         signals: list[tuple[str, float, Matrix]] = [
-            ("lexical", cfg.lexical, _zscore(self.lexical.scores(texts)))
+            ("lexical", cfg.lexical, zscore(self.lexical.scores(texts)))
         ]
         cosine: Matrix | None = None
         self._best_child = None
         if self.embedder is not None and self.control_vectors is not None and self.unit_vectors is not None:
             qv = self.embedder.encode(texts).astype(np.float32)
             cosine, rolled = self._dense(qv)
-            signals.append(("dense", cfg.dense, _zscore(rolled)))
+            signals.append(("dense", cfg.dense, zscore(rolled)))
             pool: Matrix = sum((w * m for _, w, m in signals), np.zeros(cosine.shape))
-            signals.append(("parts", cfg.parts, _zscore(self._parts(qv, cosine, pool))))
+            signals.append(("parts", cfg.parts, zscore(self._parts(qv, cosine, pool))))
             partial = sum(w * m for _, w, m in signals) + cfg.prior * self.prior
-            signals.append(("feedback", cfg.feedback, _zscore(self._feedback(qv, partial))))
+            signals.append(("feedback", cfg.feedback, zscore(self._feedback(qv, partial))))
         fused: Matrix = sum((w * m for _, w, m in signals), np.zeros((len(queries), len(self.units))))
         prior = np.broadcast_to(self.prior, fused.shape)
         signals.append(("prior", cfg.prior, np.asarray(prior, dtype=np.float64)))
@@ -375,13 +328,13 @@ class Mapper:
         fused = fused + cfg.prior * prior + cfg.policy * policy
         structural: Matrix = np.zeros_like(fused)
         if cfg.family and self.family_onehot is not None:
-            weights = _softmax(fused, cfg.family_temperature)
-            family = _zscore((weights @ self.family_onehot) @ self.family_onehot.T)
+            weights = softmax(fused, cfg.family_temperature)
+            family = zscore((weights @ self.family_onehot) @ self.family_onehot.T)
             signals.append(("family", cfg.family, family))
             structural += cfg.family * family
         if cfg.related and self.related_graph.nnz:
-            weights = _softmax(_zscore(fused), cfg.related_temperature)
-            related = _zscore(np.asarray(self.related_graph @ weights.T, dtype=np.float64).T)
+            weights = softmax(zscore(fused), cfg.related_temperature)
+            related = zscore(np.asarray(self.related_graph @ weights.T, dtype=np.float64).T)
             signals.append(("related", cfg.related, related))
             structural += cfg.related * related
         return fused + structural, signals, cosine

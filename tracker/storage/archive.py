@@ -19,19 +19,17 @@ from tracker.domain.inputs import check_label, check_slug
 from tracker.domain.keys import normalise_key
 from tracker.domain.model import (
     Lifecycle,
-    Link,
-    Obligation,
     ParsedVersion,
     Profile,
     Requirement,
     Source,
-    Strength,
     Version,
     VersionRole,
 )
 from tracker.storage.catalog import artefacts_of, source_of, version_of
 from tracker.storage.jobs import JobSpec, write_jobs
 from tracker.storage.mappings import write_declared
+from tracker.storage.requirement_rows import requirement_of, requirement_values
 from tracker.storage.tables.archive import (
     ArtefactRow,
     ProfileRow,
@@ -54,49 +52,6 @@ def content_hash(files: Iterable[tuple[str, bytes]]) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _req_values(req: Requirement, version_id: int) -> dict[str, Any]:
-    return dict(
-        version_id=version_id,
-        key=req.key,
-        ident=req.ident,
-        parent_key=req.parent,
-        ord=req.order,
-        depth=req.depth,
-        kind=req.kind,
-        title=req.title,
-        statement=req.statement,
-        guidance=req.guidance,
-        withdrawn=req.withdrawn,
-        # a link into another publication keeps that publication's slug as a third element
-        links=[[link.relation, link.target, *([link.source] if link.source else [])] for link in req.links],
-        params=[list(p) for p in req.params],
-        obligations=[[o.modal, int(o.strength), o.negated, o.sentence] for o in req.obligations],
-        properties=[list(p) for p in req.properties],
-    )
-
-
-def _row_to_req(row: RequirementRow) -> Requirement:
-    return Requirement(
-        ident=row.ident,
-        key=row.key,
-        title=row.title,
-        statement=row.statement,
-        guidance=row.guidance,
-        parent=row.parent_key,
-        order=row.ord,
-        depth=row.depth,
-        kind=row.kind,
-        withdrawn=row.withdrawn,
-        links=tuple(Link(*link) for link in row.links or ()),
-        params=tuple((a, b) for a, b in row.params or ()),
-        obligations=tuple(
-            Obligation(modal=m, strength=Strength(s), negated=bool(n), sentence=t)
-            for m, s, n, t in row.obligations or ()
-        ),
-        properties=tuple((a, b) for a, b in row.properties or ()),
-    )
 
 
 class Archive:
@@ -236,7 +191,7 @@ class Archive:
                 session.add(VersionArtefactRow(version_id=row.id, filename=filename, sha256=sha256(data)))
             if parsed.requirements:
                 session.execute(
-                    insert(RequirementRow), [_req_values(req, row.id) for req in parsed.requirements]
+                    insert(RequirementRow), [requirement_values(req, row.id) for req in parsed.requirements]
                 )
             for profile in parsed.profiles:
                 session.add(
@@ -370,7 +325,7 @@ class Archive:
             reqs = session.scalars(
                 select(RequirementRow).where(RequirementRow.version_id == row.id).order_by(RequirementRow.ord)
             ).all()
-            return tuple(_row_to_req(r) for r in reqs)
+            return tuple(requirement_of(r) for r in reqs)
 
     def requirement(self, slug: str, label: str, ident: str) -> Requirement:
         """One requirement by printed identifier or any cosmetic variant of it."""
@@ -385,7 +340,7 @@ class Archive:
                     f"{slug} {label} has no requirement {ident!r}",
                     f"run `tracker show {slug} {label}` to list its requirements",
                 )
-            return _row_to_req(req)
+            return requirement_of(req)
 
     def profiles(self, slug: str, label: str) -> tuple[Profile, ...]:
         with Session(self.engine) as session:
