@@ -74,20 +74,31 @@ def test_etags_are_weak_and_if_none_match_takes_lists_and_either_form(
     )
 
 
-def test_last_modified_and_if_modified_since_on_an_immutable_diff(served: tuple[httpx.Client, World]) -> None:
+def test_a_stored_diff_is_revalidated_not_kept_as_immutable(served: tuple[httpx.Client, World]) -> None:
+    """The operator's shared verdicts rewrite a stored diff's summary: clients must ask again."""
     client, world = served
-    path = f"/v1/diffs/{world.diff_id}"
+    got = client.get(f"/v1/diffs/{world.diff_id}")
+    assert got.headers["cache-control"] == "private, no-cache" and "last-modified" not in got.headers
+    again = client.get(f"/v1/diffs/{world.diff_id}", headers={"if-none-match": got.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_last_modified_and_if_modified_since_on_an_immutable_requirement(
+    served: tuple[httpx.Client, World],
+) -> None:
+    client, _world = served
+    listed = client.get("/v1/sources").json()["items"][0]["slug"]
+    version = client.get(f"/v1/sources/{listed}/versions").json()["items"][0]
+    first = client.get(f"/v1/sources/{listed}/versions/{version['label']}/requirements").json()["items"][0]
+    path = f"/v1/sources/{listed}/versions/{version['label']}/requirements/{first['id']}"
     got = client.get(path)
-    assert "immutable" in got.headers["cache-control"]
+    assert got.status_code == 200 and "immutable" in got.headers["cache-control"]
     stamp = got.headers["last-modified"]
-    created = datetime.fromisoformat(got.json()["created_at"])
-    assert abs(
-        created - datetime.strptime(stamp, "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)
-    ) < timedelta(seconds=1)
+    modified = datetime.strptime(stamp, "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)
     assert client.get(path, headers={"if-modified-since": stamp}).status_code == 304
     later = format_datetime(datetime.now(UTC) + timedelta(days=1), usegmt=True)
     assert client.get(path, headers={"if-modified-since": later}).status_code == 304
-    earlier = format_datetime(created - timedelta(days=1), usegmt=True)
+    earlier = format_datetime(modified - timedelta(days=1), usegmt=True)
     assert client.get(path, headers={"if-modified-since": earlier}).status_code == 200
     assert client.get(path, headers={"if-modified-since": "not a date"}).status_code == 200
     # If-None-Match wins over If-Modified-Since (RFC 9110 section 13.2.2)

@@ -138,6 +138,19 @@ def test_the_csf_2_briefing(csf: tuple[Engine, int, str], smtp: Mailbox) -> None
     # page on GET and unsubscribes on POST with no further step (RFC 8058)
     forged = unsubscribe[:-3] + ("AAA" if not unsubscribe.endswith("AAA") else "BBB")
     assert app_client.post(_path(forged), data={"List-Unsubscribe": "One-Click"}).status_code == 404
+    # the feed URL is often public (pasted into feed readers): its token's hash signs nothing
+    from tracker.digests import unsubscribe as tokens
+    from tracker.storage.tables.api import SubscriptionRow
+
+    with Session(engine) as session:
+        row = session.get(SubscriptionRow, sub_id)
+        assert row is not None and row.unsubscribe_key and row.unsubscribe_key != row.feed_token_hash
+        guessed = tokens.make_token(sub_id, row.feed_token_hash)
+    assert (
+        app_client.post(f"/ui/unsubscribe/{guessed}", data={"List-Unsubscribe": "One-Click"}).status_code
+        == 404
+    )
+    assert app_client.get("/ui/unsubscribe/%C2%B2.x").status_code == 404  # not a 500
     assert SubscriptionStore(engine).signing_key(sub_id)[0].spec.active  # type: ignore[index]
     confirm = app_client.get(_path(unsubscribe))
     assert confirm.status_code == 200 and "<form" in confirm.text

@@ -236,6 +236,10 @@ def test_retry_after_forms() -> None:
     assert retry_after("Thu, 01 Jan 2026 11:00:00 GMT", now) == timedelta(0)
     assert retry_after("99999999", now) == timedelta(days=1)  # capped
     assert retry_after("soon", now) is None and retry_after("", now) is None
+    # a hostile receiver's header never turns a temporary refusal into a crash (and a dead message)
+    assert retry_after("100000000000000", now) == timedelta(days=1)
+    assert retry_after("9" * 5000, now) == timedelta(days=1)
+    assert retry_after("\u00b2", now) is None  # a superscript digit is not delta-seconds
 
 
 def test_openapi_describes_each_webhook_event(sqlite_engine: Engine) -> None:

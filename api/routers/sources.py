@@ -125,8 +125,10 @@ def list_requirements(
 def get_requirement(
     slug: Slug, label: Label, ident: Ident, engine: EngineDep, _key: Reader, response: Response
 ) -> RequirementOut:
-    found = RequirementOut.of(Archive(engine).requirement(slug, label, ident))
-    immutable(response)  # an archived version's text never changes
+    archive = Archive(engine)
+    found = RequirementOut.of(archive.requirement(slug, label, ident))
+    # an archived version's text never changes: it was last modified when it was archived
+    immutable(response, archive.version(slug, label).observed_at)
     return found
 
 

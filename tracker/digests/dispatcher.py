@@ -215,7 +215,7 @@ class Dispatcher:
         briefings = [brief(r.payload, self.public_url) for r in rows]
         org = briefings[0].organisation
         name = sub.name or f"subscription {sub.id}"
-        token = unsubscribe.make_token(sub.id, sub.feed_token_hash)
+        token = unsubscribe.make_token(sub.id, sub.unsubscribe_key)
         mailing = mail.Mailing(
             review_note=f"You receive this because {org}'s subscription “{name}” sends its digests "
             "to this address.",

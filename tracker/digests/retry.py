@@ -41,11 +41,11 @@ def retry_after(value: str | None, now: datetime) -> timedelta | None:
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if text.isdigit():
-        return min(timedelta(seconds=int(text)), MAX_RETRY_AFTER)
+    if text.isascii() and text.isdigit():  # a receiver's number, however large, is capped
+        return min(timedelta(seconds=int(text[:9])) if len(text) <= 9 else MAX_RETRY_AFTER, MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:  # "-0000" in RFC 5322 terms: HTTP dates are always GMT
         when = when.replace(tzinfo=UTC)

@@ -151,6 +151,7 @@ class SubscriptionStore:
             row = SubscriptionRow(
                 org_id=org_id,
                 feed_token_hash=hash_token(token),
+                unsubscribe_key=secrets.token_hex(32),
                 webhook_secret=secret,
                 since=since or now,
                 created_at=now,
@@ -301,11 +302,13 @@ class SubscriptionStore:
 
     def signing_key(self, sub_id: int) -> tuple[Subscription, str] | None:
         """A subscription found by id alone, with the key its unsubscribe links are signed with
-        (the stored feed token hash; see tracker.digests.unsubscribe). Only for checking such a
+        (a random key of its own; see tracker.digests.unsubscribe). Only for checking such a
         link: whoever holds a valid one acts on this subscription without an API key."""
         with Session(self.engine) as session:
             row = session.get(SubscriptionRow, sub_id)
-            return None if row is None else (to_subscription(row), row.feed_token_hash)
+            if row is None or not row.unsubscribe_key:
+                return None
+            return to_subscription(row), row.unsubscribe_key
 
     def stop_email(self, sub_id: int) -> Subscription:
         """Unsubscribe the email recipients: the email channel is switched off (its queued

@@ -87,6 +87,8 @@ class SubscriptionRow(Base):
     # why the webhook endpoint stopped receiving (410 Gone); "" while it is live
     webhook_disabled: Mapped[str] = mapped_column(Text, default="")
     feed_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # signs the unsubscribe links of its emails (0011_unsubscribe); never shown to anyone
+    unsubscribe_key: Mapped[str] = mapped_column(String(64), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
