@@ -284,3 +284,41 @@ def test_a_crawl_first_then_the_corpus_import_meet_as_one_version(engine: Engine
     again = ingest_files(archive, src, "2.0-oscal", [corpus_dir / "nist-csf" / "2.0-oscal"], max_bytes=MAX)
     assert not again.created and again.version.label == "2.0"  # the crawled bytes: one version
     assert [v.label for v in archive.versions("nist-csf") if v.role is VersionRole.EDITION] == ["2.0"]
+
+
+def test_an_archive_made_before_versions_had_roles_is_placed_on_upgrade(
+    db_env: Engine, corpus_dir: Path, tmp_path: Path
+) -> None:
+    """A database archived by the release before roles holds every version as an edition:
+    CSF 2.0 superseded by its own OSCAL file, the AI RMF 1.0 by its Playbook. The migration's
+    data step places them as ``ingest-corpus`` places them today."""
+    import importlib.util
+
+    from sqlalchemy import text
+
+    from tracker.storage.db import MIGRATIONS
+
+    root = _subset(tmp_path, corpus_dir, "nist-csf", "nist-ai-rmf")
+    code, _, out = run("ingest-corpus", str(root), "--no-diff")
+    assert code == 0, out
+    with db_env.begin() as conn:  # as the older release left them
+        conn.execute(text("UPDATE versions SET role = 'edition', rendition_of = ''"))
+        conn.execute(text("UPDATE versions SET status = 'superseded' WHERE label IN ('1.0', '1.1', '2.0')"))
+    spec = importlib.util.spec_from_file_location(
+        "roles_step", MIGRATIONS / "versions" / "0011_version_roles.py"
+    )
+    assert spec is not None and spec.loader is not None
+    step = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(step)
+    with db_env.begin() as conn:
+        step.place_archived(conn)
+    _, csf, _ = run("versions", "nist-csf", "--format", "json")
+    assert isinstance(csf, list)
+    assert [(d["version"], d["status"]) for d in csf] == [("1.1", "superseded"), ("2.0", "final")]
+    assert [r["label"] for r in csf[1]["renditions"]] == ["2.0", "2.0-oscal"]
+    _, rmf, _ = run("versions", "nist-ai-rmf", "--format", "json")
+    assert isinstance(rmf, list)
+    assert [(d["version"], d["role"], d["status"]) for d in rmf] == [
+        ("1.0", "edition", "final"),
+        ("playbook-json-2026-05", "companion", "final"),
+    ]
