@@ -81,7 +81,7 @@ def test_csf_is_one_version_2_0_with_two_renditions(db_env: Engine, corpus_dir: 
 
 
 def test_a_rendition_arriving_first_or_under_the_edition_label_finds_its_edition(
-    engine: Engine, corpus_dir: Path
+    engine: Engine, corpus_dir: Path, tmp_path: Path
 ) -> None:
     archive = Archive(engine)
     csf = Source(slug="nist-csf")
@@ -103,6 +103,14 @@ def test_a_rendition_arriving_first_or_under_the_edition_label_finds_its_edition
     assert result.version.role is VersionRole.RENDITION and result.version.rendition_of == "2.0"
     # ... and never supersedes it
     assert archive.version("nist-csf-b", "2.0").status is Lifecycle.FINAL
+    # a revised OSCAL file under the same label is a further rendition, not a refusal
+    revised = tmp_path / "revised"
+    revised.mkdir()
+    [catalog] = sorted(oscal.iterdir())
+    (revised / catalog.name).write_bytes(catalog.read_bytes().replace(b"</catalog>", b"</catalog>\n"))
+    again = ingest_files(archive, other, "2.0", [revised], max_bytes=MAX)
+    assert again.created and again.version.label == "2.0-oscal-2"
+    assert again.version.role is VersionRole.RENDITION and again.version.rendition_of == "2.0"
 
 
 def test_placement_rules() -> None:
@@ -111,6 +119,14 @@ def test_placement_rules() -> None:
     same = ParsedVersion(parser="framework-library", parser_version="1", title="t", requirements=())
     assert place([yaml], "2.0-oscal", oscal).role is VersionRole.RENDITION
     assert place([yaml], "2.0", oscal).label == "2.0-oscal"
+    # a revised OSCAL file under the same publisher label: another rendition, not a conflict
+    first = Version(source="s", label="2.0-oscal", parser="oscal", role=VersionRole.RENDITION)
+    revised = place([yaml, first], "2.0", oscal)
+    assert (revised.label, revised.role, revised.rendition_of) == (
+        "2.0-oscal-2",
+        VersionRole.RENDITION,
+        "2.0",
+    )
     assert place([yaml], "2.0-oscal", same).role is VersionRole.EDITION  # same format: not a rendition
     assert place([yaml], "2.1", oscal).role is VersionRole.EDITION
     assert base_label("rev5-json") == "rev5" and base_label("2025-release") == "2025-release"

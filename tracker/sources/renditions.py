@@ -66,7 +66,15 @@ def place(existing: Sequence[Version], label: str, parsed: ParsedVersion) -> Pla
     editions = {v.label: v for v in existing if v.role is VersionRole.EDITION}
     taken = editions.get(label)
     if taken is not None and taken.parser != parsed.parser:
-        return Placement(f"{label}-{format_word(parsed.parser)}", VersionRole.RENDITION, label)
+        # a publisher may revise the other format's file under the same version label (a
+        # corrected OSCAL catalog): the revision is a further rendition with a free label,
+        # never a conflict that would fail every later crawl
+        word = format_word(parsed.parser)
+        labels = {v.label for v in existing}
+        candidate, n = f"{label}-{word}", 2
+        while candidate in labels:
+            candidate, n = f"{label}-{word}-{n}", n + 1
+        return Placement(candidate, VersionRole.RENDITION, label)
     base = base_label(label)
     edition = editions.get(base) if base != label else None
     if edition is not None and edition.parser != parsed.parser:
