@@ -26,6 +26,7 @@ from api.pages.session import (
     clear_cookie,
     csrf_ok,
     issue,
+    redirect_with_notice,
     set_cookie,
     set_flash,
     viewer,
@@ -146,9 +147,7 @@ def _done(request: Request, who: Viewer, notice: str, change_id: int | None, ret
             body.update(_change_html(request, who, change_id, return_to))
         return JSONResponse(body)
     anchor = f"#change-{change_id}" if change_id is not None else ""
-    redirect = RedirectResponse(return_to + anchor, status_code=303)
-    set_flash(request, redirect, notice)
-    return redirect
+    return redirect_with_notice(request, return_to + anchor, notice)
 
 
 def _impacts(who: Viewer, outcome: Outcome) -> str:
@@ -214,9 +213,7 @@ def _conflict(request: Request, who: Viewer, change_id: int, return_to: str, err
         return JSONResponse(
             {"detail": notice, **_change_html(request, who, change_id, return_to)}, status_code=409
         )
-    redirect = RedirectResponse(return_to + f"#change-{change_id}", status_code=303)
-    set_flash(request, redirect, notice)
-    return redirect
+    return redirect_with_notice(request, return_to + f"#change-{change_id}", notice)
 
 
 @router.post("/mappings/{mapping_id}/review", response_model=None)
@@ -284,6 +281,4 @@ async def compute_diff(request: Request, slug: str, who: ViewerDep) -> Response:
         return _fail(request, who, 404 if isinstance(err, NotFoundError) else 422, str(err))
     view = "?view=consultation" if form.get("view") == "consultation" else ""
     target = "/".join(quote(x, safe="") for x in (slug, "review", old, new))
-    redirect = RedirectResponse(f"/ui/sources/{target}{view}", status_code=303)
-    set_flash(request, redirect, notice)
-    return redirect
+    return redirect_with_notice(request, f"/ui/sources/{target}{view}", notice)

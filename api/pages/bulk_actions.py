@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.pages import review_data
 from api.pages.actions import _fail, _guard
-from api.pages.session import Viewer, set_flash, viewer
+from api.pages.session import Viewer, redirect_with_notice, viewer
 from api.pages.views import engine_of, safe_next
 from tracker.domain.errors import ConflictError, NotFoundError, TrackerError
 from tracker.review.bulk import apply_bulk, undo_bulk
@@ -27,12 +27,6 @@ ViewerDep = Annotated[Viewer | None, Depends(viewer)]
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _back(request: Request, return_to: str, notice: str) -> Response:
-    redirect = RedirectResponse(return_to, status_code=303)
-    set_flash(request, redirect, notice)
-    return redirect
 
 
 @router.post("/diffs/{diff_id}/bulk", response_model=None)
@@ -59,7 +53,9 @@ async def bulk_confirm(request: Request, diff_id: int, who: ViewerDep) -> Respon
             )
         )
     except ConflictError as err:
-        return _back(request, return_to, f"Nothing recorded: {err.problem}. Reload and decide again.")
+        return redirect_with_notice(
+            request, return_to, f"Nothing recorded: {err.problem}. Reload and decide again."
+        )
     except TrackerError as err:
         return _fail(request, who, 404 if isinstance(err, NotFoundError) else 422, str(err))
     notice = (
@@ -72,7 +68,7 @@ async def bulk_confirm(request: Request, diff_id: int, who: ViewerDep) -> Respon
             f" {_plural(left, 'change')} of the {shown or 'changes'} shown had been decided by someone "
             "else since the page loaded and kept that decision."
         )
-    return _back(request, return_to, notice)
+    return redirect_with_notice(request, return_to, notice)
 
 
 @router.post("/bulk/{batch_id}/undo", response_model=None)
@@ -85,11 +81,11 @@ async def bulk_undo(request: Request, batch_id: int, who: ViewerDep) -> Response
     try:
         outcome = await run_in_threadpool(undo_bulk, engine_of(request), batch_id, who.reviewer)
     except ConflictError as err:
-        return _back(request, return_to, f"Nothing to undo: {err.problem}.")
+        return redirect_with_notice(request, return_to, f"Nothing to undo: {err.problem}.")
     except TrackerError as err:
         return _fail(request, who, 404 if isinstance(err, NotFoundError) else 422, str(err))
     restored = _plural(len(outcome.restored), "change")
     notice = f"Undid bulk action {batch_id}: {restored} back to the verdict read before it."
     if outcome.kept:
         notice += f" {_plural(len(outcome.kept), 'change')} decided again after it kept that later decision."
-    return _back(request, return_to, notice)
+    return redirect_with_notice(request, return_to, notice)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
 
 from tracker.settings import Settings
 from tracker.storage.api_keys import ApiKey, Scope
@@ -174,6 +175,13 @@ def set_flash(request: Request, response: Response, text: str) -> None:
     """A one-time notice for the next page (a redirect after a form post without script)."""
     token = sign(_secret(request), {"m": text[:500], "iat": int(time.time())}, purpose="flash")
     response.set_cookie(FLASH, token, max_age=120, httponly=True, samesite="lax", path="/ui")
+
+
+def redirect_with_notice(request: Request, url: str, text: str) -> RedirectResponse:
+    """A 303 to ``url`` that shows ``text`` there once: the answer to a form post without script."""
+    redirect = RedirectResponse(url, status_code=303)
+    set_flash(request, redirect, text)
+    return redirect
 
 
 def take_flash(request: Request) -> str:
